@@ -1,0 +1,329 @@
+// The network interface: one Ethernet device with the board's MAC and IPv4 configuration. Input: device →
+// netif.frame (Ethernet demux; ARP handled here with the neighbour cache) → upper.ipv4Input. Output: IP hands
+// a finished frame (Ethernet header space at 0..13) to sendIpv4, which fills in MACs or queues for ARP.
+
+import type { Device, FrameReceiver } from "../link/device.js";
+import type { Scheduler } from "../core/scheduler.js";
+import { makeCounters } from "../core/stats.js";
+import { IPV4_BROADCAST, isMulticastIpv4, MAC_BROADCAST, type MacAddr } from "../core/addr.js";
+import { Deadline } from "../core/scheduler.js";
+import { ETH, EtherType, EthernetView, writeEthernetHeader, writeMulticastMac } from "./ethernet.js";
+import { ARP, ArpCheck, ArpOp, ArpView, writeArp } from "./arp.js";
+import { NeighborCache, type NeighborOptions } from "./neighbor.js";
+
+/** How the frame carrying an IPv4 packet was addressed at the link layer. */
+export const LinkCast = { UNICAST: 0, BROADCAST: 1, MULTICAST: 2 } as const;
+export type LinkCastCode = (typeof LinkCast)[keyof typeof LinkCast];
+
+/** What the netif calls above it (the IPv4 layer), handed over once at set-up. */
+export interface NetifUpper {
+  ipv4Input(bytes: Uint8Array, offset: number, length: number, cast: LinkCastCode, nowMs: number): void;
+  /** The end of a batch of received frames: run deferred output. */
+  endBatch(nowMs: number): void;
+  /** ARP gave up on `ip`; `dropped` frames that waited for it were discarded. */
+  neighborUnreachable(ip: number, dropped: number): void;
+}
+
+export interface NetifConfig {
+  mac: MacAddr;
+  /** The board's address; 0 while it has none (before DHCP). */
+  ip: number;
+  netmask: number;
+  /** 0 when there is no default gateway. */
+  gateway: number;
+  /** IP MTU in bytes (the Ethernet payload). */
+  mtu: number;
+}
+
+/** RFC 5227 §2.3: announce the address twice, ANNOUNCE_INTERVAL (2 s) apart. */
+const ANNOUNCE_COUNT = 2;
+const ANNOUNCE_INTERVAL_MS = 2000;
+
+export class Netif implements FrameReceiver {
+  readonly stats = makeCounters([
+    "rxFrames",
+    "rxBytes",
+    "txFrames",
+    "txBytes",
+    "txDeviceDrops",
+    "dropTruncated",
+    "dropNotForUs",
+    "dropUnknownType",
+    "arpRxRequests",
+    "arpRxReplies",
+    "arpTxRequests",
+    "arpTxReplies",
+    "arpDropTruncated",
+    "arpDropUnsupported",
+    "arpIgnored",
+    "arpConflicts",
+  ] as const);
+
+  readonly mac: MacAddr;
+  ip: number;
+  netmask: number;
+  gateway: number;
+  readonly mtu: number;
+  readonly neighbors: NeighborCache;
+  /** Low 23 bits (plus 1) of the IPv4 groups whose Ethernet multicast address we accept, with join counts. */
+  private readonly multicastGroups = new Map<number, number>();
+  /** Called for every valid ARP packet before it is processed (DHCP's RFC 5227 probe watches these). */
+  arpObserver: ((senderIp: number, targetIp: number, senderMac: Uint8Array, macOffset: number) => void) | null =
+    null;
+
+  private upper: NetifUpper | null = null;
+  private readonly eth = new EthernetView();
+  private readonly arp = new ArpView();
+  private readonly arpFrame = new Uint8Array(ETH.headerLength + ARP.length);
+  private readonly arpFrameView = new DataView(this.arpFrame.buffer);
+  private inBatch = false;
+  private batchNowMs = 0;
+  private announcementsLeft = 0;
+  private readonly announceDeadline = new Deadline(() => this.announce(), "netif announce");
+  private isUp = false;
+
+  constructor(
+    readonly device: Device,
+    config: NetifConfig,
+    private readonly scheduler: Scheduler,
+    neighborOptions: Partial<NeighborOptions> = {},
+  ) {
+    this.mac = config.mac.slice(0, 6);
+    this.ip = config.ip >>> 0;
+    this.netmask = config.netmask >>> 0;
+    this.gateway = config.gateway >>> 0;
+    this.mtu = config.mtu;
+    this.neighbors = new NeighborCache(
+      scheduler,
+      {
+        sendRequest: (ip, unicastMac) => this.sendArp(ArpOp.REQUEST, unicastMac, this.ip, ip),
+        transmitQueued: (frame) => this.transmit(frame, frame.length),
+        resolveFailed: (ip, dropped) => this.upper?.neighborUnreachable(ip, dropped),
+      },
+      neighborOptions,
+    );
+  }
+
+  setUpper(upper: NetifUpper): void {
+    this.upper = upper;
+  }
+
+  /** Starts receiving and announces our address (gratuitous ARP) if we have one. */
+  up(): void {
+    if (this.isUp) return;
+    this.isUp = true;
+    this.device.attach(this);
+    this.startAnnouncing();
+  }
+
+  /** Stops timers and releases the device. */
+  down(): void {
+    this.isUp = false;
+    this.scheduler.cancel(this.announceDeadline);
+    this.neighbors.clear();
+    this.device.close();
+  }
+
+  /** Sets (or clears, with 0) the address; a new address is announced. */
+  setAddress(ip: number, netmask: number, gateway: number): void {
+    const changed = ip >>> 0 !== this.ip;
+    this.ip = ip >>> 0;
+    this.netmask = netmask >>> 0;
+    this.gateway = gateway >>> 0;
+    if (changed) {
+      this.neighbors.clear();
+      if (this.isUp) this.startAnnouncing();
+    }
+  }
+
+  isOnLink(ip: number): boolean {
+    return this.ip !== 0 && ((ip ^ this.ip) & this.netmask) === 0;
+  }
+
+  /** The subnet's directed broadcast address (RFC 919, RFC 922). */
+  get directedBroadcast(): number {
+    return (this.ip | ~this.netmask) >>> 0;
+  }
+
+  /** Accept frames for the Ethernet address of IPv4 group `group` (RFC 1112 §6.4); counted per join. */
+  joinMulticast(group: number): void {
+    const key = group & 0x7fffff;
+    this.multicastGroups.set(key, (this.multicastGroups.get(key) ?? 0) + 1);
+  }
+
+  leaveMulticast(group: number): void {
+    const key = group & 0x7fffff;
+    const n = this.multicastGroups.get(key) ?? 0;
+    if (n <= 1) this.multicastGroups.delete(key);
+    else this.multicastGroups.set(key, n - 1);
+  }
+
+  // ---- input ----
+
+  frame(bytes: Uint8Array, offset: number, length: number): void {
+    if (!this.inBatch) {
+      this.inBatch = true;
+      this.batchNowMs = this.scheduler.now();
+    }
+    const stats = this.stats;
+    stats.rxFrames++;
+    stats.rxBytes += length;
+    const eth = this.eth.point(bytes, offset, length);
+    if (eth.check() !== 0) {
+      stats.dropTruncated++;
+      return;
+    }
+    let cast: LinkCastCode = LinkCast.UNICAST;
+    if (eth.isGroup) {
+      if (eth.isBroadcast) cast = LinkCast.BROADCAST;
+      else if (this.acceptsMulticastMac(eth)) cast = LinkCast.MULTICAST;
+      else {
+        stats.dropNotForUs++;
+        return;
+      }
+    } else if (!this.isOurMac(bytes, eth.dstOffset)) {
+      stats.dropNotForUs++;
+      return;
+    }
+    switch (eth.etherType) {
+      case EtherType.IPV4:
+        this.upper?.ipv4Input(bytes, eth.payloadOffset, eth.payloadLength, cast, this.batchNowMs);
+        return;
+      case EtherType.ARP:
+        this.arpInput(bytes, eth.payloadOffset, eth.payloadLength);
+        return;
+      default:
+        stats.dropUnknownType++;
+    }
+  }
+
+  endBatch(): void {
+    const now = this.inBatch ? this.batchNowMs : this.scheduler.now();
+    this.inBatch = false;
+    this.upper?.endBatch(now);
+  }
+
+  /** The time of the batch being processed (or now, outside a batch). */
+  nowMs(): number {
+    return this.inBatch ? this.batchNowMs : this.scheduler.now();
+  }
+
+  private isOurMac(bytes: Uint8Array, offset: number): boolean {
+    const mac = this.mac;
+    for (let i = 0; i < 6; i++) if (bytes[offset + i] !== mac[i]) return false;
+    return true;
+  }
+
+  private acceptsMulticastMac(eth: EthernetView): boolean {
+    const v = eth.view;
+    const o = eth.dstOffset;
+    // 01:00:5e:0x:xx:xx is the IPv4 multicast block; the low 23 bits select the group.
+    if (v.getUint16(o) !== 0x0100 || v.getUint8(o + 2) !== 0x5e || (v.getUint8(o + 3) & 0x80) !== 0) return false;
+    const key = ((v.getUint8(o + 3) << 16) | v.getUint16(o + 4)) & 0x7fffff;
+    // 224.0.0.1 (all hosts, RFC 1112 §4) is always accepted.
+    return key === 1 || this.multicastGroups.has(key);
+  }
+
+  private arpInput(bytes: Uint8Array, offset: number, length: number): void {
+    const stats = this.stats;
+    const arp = this.arp.point(bytes, offset, length);
+    const reason = arp.check();
+    if (reason !== ArpCheck.OK) {
+      if (reason === ArpCheck.TRUNCATED) stats.arpDropTruncated++;
+      else stats.arpDropUnsupported++;
+      return;
+    }
+    const op = arp.op;
+    if (op === ArpOp.REQUEST) stats.arpRxRequests++;
+    else if (op === ArpOp.REPLY) stats.arpRxReplies++;
+    const senderIp = arp.senderIp;
+    const targetIp = arp.targetIp;
+    this.arpObserver?.(senderIp, targetIp, bytes, arp.senderMacOffset);
+    if (this.ip !== 0 && senderIp === this.ip && !this.isOurMac(bytes, arp.senderMacOffset)) {
+      // Someone else uses our address (RFC 5227 §2.4). Counted; we keep the address (a board has no UI).
+      stats.arpConflicts++;
+      return;
+    }
+    const now = this.batchNowMs;
+    // RFC 826 packet reception: merge the sender into an existing entry; ARP probes (sender 0.0.0.0,
+    // RFC 5227 §2.1.1) carry no usable mapping.
+    const merged = senderIp !== 0 && this.neighbors.update(senderIp, bytes, arp.senderMacOffset, false, now);
+    if (this.ip === 0 || targetIp !== this.ip) {
+      stats.arpIgnored++;
+      return;
+    }
+    // RFC 826: "Am I the target protocol address?" — then add the sender if it was not merged.
+    if (!merged && senderIp !== 0) this.neighbors.update(senderIp, bytes, arp.senderMacOffset, true, now);
+    if (op === ArpOp.REQUEST) {
+      // The reply goes to the requester's MAC. Copy it out first: the frame bytes belong to the device.
+      const dstMac = this.arpFrame.subarray(0, 6);
+      for (let i = 0; i < 6; i++) dstMac[i] = bytes[arp.senderMacOffset + i] ?? 0;
+      this.sendArp(ArpOp.REPLY, dstMac, this.ip, senderIp);
+    }
+  }
+
+  // ---- output ----
+
+  /**
+   * Sends an IPv4 packet: `frame[14, length)` holds it, `frame[0, 14)` is filled in here. `nextHop` is the
+   * on-link address to deliver to (the destination itself or the gateway), or a broadcast/multicast
+   * address. Returns false if the frame was dropped (device refused it, or the ARP queue is full).
+   */
+  sendIpv4(frame: Uint8Array, length: number, nextHop: number): boolean {
+    frame.set(this.mac, ETH.src);
+    frame[ETH.type] = EtherType.IPV4 >>> 8;
+    frame[ETH.type + 1] = EtherType.IPV4 & 0xff;
+    if (nextHop === IPV4_BROADCAST || (nextHop === this.directedBroadcast && this.netmask !== 0xffffffff)) {
+      frame.set(MAC_BROADCAST, ETH.dst);
+      return this.transmit(frame, length);
+    }
+    if (isMulticastIpv4(nextHop)) {
+      writeMulticastMac(frame, ETH.dst, nextHop);
+      return this.transmit(frame, length);
+    }
+    const now = this.nowMs();
+    const mac = this.neighbors.lookup(nextHop, now);
+    if (mac !== null) {
+      frame.set(mac, ETH.dst);
+      return this.transmit(frame, length);
+    }
+    return this.neighbors.enqueue(nextHop, frame, length, now);
+  }
+
+  private transmit(frame: Uint8Array, length: number): boolean {
+    if (this.device.transmit(frame, 0, length)) {
+      this.stats.txFrames++;
+      this.stats.txBytes += length;
+      return true;
+    }
+    this.stats.txDeviceDrops++;
+    return false;
+  }
+
+  private sendArp(op: number, dstMac: Uint8Array | null, senderIp: number, targetIp: number): void {
+    const f = this.arpFrame;
+    // A request without a known MAC is broadcast; a reply or refresh goes to `dstMac` (already at 0..5 for
+    // replies, which copy it there before calling).
+    if (dstMac === null) f.set(MAC_BROADCAST, ETH.dst);
+    else if (dstMac.buffer !== f.buffer || dstMac.byteOffset !== 0) f.set(dstMac, ETH.dst);
+    writeEthernetHeader(f, 0, f.subarray(0, 6), this.mac, EtherType.ARP);
+    writeArp(f, this.arpFrameView, ETH.headerLength, op, this.mac, senderIp, op === ArpOp.REPLY ? dstMac : null, targetIp);
+    if (op === ArpOp.REPLY) this.stats.arpTxReplies++;
+    else this.stats.arpTxRequests++;
+    this.transmit(f, f.length);
+  }
+
+  private startAnnouncing(): void {
+    if (this.ip === 0) return;
+    this.announcementsLeft = ANNOUNCE_COUNT;
+    this.announce();
+  }
+
+  /** RFC 5227 §2.3 ARP Announcement: a request with sender and target both our address. */
+  private announce(): void {
+    if (!this.isUp || this.ip === 0 || this.announcementsLeft <= 0) return;
+    this.announcementsLeft--;
+    this.sendArp(ArpOp.REQUEST, null, this.ip, this.ip);
+    if (this.announcementsLeft > 0) this.scheduler.after(this.announceDeadline, ANNOUNCE_INTERVAL_MS);
+  }
+}

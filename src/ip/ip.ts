@@ -1,0 +1,386 @@
+// The IPv4 layer. Input: netif → ipv4Input (validate, accept by destination, reassemble) → the protocol
+// handler registered for the datagram's protocol (ICMP, UDP, TCP, raw). Output: a transport writes its
+// payload into `txFrame` at PAYLOAD_OFFSET and calls `send`, which routes, writes the header and hands the
+// frame to the netif, fragmenting when it exceeds the MTU (RFC 791 §2.3, RFC 1122 §3.3.3).
+
+import { Deadline, type Scheduler } from "../core/scheduler.js";
+import { makeCounters } from "../core/stats.js";
+import { Err, type ErrCode } from "../core/errors.js";
+import { IPV4_BROADCAST, isMulticastIpv4 } from "../core/addr.js";
+import { LinkCast, type LinkCastCode, type Netif, type NetifUpper } from "../eth/netif.js";
+import { ETH } from "../eth/ethernet.js";
+import { IPV4, IPV4_CHECK_NAMES, IpFlag, Ipv4Check, Ipv4View, writeIpv4Header } from "./ipv4.js";
+import { Reassembler, type ReassemblyOptions } from "./reassembly.js";
+
+/** How a received datagram was addressed at the IP layer. */
+export const IpCast = { UNICAST: 0, BROADCAST: 1, MULTICAST: 2 } as const;
+export type IpCastCode = (typeof IpCast)[keyof typeof IpCast];
+
+/**
+ * The datagram being delivered: one object, refilled per packet. Valid only during the handler's call.
+ * `bytes[headerOffset, headerOffset + totalLength)` is the whole datagram.
+ */
+export class IpRx {
+  bytes: Uint8Array = new Uint8Array(0);
+  headerOffset = 0;
+  headerLength = 0;
+  totalLength = 0;
+  src = 0;
+  dst = 0;
+  protocol = 0;
+  ttl = 0;
+  tos = 0;
+  cast: IpCastCode = IpCast.UNICAST;
+  /** True when the datagram was put together from fragments. */
+  wasReassembled = false;
+  nowMs = 0;
+
+  get payloadOffset(): number {
+    return this.headerOffset + this.headerLength;
+  }
+
+  get payloadLength(): number {
+    return this.totalLength - this.headerLength;
+  }
+}
+
+/** An ICMP error about a datagram we sent, as handed to the transport that sent it (RFC 1122 §3.2.2). */
+export interface IcmpErrorInfo {
+  type: number;
+  code: number;
+  /** From the quoted header of our datagram. */
+  src: number;
+  dst: number;
+  protocol: number;
+  /** The quoted transport header's first bytes (at least 8 when `quoteLength` ≥ 8) are at quoteOffset. */
+  bytes: Uint8Array;
+  quoteOffset: number;
+  quoteLength: number;
+  /** RFC 1191 next-hop MTU for "fragmentation needed", else 0. */
+  nextHopMtu: number;
+}
+
+/** A protocol above IP (ICMP, UDP, TCP). Registered once per protocol number. */
+export interface IpProtocolHandler {
+  input(rx: IpRx): void;
+  /** An ICMP error quoting a datagram of this protocol. */
+  icmpError?(info: IcmpErrorInfo): void;
+  /** ARP could not resolve `ip` (or its gateway): waiting senders get EHOSTUNREACH. */
+  unreachable?(ip: number): void;
+  /** End of an input batch or timer wake-up: run one output pass. */
+  endBatch?(nowMs: number): void;
+}
+
+/** Sees every accepted datagram (raw sockets, capture of the IP layer) before protocol demux. */
+export type IpTap = (rx: IpRx) => void;
+
+export interface IpSendOptions {
+  ttl: number;
+  tos: number;
+  dontFragment: boolean;
+}
+
+/** RFC 1122 §3.2.1.7: a host's default TTL; 64 as Linux and lwIP use. */
+export const DEFAULT_TTL = 64;
+
+const DEFAULT_SEND: IpSendOptions = { ttl: DEFAULT_TTL, tos: 0, dontFragment: false };
+
+/** Where a transport writes its payload in `txFrame`: after the Ethernet and the 20-byte IP header. */
+export const PAYLOAD_OFFSET = ETH.headerLength + IPV4.minHeaderLength;
+
+/** Largest payload a datagram can carry (65 535 minus a 20-byte header). */
+export const MAX_PAYLOAD = IPV4.maxTotalLength - IPV4.minHeaderLength;
+
+/** Datagrams held for local (loopback) delivery before the oldest is dropped. */
+const LOOPBACK_QUEUE_LIMIT = 32;
+
+export class IpLayer implements NetifUpper {
+  readonly stats = makeCounters([
+    "rxPackets",
+    "rxDelivered",
+    "rxFragments",
+    "dropTruncated",
+    "dropBadVersion",
+    "dropBadHeaderLength",
+    "dropBadTotalLength",
+    "dropBadChecksum",
+    "dropBadSource",
+    "dropNotForUs",
+    "dropUnknownProtocol",
+    "txPackets",
+    "txFragments",
+    "txDropNoRoute",
+    "txDropTooBig",
+    "txDropLink",
+    "loopback",
+    "dropLoopbackFull",
+  ] as const);
+
+  /** Frame buffer for output: Ethernet header, IP header, then up to MAX_PAYLOAD bytes of payload. */
+  readonly txFrame = new Uint8Array(PAYLOAD_OFFSET + MAX_PAYLOAD);
+  readonly txView = new DataView(this.txFrame.buffer);
+  readonly reassembler: Reassembler;
+  /** Called with unknown-protocol datagrams addressed to us (ICMP protocol unreachable). */
+  onUnknownProtocol: ((rx: IpRx) => void) | null = null;
+  readonly taps: IpTap[] = [];
+
+  private readonly handlers: (IpProtocolHandler | undefined)[] = new Array<IpProtocolHandler | undefined>(256);
+  private readonly view = new Ipv4View();
+  private readonly rx = new IpRx();
+  private readonly fragFrame: Uint8Array;
+  private readonly fragView: DataView;
+  private nextId: number;
+  private readonly multicastGroups = new Set<number>();
+  private readonly loopbackQueue: Uint8Array[] = [];
+  private readonly loopbackDeadline = new Deadline((now) => this.deliverLoopback(now), "ip loopback");
+
+  constructor(
+    readonly netif: Netif,
+    private readonly scheduler: Scheduler,
+    reassemblyOptions: Partial<ReassemblyOptions> = {},
+  ) {
+    this.reassembler = new Reassembler(scheduler, reassemblyOptions);
+    this.fragFrame = new Uint8Array(ETH.headerLength + Math.max(netif.mtu, 68));
+    this.fragView = new DataView(this.fragFrame.buffer);
+    // RFC 6864 allows any ID policy for atomic datagrams; a random start avoids predictable IDs.
+    this.nextId = Math.floor(Math.random() * 0x10000);
+    netif.setUpper(this);
+  }
+
+  register(protocol: number, handler: IpProtocolHandler): void {
+    this.handlers[protocol] = handler;
+  }
+
+  handlerFor(protocol: number): IpProtocolHandler | undefined {
+    return this.handlers[protocol];
+  }
+
+  /** The address datagrams to `dst` are sent from (the interface's address). */
+  sourceFor(_dst: number): number {
+    return this.netif.ip;
+  }
+
+  /** Accept datagrams to IPv4 multicast `group` (the netif accepts its Ethernet address too). */
+  joinGroup(group: number): void {
+    this.multicastGroups.add(group >>> 0);
+    this.netif.joinMulticast(group);
+  }
+
+  leaveGroup(group: number): void {
+    this.multicastGroups.delete(group >>> 0);
+    this.netif.leaveMulticast(group);
+  }
+
+  isMemberOf(group: number): boolean {
+    // RFC 1112 §4: every host belongs to all-hosts (224.0.0.1).
+    return group === 0xe0000001 || this.multicastGroups.has(group >>> 0);
+  }
+
+  /** Whether `addr` is one of ours (our address, or 127.0.0.0/8). */
+  isLocal(addr: number): boolean {
+    return (addr === this.netif.ip && addr !== 0) || addr >>> 24 === 127;
+  }
+
+  // ---- input ----
+
+  ipv4Input(bytes: Uint8Array, offset: number, length: number, linkCast: LinkCastCode, nowMs: number): void {
+    const stats = this.stats;
+    stats.rxPackets++;
+    const ip = this.view.point(bytes, offset, length);
+    const reason = ip.check();
+    if (reason !== Ipv4Check.OK) {
+      stats[IPV4_CHECK_NAMES[reason] as Exclude<(typeof IPV4_CHECK_NAMES)[number], "ok">]++;
+      return;
+    }
+    const src = ip.src;
+    const dst = ip.dst;
+    // RFC 1122 §3.2.1.3: a source that is broadcast or multicast is discarded.
+    if (src === IPV4_BROADCAST || isMulticastIpv4(src) || (src === this.netif.directedBroadcast && this.netif.ip !== 0)) {
+      stats.dropBadSource++;
+      return;
+    }
+    const cast = this.classify(dst, linkCast);
+    if (cast < 0) {
+      stats.dropNotForUs++;
+      return;
+    }
+    if (ip.isFragment) {
+      stats.rxFragments++;
+      const whole = this.reassembler.add(ip, nowMs);
+      if (whole === null) return;
+      this.view.point(whole.bytes, whole.offset, whole.length);
+      this.deliver(this.view, cast as IpCastCode, true, nowMs);
+      return;
+    }
+    this.deliver(ip, cast as IpCastCode, false, nowMs);
+  }
+
+  /** -1 if the datagram is not for us, else its IpCast. */
+  private classify(dst: number, linkCast: LinkCastCode): number {
+    const ourIp = this.netif.ip;
+    if (dst === ourIp && ourIp !== 0) return IpCast.UNICAST;
+    if (dst === IPV4_BROADCAST || (ourIp !== 0 && dst === this.netif.directedBroadcast)) return IpCast.BROADCAST;
+    if (isMulticastIpv4(dst)) return this.isMemberOf(dst) ? IpCast.MULTICAST : -1;
+    // Without an address yet (DHCP in progress) unicast IP to our MAC is accepted, as lwIP does for DHCP.
+    if (ourIp === 0 && linkCast === LinkCast.UNICAST) return IpCast.UNICAST;
+    return -1;
+  }
+
+  private deliver(ip: Ipv4View, cast: IpCastCode, wasReassembled: boolean, nowMs: number): void {
+    const rx = this.rx;
+    rx.bytes = ip.bytes;
+    rx.headerOffset = ip.offset;
+    rx.headerLength = ip.headerLength;
+    rx.totalLength = ip.totalLength;
+    rx.src = ip.src;
+    rx.dst = ip.dst;
+    rx.protocol = ip.protocol;
+    rx.ttl = ip.ttl;
+    rx.tos = ip.tos;
+    rx.cast = cast;
+    rx.wasReassembled = wasReassembled;
+    rx.nowMs = nowMs;
+    for (const tap of this.taps) tap(rx);
+    const handler = this.handlers[rx.protocol];
+    if (handler === undefined) {
+      this.stats.dropUnknownProtocol++;
+      if (cast === IpCast.UNICAST) this.onUnknownProtocol?.(rx);
+      return;
+    }
+    this.stats.rxDelivered++;
+    handler.input(rx);
+  }
+
+  endBatch(nowMs: number): void {
+    for (const h of this.handlers) h?.endBatch?.(nowMs);
+  }
+
+  neighborUnreachable(ip: number, _dropped: number): void {
+    for (const h of this.handlers) h?.unreachable?.(ip);
+  }
+
+  // ---- output ----
+
+  /**
+   * Sends `txFrame[PAYLOAD_OFFSET, PAYLOAD_OFFSET + payloadLength)` to `dst` as protocol `protocol`.
+   * `src` 0 means the interface address. Returns Err.OK, Err.RTE (no route), Err.MSGSIZE (too big, or DF
+   * set and over the MTU) or Err.IF/Err.MEM (the link dropped it).
+   */
+  send(
+    protocol: number,
+    src: number,
+    dst: number,
+    payloadLength: number,
+    options: IpSendOptions = DEFAULT_SEND,
+  ): ErrCode {
+    if (payloadLength > MAX_PAYLOAD) {
+      this.stats.txDropTooBig++;
+      return Err.MSGSIZE;
+    }
+    const source = src === 0 ? this.netif.ip : src;
+    const totalLength = IPV4.minHeaderLength + payloadLength;
+    const id = this.nextId;
+    this.nextId = (this.nextId + 1) & 0xffff;
+    const frame = this.txFrame;
+    writeIpv4Header(frame, this.txView, ETH.headerLength, {
+      tos: options.tos,
+      totalLength,
+      id,
+      flagsFragment: options.dontFragment ? IpFlag.DF : 0,
+      ttl: options.ttl,
+      protocol,
+      src: source,
+      dst,
+    });
+    if (this.isLocal(dst)) return this.loopback(frame, ETH.headerLength, totalLength);
+    const nextHop = this.nextHop(dst);
+    if (nextHop === 0) {
+      this.stats.txDropNoRoute++;
+      return Err.RTE;
+    }
+    this.stats.txPackets++;
+    if (totalLength <= this.netif.mtu) {
+      return this.netif.sendIpv4(frame, ETH.headerLength + totalLength, nextHop) ? Err.OK : Err.IF;
+    }
+    if (options.dontFragment) {
+      this.stats.txDropTooBig++;
+      return Err.MSGSIZE;
+    }
+    return this.fragment(frame, totalLength, nextHop);
+  }
+
+  /** The on-link address to deliver `dst` to, or 0 when there is no route. */
+  nextHop(dst: number): number {
+    const netif = this.netif;
+    if (dst === IPV4_BROADCAST || isMulticastIpv4(dst)) return dst;
+    if (netif.ip === 0) return 0;
+    if (netif.isOnLink(dst)) return dst;
+    return netif.gateway;
+  }
+
+  /** RFC 791 §3.2 fragmentation: payload cut at multiples of 8 bytes, MF on all but the last. */
+  private fragment(frame: Uint8Array, totalLength: number, nextHop: number): ErrCode {
+    const mtu = this.netif.mtu;
+    const headerLength = IPV4.minHeaderLength;
+    const chunk = Math.floor((mtu - headerLength) / 8) * 8;
+    const payloadLength = totalLength - headerLength;
+    const out = this.fragFrame;
+    const outView = this.fragView;
+    const inView = this.txView;
+    const h = ETH.headerLength;
+    const fields = {
+      tos: inView.getUint8(h + IPV4.tos),
+      totalLength: 0,
+      id: inView.getUint16(h + IPV4.id),
+      flagsFragment: 0,
+      ttl: inView.getUint8(h + IPV4.ttl),
+      protocol: inView.getUint8(h + IPV4.protocol),
+      src: inView.getUint32(h + IPV4.src),
+      dst: inView.getUint32(h + IPV4.dst),
+    };
+    let result: ErrCode = Err.OK;
+    for (let at = 0; at < payloadLength; at += chunk) {
+      const size = Math.min(chunk, payloadLength - at);
+      const isLast = at + size >= payloadLength;
+      fields.totalLength = headerLength + size;
+      fields.flagsFragment = (isLast ? 0 : IpFlag.MF) | (at >>> 3);
+      writeIpv4Header(out, outView, h, fields);
+      out.set(frame.subarray(PAYLOAD_OFFSET + at, PAYLOAD_OFFSET + at + size), h + headerLength);
+      this.stats.txFragments++;
+      if (!this.netif.sendIpv4(out, h + headerLength + size, nextHop)) {
+        this.stats.txDropLink++;
+        result = Err.IF;
+      }
+    }
+    return result;
+  }
+
+  /** Datagrams to ourselves are queued and delivered from the scheduler, never re-entering input. */
+  private loopback(frame: Uint8Array, offset: number, length: number): ErrCode {
+    if (this.loopbackQueue.length >= LOOPBACK_QUEUE_LIMIT) {
+      this.stats.dropLoopbackFull++;
+      return Err.MEM;
+    }
+    this.stats.loopback++;
+    this.loopbackQueue.push(frame.slice(offset, offset + length));
+    if (!this.loopbackDeadline.isArmed) this.scheduler.set(this.loopbackDeadline, this.scheduler.now());
+    return Err.OK;
+  }
+
+  private deliverLoopback(nowMs: number): void {
+    const queue = this.loopbackQueue.splice(0);
+    for (const datagram of queue) {
+      const ip = this.view.point(datagram, 0, datagram.length);
+      if (ip.check() !== Ipv4Check.OK) continue;
+      this.deliver(ip, IpCast.UNICAST, false, nowMs);
+    }
+    this.endBatch(nowMs);
+  }
+
+  /** Drops held state (reassembly, loopback queue) and cancels timers, for shutdown. */
+  shutdown(): void {
+    this.reassembler.clear();
+    this.loopbackQueue.length = 0;
+    this.scheduler.cancel(this.loopbackDeadline);
+  }
+}

@@ -1,0 +1,203 @@
+// Fault injection as device middleware: wraps any Device and, from a seeded PRNG, drops, duplicates,
+// reorders, delays, corrupts and rate-limits frames in either direction. Deterministic for a given seed and
+// scheduler, so a failing whole-stack test replays exactly. (This kernel has no netem; this replaces it.)
+
+import { DeviceWrapper, type Device } from "./device.js";
+import { Prng } from "../core/prng.js";
+import { Deadline, type Scheduler } from "../core/scheduler.js";
+import { makeCounters } from "../core/stats.js";
+
+export interface FaultOptions {
+  seed: number;
+  /** Probabilities in [0, 1], per frame. */
+  loss: number;
+  duplicate: number;
+  /** A reordered frame is held back and sent after the next one (or after `delayMs + 1` at the latest). */
+  reorder: number;
+  /** One random bit flipped in a random byte of the frame. */
+  corrupt: number;
+  /** Extra one-way delay for every frame, plus uniform jitter in [0, jitterMs). Jitter can reorder. */
+  delayMs: number;
+  jitterMs: number;
+  /** Bits per second (0: unlimited); frames queue behind each other and the queue is bounded. */
+  rateBitsPerSec: number;
+  rateQueueBytes: number;
+  /** Which directions the faults apply to: frames the stack sends (tx), receives (rx), or both. */
+  directions: "both" | "rx" | "tx";
+}
+
+export const NO_FAULTS: FaultOptions = {
+  seed: 1,
+  loss: 0,
+  duplicate: 0,
+  reorder: 0,
+  corrupt: 0,
+  delayMs: 0,
+  jitterMs: 0,
+  rateBitsPerSec: 0,
+  rateQueueBytes: 256 * 1024,
+  directions: "both",
+};
+
+type Sink = (frame: Uint8Array) => void;
+
+/** One direction's fault pipeline. */
+class FaultLane {
+  readonly stats = makeCounters(["frames", "dropped", "duplicated", "reordered", "corrupted", "delayed", "rateDropped"] as const);
+  private held: Uint8Array | null = null;
+  private readonly pending: { frame: Uint8Array; atMs: number }[] = [];
+  private readonly release: Deadline;
+  private rateFreeAtMs = 0;
+  private rateQueuedBytes = 0;
+
+  constructor(
+    private readonly o: FaultOptions,
+    private readonly rng: Prng,
+    private readonly scheduler: Scheduler,
+    private readonly sink: Sink,
+    label: string,
+  ) {
+    this.release = new Deadline((now) => this.releaseDue(now), `fault ${label}`);
+  }
+
+  push(bytes: Uint8Array, offset: number, length: number): void {
+    const o = this.o;
+    const s = this.stats;
+    s.frames++;
+    if (o.loss > 0 && this.rng.next() < o.loss) {
+      s.dropped++;
+      return;
+    }
+    const frame = bytes.slice(offset, offset + length);
+    if (o.corrupt > 0 && this.rng.next() < o.corrupt && length > 0) {
+      const i = this.rng.below(length);
+      frame[i] = (frame[i] as number) ^ (1 << this.rng.below(8));
+      s.corrupted++;
+    }
+    const copies = o.duplicate > 0 && this.rng.next() < o.duplicate ? 2 : 1;
+    if (copies === 2) s.duplicated++;
+    for (let c = 0; c < copies; c++) {
+      const f = c === 0 ? frame : frame.slice();
+      if (o.reorder > 0 && this.held === null && this.rng.next() < o.reorder) {
+        // Hold this frame; it goes out right after the next one (or alone when the timer fires).
+        this.held = f;
+        s.reordered++;
+        this.schedule(f, this.scheduler.now() + o.delayMs + 1, true);
+        continue;
+      }
+      this.schedule(f, this.departureTime(f.length), false);
+      if (this.held !== null && this.held !== f) this.flushHeld();
+    }
+  }
+
+  /** Frames still inside the lane (held, delayed or rate-queued). */
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  clear(): void {
+    this.pending.length = 0;
+    this.held = null;
+    this.scheduler.cancel(this.release);
+  }
+
+  private departureTime(length: number): number {
+    const o = this.o;
+    const now = this.scheduler.now();
+    let at = now + o.delayMs + (o.jitterMs > 0 ? this.rng.next() * o.jitterMs : 0);
+    if (o.rateBitsPerSec > 0) {
+      const start = Math.max(now, this.rateFreeAtMs);
+      this.rateFreeAtMs = start + (length * 8 * 1000) / o.rateBitsPerSec;
+      at = Math.max(at, this.rateFreeAtMs);
+    }
+    return at;
+  }
+
+  private schedule(frame: Uint8Array, atMs: number, isHeld: boolean): void {
+    const o = this.o;
+    if (!isHeld && o.rateBitsPerSec > 0) {
+      if (this.rateQueuedBytes + frame.length > o.rateQueueBytes) {
+        this.stats.rateDropped++;
+        return;
+      }
+      this.rateQueuedBytes += frame.length;
+    }
+    if (!isHeld && atMs <= this.scheduler.now() && this.pending.length === 0) {
+      this.sink(frame);
+      if (o.rateBitsPerSec > 0) this.rateQueuedBytes -= frame.length;
+      return;
+    }
+    if (atMs > this.scheduler.now()) this.stats.delayed++;
+    // Keep `pending` sorted by time (stable for equal times): insertion from the back.
+    let i = this.pending.length;
+    while (i > 0 && (this.pending[i - 1] as { atMs: number }).atMs > atMs) i--;
+    this.pending.splice(i, 0, { frame, atMs });
+    const first = this.pending[0] as { atMs: number };
+    this.scheduler.set(this.release, first.atMs);
+  }
+
+  private flushHeld(): void {
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    const i = this.pending.findIndex((p) => p.frame === held);
+    if (i >= 0) this.pending.splice(i, 1);
+    this.schedule(held, this.departureTime(held.length), false);
+  }
+
+  private releaseDue(nowMs: number): void {
+    while (this.pending.length > 0 && (this.pending[0] as { atMs: number }).atMs <= nowMs) {
+      const p = this.pending.shift() as { frame: Uint8Array; atMs: number };
+      if (p.frame === this.held) this.held = null;
+      else if (this.o.rateBitsPerSec > 0) this.rateQueuedBytes -= p.frame.length;
+      this.sink(p.frame);
+    }
+    const first = this.pending[0];
+    if (first !== undefined) this.scheduler.set(this.release, first.atMs);
+  }
+}
+
+export class FaultInjector extends DeviceWrapper {
+  readonly tx: FaultLane | null;
+  readonly rx: FaultLane | null;
+  private rxDelivering = false;
+
+  constructor(inner: Device, scheduler: Scheduler, options: Partial<FaultOptions> = {}) {
+    super(inner);
+    const o = { ...NO_FAULTS, ...options };
+    const rng = new Prng(o.seed);
+    this.tx = o.directions !== "rx" ? new FaultLane(o, rng, scheduler, (f) => inner.transmit(f, 0, f.length), "tx") : null;
+    this.rx =
+      o.directions !== "tx"
+        ? new FaultLane(o, rng, scheduler, (f) => this.deliverUp(f), "rx")
+        : null;
+  }
+
+  override frame(bytes: Uint8Array, offset: number, length: number): void {
+    if (this.rx === null) {
+      super.frame(bytes, offset, length);
+      return;
+    }
+    this.rxDelivering = true;
+    this.rx.push(bytes, offset, length);
+    this.rxDelivering = false;
+  }
+
+  override transmit(bytes: Uint8Array, offset: number, length: number): boolean {
+    if (this.tx === null) return this.inner.transmit(bytes, offset, length);
+    this.tx.push(bytes, offset, length);
+    return true;
+  }
+
+  override close(): void {
+    this.tx?.clear();
+    this.rx?.clear();
+    super.close();
+  }
+
+  private deliverUp(frame: Uint8Array): void {
+    this.receiver?.frame(frame, 0, frame.length);
+    // A frame released by the fault timer (not inside the device's batch) forms its own batch.
+    if (!this.rxDelivering) this.receiver?.endBatch();
+  }
+}

@@ -1,0 +1,142 @@
+// Capture as device middleware: every frame the stack receives or sends is written to a pcapng file
+// (Section Header, one Ethernet Interface Description with µs timestamps, an Enhanced Packet Block per frame
+// with its direction in epb_flags), which Wireshark and tshark open directly. Writes are buffered.
+
+import { closeSync, openSync, writeSync } from "node:fs";
+import { DeviceWrapper, type Device } from "./device.js";
+
+const BLOCK_SHB = 0x0a0d0d0a;
+const BLOCK_IDB = 0x00000001;
+const BLOCK_EPB = 0x00000006;
+const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+const LINKTYPE_ETHERNET = 1;
+const OPT_END = 0;
+const OPT_EPB_FLAGS = 2;
+const OPT_IF_NAME = 2;
+const OPT_IF_TSRESOL = 9;
+/** epb_flags direction bits (pcapng spec §4.3.1): 01 inbound, 10 outbound. */
+const DIR_INBOUND = 1;
+const DIR_OUTBOUND = 2;
+const FLUSH_BYTES = 256 * 1024;
+const FLUSH_INTERVAL_MS = 200;
+
+/** Microseconds since the Unix epoch, from the host's high-resolution clock. */
+export function wallClockMicros(): number {
+  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+}
+
+function pad4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+export class PcapWriter extends DeviceWrapper {
+  private fd: number | null;
+  private readonly buf = new Uint8Array(FLUSH_BYTES + 70_000);
+  private readonly view = new DataView(this.buf.buffer);
+  private used = 0;
+  private readonly timer: ReturnType<typeof setInterval>;
+  framesWritten = 0;
+
+  constructor(
+    inner: Device,
+    readonly path: string,
+    private readonly micros: () => number = wallClockMicros,
+  ) {
+    super(inner);
+    this.fd = openSync(path, "w");
+    this.writeHeaderBlocks(inner.name);
+    this.timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  override frame(bytes: Uint8Array, offset: number, length: number): void {
+    this.record(bytes, offset, length, DIR_INBOUND);
+    super.frame(bytes, offset, length);
+  }
+
+  override transmit(bytes: Uint8Array, offset: number, length: number): boolean {
+    this.record(bytes, offset, length, DIR_OUTBOUND);
+    return super.transmit(bytes, offset, length);
+  }
+
+  override close(): void {
+    clearInterval(this.timer);
+    this.flush();
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    super.close();
+  }
+
+  /** Writes buffered blocks to the file. */
+  flush(): void {
+    if (this.fd === null || this.used === 0) return;
+    writeSync(this.fd, this.buf, 0, this.used);
+    this.used = 0;
+  }
+
+  private record(bytes: Uint8Array, offset: number, length: number, direction: number): void {
+    if (this.fd === null) return;
+    const captured = Math.min(length, 65535);
+    // EPB: 28 fixed bytes + data (padded) + epb_flags option (12) + end of options (4) + trailing length (4).
+    const total = 28 + pad4(captured) + 12 + 4 + 4;
+    if (this.used + total > this.buf.length) this.flush();
+    const v = this.view;
+    const o = this.used;
+    const t = this.micros();
+    v.setUint32(o, BLOCK_EPB, true);
+    v.setUint32(o + 4, total, true);
+    v.setUint32(o + 8, 0, true); // interface 0
+    v.setUint32(o + 12, Math.floor(t / 0x100000000), true);
+    v.setUint32(o + 16, t % 0x100000000, true);
+    v.setUint32(o + 20, captured, true);
+    v.setUint32(o + 24, length, true);
+    this.buf.set(bytes.subarray(offset, offset + captured), o + 28);
+    let p = o + 28 + captured;
+    while (p & 3) this.buf[p++] = 0;
+    v.setUint16(p, OPT_EPB_FLAGS, true);
+    v.setUint16(p + 2, 4, true);
+    v.setUint32(p + 4, direction, true);
+    v.setUint32(p + 8, OPT_END, true);
+    v.setUint32(p + 12, total, true);
+    this.used += total;
+    this.framesWritten++;
+  }
+
+  private writeHeaderBlocks(ifName: string): void {
+    const v = this.view;
+    // Section Header Block: no options, section length unknown (-1).
+    let o = 0;
+    v.setUint32(o, BLOCK_SHB, true);
+    v.setUint32(o + 4, 28, true);
+    v.setUint32(o + 8, BYTE_ORDER_MAGIC, true);
+    v.setUint16(o + 12, 1, true);
+    v.setUint16(o + 14, 0, true);
+    v.setInt32(o + 16, -1, true);
+    v.setInt32(o + 20, -1, true);
+    v.setUint32(o + 24, 28, true);
+    o += 28;
+    // Interface Description Block: Ethernet, snaplen 65535, if_name, if_tsresol = 6 (microseconds).
+    const name = new TextEncoder().encode(ifName);
+    const nameOpt = 4 + pad4(name.length);
+    const idbLength = 20 + nameOpt + 8 + 4;
+    v.setUint32(o, BLOCK_IDB, true);
+    v.setUint32(o + 4, idbLength, true);
+    v.setUint16(o + 8, LINKTYPE_ETHERNET, true);
+    v.setUint16(o + 10, 0, true);
+    v.setUint32(o + 12, 65535, true);
+    let p = o + 16;
+    v.setUint16(p, OPT_IF_NAME, true);
+    v.setUint16(p + 2, name.length, true);
+    this.buf.set(name, p + 4);
+    p += nameOpt;
+    for (let q = p - (nameOpt - 4 - name.length); q < p; q++) this.buf[q] = 0;
+    v.setUint16(p, OPT_IF_TSRESOL, true);
+    v.setUint16(p + 2, 1, true);
+    v.setUint32(p + 4, 6, true); // one byte of value (6) then padding
+    p += 8;
+    v.setUint32(p, OPT_END, true);
+    p += 4;
+    v.setUint32(p, idbLength, true);
+    this.used = p + 4;
+  }
+}

@@ -1,0 +1,66 @@
+// A whole stack on one device: netif (Ethernet, ARP) → IPv4 (+ reassembly) → ICMP, sharing one scheduler.
+// Later layers (UDP, TCP) register on `ip` the same way ICMP does. This is what a Board, the CLI and the
+// whole-stack tests build; it holds no host resources besides the device it is given.
+
+import type { Device } from "../link/device.js";
+import type { Scheduler } from "../core/scheduler.js";
+import type { MacAddr } from "../core/addr.js";
+import { Netif } from "../eth/netif.js";
+import type { NeighborOptions } from "../eth/neighbor.js";
+import { IpLayer } from "../ip/ip.js";
+import type { ReassemblyOptions } from "../ip/reassembly.js";
+import { Icmp, type IcmpOptions } from "../ip/icmp.js";
+
+export interface StackConfig {
+  mac: MacAddr;
+  ip: number;
+  netmask: number;
+  gateway: number;
+  mtu: number;
+  neighbor?: Partial<NeighborOptions>;
+  reassembly?: Partial<ReassemblyOptions>;
+  icmp?: Partial<IcmpOptions>;
+}
+
+export class Stack {
+  readonly netif: Netif;
+  readonly ip: IpLayer;
+  readonly icmp: Icmp;
+  private running = false;
+
+  constructor(
+    device: Device,
+    config: StackConfig,
+    readonly scheduler: Scheduler,
+  ) {
+    this.netif = new Netif(device, config, scheduler, config.neighbor);
+    this.ip = new IpLayer(this.netif, scheduler, config.reassembly);
+    this.icmp = new Icmp(this.ip, scheduler, config.icmp);
+  }
+
+  /** Attaches to the device and announces the address. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.netif.up();
+  }
+
+  /** Releases the device and every timer this stack armed. Idempotent. */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.ip.shutdown();
+    this.netif.down();
+  }
+
+  /** Every counter of every layer, by layer. */
+  stats(): Record<string, Readonly<Record<string, number>>> {
+    return {
+      netif: this.netif.stats,
+      arp: this.netif.neighbors.stats,
+      ip: this.ip.stats,
+      reassembly: this.ip.reassembler.stats,
+      icmp: this.icmp.stats,
+    };
+  }
+}
