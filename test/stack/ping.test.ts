@@ -50,7 +50,7 @@ describe("two stacks over MemLink", () => {
     const r = await settle(net.scheduler, pinger.ping(1000));
     expect(r.rttMs).toBeNull();
     expect(net.a.icmp.stats.txEchoRequests).toBe(0);
-    expect(net.a.netif.stats.txFrames).toBe(0);
+    expect(net.a.ip.stats.txPackets).toBe(0);
     pinger.close();
   });
 
