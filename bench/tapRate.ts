@@ -1,0 +1,244 @@
+// Frames per second through a TAP: walnut's addon (via TapDevice) against a plain C program (bench/c/tapbench.c)
+// on the same path, in one run. Reading: a C AF_PACKET flooder inside the namespace (tapbench flood) sends
+// 1514-byte frames out of the TAP's kernel side as fast as it can, so the reader, not the source, is the limit
+// (a Python sender would cap the source below both readers). Writing: 1514-byte UDP/IPv4 broadcast frames to
+// the namespace's own address, which the kernel takes up to UDP and drops. Needs root; traffic stays in a
+// namespace created here. Run directly: node dist/bench/tapRate.js
+
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { createInterface } from "node:readline";
+import { performance } from "node:perf_hooks";
+import { TapDevice } from "../src/link/tap.js";
+import type { FrameReceiver } from "../src/link/device.js";
+import { configureLink, createNetns, deleteNetns, moveLinkToNetns } from "../src/host/iproute.js";
+
+export interface TapRateOptions {
+  /** Length of each read measurement (default 2, at most 3). */
+  readSeconds?: number;
+  /** Frames per write measurement (default 500 000; each side stops after 3 s anyway). */
+  writeCount?: number;
+  /** Print progress to stderr. */
+  verbose?: boolean;
+}
+
+export interface TapRates {
+  addonReadFps: number;
+  addonWriteFps: number;
+  cReadFps: number;
+  cWriteFps: number;
+}
+
+const FRAME_BYTES = 1514;
+const MAX_SECONDS = 3;
+const KERNEL_CIDR = "10.77.0.1/24";
+
+interface CReport {
+  mode: string;
+  frames: number;
+  seconds: number;
+  fps: number;
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("tapRate: no package.json above this file");
+    dir = parent;
+  }
+  return dir;
+}
+
+/** Compiles bench/c/tapbench.c into bench/build/ unless the binary is newer than the source. */
+function buildTapbench(root: string): string {
+  const source = join(root, "bench/c/tapbench.c");
+  const binary = join(root, "bench/build/tapbench");
+  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
+  mkdirSync(dirname(binary), { recursive: true });
+  execFileSync("cc", ["-O2", "-Wall", "-o", binary, source], { stdio: ["ignore", "inherit", "inherit"] });
+  return binary;
+}
+
+function uniqueName(prefix: string): string {
+  return `${prefix}${process.pid % 100000}${Math.floor(Math.random() * 1000)}`.slice(0, 15);
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
+
+async function stop(child: ChildProcess | null): Promise<void> {
+  if (child === null) return;
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  await exited(child);
+}
+
+/** Starts the flooder inside `ns`; it stops by itself after `seconds` or when the TAP disappears. */
+function startFlood(binary: string, ns: string, dev: string, seconds: number): ChildProcess {
+  return spawn("ip", ["netns", "exec", ns, binary, "flood", dev, String(seconds)], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+/** Counts flood-sized frames for `seconds` from the first one; resolves with frames/s. */
+function addonRead(binary: string, ns: string, seconds: number): Promise<number> {
+  const tap = TapDevice.open({ name: uniqueName("wbtap") });
+  moveLinkToNetns(tap.name, ns);
+  configureLink(ns, tap.name, KERNEL_CIDR);
+  let flood: ChildProcess | null = null;
+  return new Promise<number>((resolve, reject) => {
+    let frames = 0;
+    let t0 = 0;
+    let isDone = false;
+    const finish = (fps: number): void => {
+      if (isDone) return;
+      isDone = true;
+      clearTimeout(guard);
+      tap.close();
+      resolve(fps);
+    };
+    const counter: FrameReceiver = {
+      frame(_bytes, _offset, length) {
+        if (t0 !== 0) frames++;
+        else if (length === FRAME_BYTES) t0 = performance.now(); // kernel chatter before the flood is ignored
+      },
+      endBatch() {
+        if (t0 === 0) return;
+        const elapsedMs = performance.now() - t0;
+        if (elapsedMs >= seconds * 1000) finish((frames * 1000) / elapsedMs);
+      },
+    };
+    const guard = setTimeout(() => {
+      if (t0 === 0) {
+        isDone = true;
+        tap.close();
+        reject(new Error("tapRate: no flood frame reached the addon"));
+      } else finish((frames * 1000) / (performance.now() - t0));
+    }, (seconds + 5) * 1000);
+    tap.attach(counter);
+    flood = startFlood(binary, ns, tap.name, seconds + 1);
+  }).finally(() => stop(flood));
+}
+
+function addonWrite(ns: string, count: number): number {
+  const tap = TapDevice.open({ name: uniqueName("wbtap") });
+  try {
+    moveLinkToNetns(tap.name, ns);
+    configureLink(ns, tap.name, KERNEL_CIDR);
+    const frame = udpBroadcastFrame();
+    let sent = 0;
+    const t0 = performance.now();
+    let elapsedMs = 0;
+    while (sent < count) {
+      if (tap.transmit(frame, 0, FRAME_BYTES)) sent++;
+      if ((sent & 4095) === 0 && (elapsedMs = performance.now() - t0) >= MAX_SECONDS * 1000) break;
+    }
+    elapsedMs = performance.now() - t0;
+    if (tap.stats.txErrors > 0) throw new Error(`tapRate: the kernel rejected ${tap.stats.txErrors} frames`);
+    return (sent * 1000) / elapsedMs;
+  } finally {
+    tap.close();
+  }
+}
+
+/** The same frame tapbench writes: broadcast MAC, UDP 10.77.0.2:40000 → 10.77.0.1:9, no UDP checksum. */
+function udpBroadcastFrame(): Uint8Array {
+  const f = new Uint8Array(FRAME_BYTES);
+  const v = new DataView(f.buffer);
+  f.fill(0xff, 0, 6); // destination: broadcast
+  f.set([0x02, 0, 0, 0, 0, 0x02], 6); // source: the board
+  v.setUint16(12, 0x0800); // IPv4
+  const ipLength = FRAME_BYTES - 14;
+  f.set([0x45, 0], 14); // version 4, IHL 5, DSCP 0
+  v.setUint16(16, ipLength);
+  v.setUint16(20, 0x4000); // DF
+  f[22] = 64; // TTL
+  f[23] = 17; // UDP
+  f.set([10, 77, 0, 2], 26);
+  f.set([10, 77, 0, 1], 30);
+  let sum = 0;
+  for (let i = 14; i < 34; i += 2) sum += v.getUint16(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  v.setUint16(24, ~sum & 0xffff);
+  v.setUint16(34, 40000);
+  v.setUint16(36, 9);
+  v.setUint16(38, ipLength - 20);
+  for (let i = 8; i < ipLength - 20; i++) f[34 + i] = i & 0xff;
+  return f;
+}
+
+/**
+ * Runs `tapbench read|write` on a TAP it creates in this namespace: after "ready NAME" the TAP is moved into
+ * `ns` and configured, then "go" starts the measurement. With `floodSeconds`, the flooder feeds the TAP.
+ */
+async function cRun(binary: string, ns: string, args: string[], floodSeconds: number | null): Promise<number> {
+  const child = spawn(binary, args, { stdio: ["pipe", "pipe", "inherit"] });
+  let flood: ChildProcess | null = null;
+  try {
+    const lines = createInterface({ input: child.stdout! });
+    const iterator = lines[Symbol.asyncIterator]();
+    const ready = await iterator.next();
+    const match = ready.done === true ? null : /^ready (\S+)$/.exec(String(ready.value));
+    if (match === null || match[1] === undefined) throw new Error(`tapbench ${args[0]}: no ready line`);
+    const dev = match[1];
+    moveLinkToNetns(dev, ns);
+    configureLink(ns, dev, KERNEL_CIDR);
+    child.stdin!.write("go\n");
+    if (floodSeconds !== null) flood = startFlood(binary, ns, dev, floodSeconds);
+    const result = await iterator.next();
+    if (result.done === true) throw new Error(`tapbench ${args[0]}: no result`);
+    const report = JSON.parse(String(result.value)) as CReport;
+    if (report.frames === 0) throw new Error(`tapbench ${args[0]}: no frames`);
+    return report.fps;
+  } finally {
+    await stop(flood);
+    await stop(child);
+  }
+}
+
+export async function measureTapRates(opts: TapRateOptions = {}): Promise<TapRates> {
+  const readSeconds = Math.min(opts.readSeconds ?? 2, MAX_SECONDS);
+  const writeCount = opts.writeCount ?? 500_000;
+  const log = (msg: string): void => {
+    if (opts.verbose === true) process.stderr.write(`tapRate: ${msg}\n`);
+  };
+  const root = packageRoot();
+  const binary = buildTapbench(root);
+  const ns = uniqueName("wbns");
+  createNetns(ns);
+  try {
+    log("addon read");
+    const addonReadFps = await addonRead(binary, ns, readSeconds);
+    log("C read");
+    const cReadFps = await cRun(binary, ns, ["read", uniqueName("wbtap"), String(readSeconds)], readSeconds + 1);
+    log("addon write");
+    const addonWriteFps = addonWrite(ns, writeCount);
+    log("C write");
+    const cWriteFps = await cRun(binary, ns, ["write", uniqueName("wbtap"), String(writeCount)], null);
+    return { addonReadFps, addonWriteFps, cReadFps, cWriteFps };
+  } finally {
+    deleteNetns(ns);
+  }
+}
+
+function formatRate(fps: number): string {
+  const gbits = (fps * FRAME_BYTES * 8) / 1e9;
+  return `${(fps / 1e6).toFixed(3)} M frames/s (${gbits.toFixed(2)} Gbit/s)`;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const rates = await measureTapRates({ verbose: true });
+  console.log(`TAP path, ${FRAME_BYTES}-byte frames`);
+  console.log(`| | walnut addon | C (tapbench) | addon/C |`);
+  console.log(`|---|---|---|---|`);
+  console.log(
+    `| read | ${formatRate(rates.addonReadFps)} | ${formatRate(rates.cReadFps)} | ${(rates.addonReadFps / rates.cReadFps).toFixed(2)} |`,
+  );
+  console.log(
+    `| write | ${formatRate(rates.addonWriteFps)} | ${formatRate(rates.cWriteFps)} | ${(rates.addonWriteFps / rates.cWriteFps).toFixed(2)} |`,
+  );
+}

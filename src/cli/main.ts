@@ -1,0 +1,72 @@
+// The `walnut` command: `up` runs a board until SIGINT/SIGTERM, `demo` runs the scripted first look that
+// `npm start` shows. Every failure ends as one line on stderr and a non-zero exit code.
+
+import { parseUpOptions, UP_USAGE, UsageError } from "./args.js";
+import { Board } from "../board/board.js";
+import { prefixToMask } from "../core/addr.js";
+import { formatCounters } from "../core/stats.js";
+import { runDemo } from "./demo.js";
+
+const USAGE = `usage: walnut <command> [options]
+commands:
+  up      bring a board up on a TAP and serve until Ctrl-C (walnut up --help)
+  demo    a board in a private namespace, pinged by the kernel, with a decoded trace
+  help    this text`;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "up":
+        return await up(rest);
+      case "demo":
+        return await runDemo(rest);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}' (try: walnut help)`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`walnut: ${err.message}`);
+      return 2;
+    }
+    console.error(`walnut: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+async function up(argv: readonly string[]): Promise<number> {
+  const o = parseUpOptions(argv, { netns: "walnut", tapName: "walnut%d" });
+  if (o === "help") {
+    console.log(UP_USAGE);
+    return 0;
+  }
+  const board = Board.start({
+    mac: o.mac,
+    ip: o.ip,
+    netmask: prefixToMask(o.prefixLength),
+    gateway: o.gateway,
+    mtu: o.mtu,
+    tapName: o.tapName,
+    netns: o.netns,
+    hostCidr: o.hostCidr,
+    pcapPath: o.pcapPath,
+    trace: o.trace ? (line) => process.stdout.write(`${line}\n`) : null,
+    faults: null,
+  });
+  console.log(`walnut: ${board.describe()} — Ctrl-C to stop`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  const stats = board.stack.stats();
+  board.stop();
+  console.log(`walnut: stopped; ip ${formatCounters(stats["ip"] ?? {})}; icmp ${formatCounters(stats["icmp"] ?? {})}`);
+  return 0;
+}
