@@ -1,12 +1,16 @@
 // Frames per second through a TAP: walnut's addon (via TapDevice) against a plain C program (bench/c/tapbench.c)
 // on the same path, in one run. Reading: a C AF_PACKET flooder inside the namespace (tapbench flood) sends
 // 1514-byte frames out of the TAP's kernel side as fast as it can, so the reader, not the source, is the limit
-// (a Python sender would cap the source below both readers). Writing: 1514-byte UDP/IPv4 broadcast frames to
-// the namespace's own address, which the kernel takes up to UDP and drops. Needs root; traffic stays in a
-// namespace created here. Run directly: node dist/bench/tapRate.js
+// (a Python sender would cap the source below both readers). On 2 vCPUs the flooder (~1 M frames/s) is usually
+// slower than either reader, so the read rate is the source's and the reader's CPU share tells the headroom.
+// Reader and flooder are pinned to different CPUs: sharing one halves both. Writing: 1514-byte UDP/IPv4
+// broadcast frames to the namespace's own address, which the kernel takes up to UDP and drops (Udp NoPorts,
+// no ICMP for a link-layer broadcast). Needs root; traffic stays in a namespace created here.
+// Run directly: node dist/bench/tapRate.js
 
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createInterface } from "node:readline";
@@ -29,6 +33,9 @@ export interface TapRates {
   addonWriteFps: number;
   cReadFps: number;
   cWriteFps: number;
+  /** The reader's CPU seconds per second while reading (near 1: the reader was the limit, not the source). */
+  addonReadCpu: number;
+  cReadCpu: number;
 }
 
 const FRAME_BYTES = 1514;
@@ -40,6 +47,33 @@ interface CReport {
   frames: number;
   seconds: number;
   fps: number;
+  cpu: number;
+}
+
+interface ReadRate {
+  fps: number;
+  cpu: number;
+}
+
+/** Reader on CPU 0, flooder on the last CPU; null on a single CPU (no pinning). */
+const CPUS = availableParallelism();
+const READER_CPU = CPUS > 1 ? "0" : null;
+const FLOOD_CPU = CPUS > 1 ? String(CPUS - 1) : null;
+
+/** `taskset -c CPU argv…`, or argv unchanged when not pinning. */
+function pinned(cpu: string | null, argv: string[]): string[] {
+  return cpu === null ? argv : ["taskset", "-c", cpu, ...argv];
+}
+
+/** Pins this process's main thread (only) to `cpu`; returns the function that restores its affinity. */
+function pinMainThread(cpu: string | null): () => void {
+  if (cpu === null) return () => {};
+  const pid = String(process.pid);
+  const current = /list:\s*(\S+)/.exec(execFileSync("taskset", ["-pc", pid], { encoding: "utf8" }))?.[1];
+  execFileSync("taskset", ["-pc", cpu, pid], { stdio: "ignore" });
+  return () => {
+    if (current !== undefined) execFileSync("taskset", ["-pc", current, pid], { stdio: "ignore" });
+  };
 }
 
 function packageRoot(): string {
@@ -79,49 +113,55 @@ async function stop(child: ChildProcess | null): Promise<void> {
 
 /** Starts the flooder inside `ns`; it stops by itself after `seconds` or when the TAP disappears. */
 function startFlood(binary: string, ns: string, dev: string, seconds: number): ChildProcess {
-  return spawn("ip", ["netns", "exec", ns, binary, "flood", dev, String(seconds)], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  const [cmd, ...args] = pinned(FLOOD_CPU, ["ip", "netns", "exec", ns, binary, "flood", dev, String(seconds)]);
+  return spawn(cmd!, args, { stdio: ["ignore", "ignore", "inherit"] });
 }
 
-/** Counts flood-sized frames for `seconds` from the first one; resolves with frames/s. */
-function addonRead(binary: string, ns: string, seconds: number): Promise<number> {
+/** Counts flood-sized frames for `seconds` from the first one, through TapDevice as the stack uses it. */
+function addonRead(binary: string, ns: string, seconds: number): Promise<ReadRate> {
   const tap = TapDevice.open({ name: uniqueName("wbtap") });
   moveLinkToNetns(tap.name, ns);
   configureLink(ns, tap.name, KERNEL_CIDR);
+  const unpin = pinMainThread(READER_CPU);
   let flood: ChildProcess | null = null;
-  return new Promise<number>((resolve, reject) => {
+  return new Promise<ReadRate>((resolve, reject) => {
     let frames = 0;
     let t0 = 0;
+    let cpu0 = process.cpuUsage();
     let isDone = false;
-    const finish = (fps: number): void => {
+    const finish = (): void => {
       if (isDone) return;
       isDone = true;
+      const elapsedMs = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
       clearTimeout(guard);
       tap.close();
-      resolve(fps);
+      resolve({ fps: (frames * 1000) / elapsedMs, cpu: (cpu.user + cpu.system) / 1000 / elapsedMs });
     };
     const counter: FrameReceiver = {
       frame(_bytes, _offset, length) {
         if (t0 !== 0) frames++;
-        else if (length === FRAME_BYTES) t0 = performance.now(); // kernel chatter before the flood is ignored
+        else if (length === FRAME_BYTES) {
+          t0 = performance.now(); // kernel chatter before the flood is ignored
+          cpu0 = process.cpuUsage();
+        }
       },
       endBatch() {
-        if (t0 === 0) return;
-        const elapsedMs = performance.now() - t0;
-        if (elapsedMs >= seconds * 1000) finish((frames * 1000) / elapsedMs);
+        if (t0 !== 0 && performance.now() - t0 >= seconds * 1000) finish();
       },
     };
     const guard = setTimeout(() => {
-      if (t0 === 0) {
-        isDone = true;
-        tap.close();
-        reject(new Error("tapRate: no flood frame reached the addon"));
-      } else finish((frames * 1000) / (performance.now() - t0));
+      if (t0 !== 0) return finish();
+      isDone = true;
+      tap.close();
+      reject(new Error("tapRate: no flood frame reached the addon"));
     }, (seconds + 5) * 1000);
     tap.attach(counter);
     flood = startFlood(binary, ns, tap.name, seconds + 1);
-  }).finally(() => stop(flood));
+  }).finally(() => {
+    unpin();
+    return stop(flood);
+  });
 }
 
 function addonWrite(ns: string, count: number): number {
@@ -175,8 +215,9 @@ function udpBroadcastFrame(): Uint8Array {
  * Runs `tapbench read|write` on a TAP it creates in this namespace: after "ready NAME" the TAP is moved into
  * `ns` and configured, then "go" starts the measurement. With `floodSeconds`, the flooder feeds the TAP.
  */
-async function cRun(binary: string, ns: string, args: string[], floodSeconds: number | null): Promise<number> {
-  const child = spawn(binary, args, { stdio: ["pipe", "pipe", "inherit"] });
+async function cRun(binary: string, ns: string, args: string[], floodSeconds: number | null): Promise<CReport> {
+  const [cmd, ...argv] = pinned(floodSeconds === null ? null : READER_CPU, [binary, ...args]);
+  const child = spawn(cmd!, argv, { stdio: ["pipe", "pipe", "inherit"] });
   let flood: ChildProcess | null = null;
   try {
     const lines = createInterface({ input: child.stdout! });
@@ -193,7 +234,7 @@ async function cRun(binary: string, ns: string, args: string[], floodSeconds: nu
     if (result.done === true) throw new Error(`tapbench ${args[0]}: no result`);
     const report = JSON.parse(String(result.value)) as CReport;
     if (report.frames === 0) throw new Error(`tapbench ${args[0]}: no frames`);
-    return report.fps;
+    return report;
   } finally {
     await stop(flood);
     await stop(child);
@@ -212,17 +253,28 @@ export async function measureTapRates(opts: TapRateOptions = {}): Promise<TapRat
   createNetns(ns);
   try {
     log("addon read");
-    const addonReadFps = await addonRead(binary, ns, readSeconds);
+    const addon = await addonRead(binary, ns, readSeconds);
     log("C read");
-    const cReadFps = await cRun(binary, ns, ["read", uniqueName("wbtap"), String(readSeconds)], readSeconds + 1);
+    const c = await cRun(binary, ns, ["read", uniqueName("wbtap"), String(readSeconds)], readSeconds + 1);
     log("addon write");
     const addonWriteFps = addonWrite(ns, writeCount);
     log("C write");
-    const cWriteFps = await cRun(binary, ns, ["write", uniqueName("wbtap"), String(writeCount)], null);
-    return { addonReadFps, addonWriteFps, cReadFps, cWriteFps };
+    const cWrite = await cRun(binary, ns, ["write", uniqueName("wbtap"), String(writeCount)], null);
+    return {
+      addonReadFps: addon.fps,
+      addonWriteFps,
+      cReadFps: c.fps,
+      cWriteFps: cWrite.fps,
+      addonReadCpu: addon.cpu,
+      cReadCpu: c.cpu,
+    };
   } finally {
     deleteNetns(ns);
   }
+}
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(0)} % of a CPU`;
 }
 
 function formatRate(fps: number): string {
@@ -237,6 +289,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   console.log(`|---|---|---|---|`);
   console.log(
     `| read | ${formatRate(rates.addonReadFps)} | ${formatRate(rates.cReadFps)} | ${(rates.addonReadFps / rates.cReadFps).toFixed(2)} |`,
+  );
+  console.log(
+    `| reader CPU while reading | ${pct(rates.addonReadCpu)} | ${pct(rates.cReadCpu)} | |`,
   );
   console.log(
     `| write | ${formatRate(rates.addonWriteFps)} | ${formatRate(rates.cWriteFps)} | ${(rates.addonWriteFps / rates.cWriteFps).toFixed(2)} |`,

@@ -50,8 +50,9 @@ typedef struct tap_s {
   bool is_ctx_destroy_pending;    /* stopReading/close ran inside onBatch: destroy ctx_in_call afterwards */
   bool is_free_pending;           /* the finalizer ran inside onBatch: free after it returns */
 
-  /* Frames that met EAGAIN, oldest first; a ring bounded by TXQ_MAX_FRAMES and TXQ_MAX_BYTES. */
-  txq_slot_t txq[TXQ_MAX_FRAMES];
+  /* Frames that met EAGAIN, oldest first; a ring bounded by TXQ_MAX_FRAMES and TXQ_MAX_BYTES, allocated on
+     first use (a TAP write practically never says EAGAIN) and freed at close. */
+  txq_slot_t *txq;
   uint32_t txq_head, txq_count;
   size_t txq_bytes;
 
@@ -220,6 +221,8 @@ static void txq_clear(tap_t *t) {
     txq_pop(t);
     t->tx_dropped++;
   }
+  free(t->txq);
+  t->txq = NULL;
 }
 
 static int txq_push(tap_t *t, const uint8_t *frame, uint32_t length) {
@@ -227,7 +230,8 @@ static int txq_push(tap_t *t, const uint8_t *frame, uint32_t length) {
     t->tx_dropped++;
     return -1;
   }
-  uint8_t *copy = malloc(length > 0 ? length : 1);
+  if (t->txq == NULL) t->txq = calloc(TXQ_MAX_FRAMES, sizeof *t->txq);
+  uint8_t *copy = t->txq != NULL ? malloc(length > 0 ? length : 1) : NULL;
   if (copy == NULL) {
     t->tx_dropped++;
     return -1;

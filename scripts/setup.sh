@@ -38,6 +38,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 if [ ! -f native/build/Release/walnut_tap.node ] || [ native/tap.c -nt native/build/Release/walnut_tap.node ]; then
   echo "setup: building the TAP addon"
-  npx --no-install node-gyp rebuild --directory native >/dev/null
+  npm run --silent install >/dev/null
 fi
 npx --no-install tsc -p tsconfig.build.json

@@ -7,8 +7,8 @@
 //                                   drops them there — no socket, and no ICMP answer to a link-layer broadcast)
 //   tapbench flood IFNAME SECONDS   run inside the namespace: send 1514-byte frames out of IFNAME with an
 //                                   AF_PACKET socket (sendmmsg, qdisc bypassed) so they reach the TAP's reader
-// Each mode prints one JSON line: {"mode":"read","frames":N,"seconds":S,"fps":F}. Never spends more than
-// MAX_SECONDS measuring. Build: cc -O2 -o bench/build/tapbench bench/c/tapbench.c
+// Each mode prints one JSON line: {"mode":"read","frames":N,"seconds":S,"fps":F,"cpu":C} where cpu is this
+// process's CPU seconds per wall second over the measurement. Never spends more than MAX_SECONDS measuring. Build: cc -O2 -o bench/build/tapbench bench/c/tapbench.c
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,9 +44,17 @@ static void die(const char *what) {
   exit(1);
 }
 
-static void report(const char *mode, uint64_t frames, double seconds) {
-  printf("{\"mode\":\"%s\",\"frames\":%llu,\"seconds\":%.6f,\"fps\":%.1f}\n", mode, (unsigned long long)frames,
-         seconds, seconds > 0 ? (double)frames / seconds : 0.0);
+/* User + system CPU seconds this process has used. */
+static double cpu_s(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void report(const char *mode, uint64_t frames, double seconds, double cpu_seconds) {
+  printf("{\"mode\":\"%s\",\"frames\":%llu,\"seconds\":%.6f,\"fps\":%.1f,\"cpu\":%.3f}\n", mode,
+         (unsigned long long)frames, seconds, seconds > 0 ? (double)frames / seconds : 0.0,
+         seconds > 0 ? cpu_seconds / seconds : 0.0);
   fflush(stdout);
 }
 
@@ -107,7 +116,7 @@ static int run_read(const char *name, double seconds) {
   static uint8_t buf[2048];
   struct pollfd pfd = {.fd = fd, .events = POLLIN};
   uint64_t frames = 0;
-  double t_first = 0, t_last = 0, t_give_up = now_s() + 10.0;
+  double t_first = 0, t_last = 0, t_give_up = now_s() + 10.0, cpu_first = 0;
   int is_started = 0;
   if (seconds > MAX_SECONDS) seconds = MAX_SECONDS;
   for (;;) {
@@ -128,6 +137,7 @@ static int run_read(const char *name, double seconds) {
         if (n != FRAME_BYTES) continue; /* kernel chatter before the flood */
         is_started = 1;
         t_first = t_last = now_s();
+        cpu_first = cpu_s();
         continue;
       }
       frames++;
@@ -137,7 +147,7 @@ static int run_read(const char *name, double seconds) {
       if (t_last - t_first >= seconds) break;
     }
   }
-  report("read", frames, t_last - t_first);
+  report("read", frames, t_last - t_first, cpu_s() - cpu_first);
   close(fd);
   return 0;
 }
@@ -150,7 +160,7 @@ static int run_write(const char *name, uint64_t count) {
   build_frame(frame, broadcast, board_mac, "10.77.0.2", "10.77.0.1");
   struct pollfd pfd = {.fd = fd, .events = POLLOUT};
   uint64_t sent = 0, failed = 0;
-  double t0 = now_s(), t1 = t0;
+  double t0 = now_s(), t1 = t0, cpu0 = cpu_s();
   while (sent < count) {
     ssize_t n = write(fd, frame, FRAME_BYTES);
     if (n < 0) {
@@ -166,7 +176,7 @@ static int run_write(const char *name, uint64_t count) {
     if ((sent & 4095) == 0 && (t1 = now_s()) - t0 >= MAX_SECONDS) break;
   }
   t1 = now_s();
-  report("write", sent, t1 - t0);
+  report("write", sent, t1 - t0, cpu_s() - cpu0);
   close(fd);
   return 0;
 }
@@ -193,7 +203,7 @@ static int run_flood(const char *ifname, double seconds) {
   for (int i = 0; i < FLOOD_BATCH; i++) msgs[i].msg_hdr.msg_iov = &iov, msgs[i].msg_hdr.msg_iovlen = 1;
   if (seconds > MAX_SECONDS + 1) seconds = MAX_SECONDS + 1;
   uint64_t sent = 0;
-  double t0 = now_s(), t1 = t0;
+  double t0 = now_s(), t1 = t0, cpu0 = cpu_s();
   while (t1 - t0 < seconds) {
     int n = sendmmsg(s, msgs, FLOOD_BATCH, 0);
     if (n < 0) {
@@ -203,7 +213,7 @@ static int run_flood(const char *ifname, double seconds) {
     sent += (uint64_t)n;
     t1 = now_s();
   }
-  report("flood", sent, now_s() - t0);
+  report("flood", sent, now_s() - t0, cpu_s() - cpu0);
   close(s);
   return 0;
 }

@@ -65,7 +65,7 @@ function validNetnsName(name: string): string {
 }
 
 /** The kernel side's default address: .1 of the board's subnet (or .2 when the board is .1). */
-function defaultHostCidr(ip: number, prefixLength: number): string {
+export function defaultHostCidr(ip: number, prefixLength: number): string {
   const mask = prefixToMask(prefixLength);
   const net = (ip & mask) >>> 0;
   const first = (net + 1) >>> 0;

@@ -1,9 +1,10 @@
 // The `walnut` command: `up` runs a board until SIGINT/SIGTERM, `demo` runs the scripted first look that
 // `npm start` shows. Every failure ends as one line on stderr and a non-zero exit code.
 
-import { parseUpOptions, UP_USAGE, UsageError } from "./args.js";
+import { defaultHostCidr, parseUpOptions, UP_USAGE, UsageError } from "./args.js";
 import { Board } from "../board/board.js";
-import { prefixToMask } from "../core/addr.js";
+import { parseIpv4Cidr, prefixToMask } from "../core/addr.js";
+import { linkExists } from "../host/iproute.js";
 import { formatCounters } from "../core/stats.js";
 import { runDemo } from "./demo.js";
 
@@ -46,15 +47,23 @@ async function up(argv: readonly string[]): Promise<number> {
     console.log(UP_USAGE);
     return 0;
   }
+  // args.ts leaves the kernel side unaddressed with --tap, since an existing TAP is attached as it is; a TAP
+  // that --tap creates still gets the documented default (.1 of the subnet), which is also the gateway.
+  let hostCidr = o.hostCidr;
+  let gateway = o.gateway;
+  if (hostCidr === null && !linkExists(null, o.tapName)) {
+    hostCidr = defaultHostCidr(o.ip, o.prefixLength);
+    if (gateway === 0) gateway = parseIpv4Cidr(hostCidr).addr;
+  }
   const board = Board.start({
     mac: o.mac,
     ip: o.ip,
     netmask: prefixToMask(o.prefixLength),
-    gateway: o.gateway,
+    gateway,
     mtu: o.mtu,
     tapName: o.tapName,
     netns: o.netns,
-    hostCidr: o.hostCidr,
+    hostCidr,
     pcapPath: o.pcapPath,
     trace: o.trace ? (line) => process.stdout.write(`${line}\n`) : null,
     faults: null,

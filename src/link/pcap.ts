@@ -77,8 +77,10 @@ export class PcapWriter extends DeviceWrapper {
   private record(bytes: Uint8Array, offset: number, length: number, direction: number): void {
     if (this.fd === null) return;
     const captured = Math.min(length, 65535);
-    // EPB: 28 fixed bytes + data (padded) + epb_flags option (12) + end of options (4) + trailing length (4).
-    const total = 28 + pad4(captured) + 12 + 4 + 4;
+    // EPB: 28 fixed bytes + data (padded) + epb_flags option (8: code, length, u32 value) + end of options (4)
+    // + trailing length (4). The trailing length must sit at the block's last 4 bytes and equal the leading
+    // one, or readers reject the file ("total block lengths don't match").
+    const total = 28 + pad4(captured) + 8 + 4 + 4;
     if (this.used + total > this.buf.length) this.flush();
     const v = this.view;
     const o = this.used;

@@ -1,0 +1,186 @@
+// Helpers shared by the benchmarks: statistics over repeats, child processes run asynchronously (the board's
+// stack shares this event loop, so nothing may block it while a board runs), namespaces owned by the bench
+// and removed on exit, error or signal, and the /dev/cpu_dma_latency hold that keeps idle vCPUs polling.
+// Used by bench/run.ts and bench/icmpRate.ts; never by the stack.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync, writeSync } from "node:fs";
+import { createNetns, deleteNetns, netnsExists } from "../src/host/iproute.js";
+
+/** Median, minimum and maximum of a set of repeats. */
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  samples: readonly number[];
+}
+
+export function summarize(samples: readonly number[]): Summary {
+  if (samples.length === 0) return { median: NaN, min: NaN, max: NaN, samples };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, samples };
+}
+
+// ---- clean-up on exit, error and signals --------------------------------------------------------------
+
+type CleanupStep = () => void;
+const cleanupSteps: CleanupStep[] = [];
+const liveChildren = new Set<ChildProcess>();
+let areSignalsHooked = false;
+
+/**
+ * Registers a synchronous clean-up step (run newest first). Returns a function that runs the step now and
+ * unregisters it. Steps also run on SIGINT/SIGTERM/SIGHUP, after which the process exits (128 + signal).
+ */
+export function onCleanup(step: CleanupStep): () => void {
+  hookSignals();
+  cleanupSteps.push(step);
+  let isDone = false;
+  return () => {
+    if (isDone) return;
+    isDone = true;
+    const i = cleanupSteps.indexOf(step);
+    if (i >= 0) cleanupSteps.splice(i, 1);
+    step();
+  };
+}
+
+/** Kills every child still running and runs every registered step. Safe to call more than once. */
+export function cleanupAll(): void {
+  for (const child of liveChildren) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+  liveChildren.clear();
+  while (cleanupSteps.length > 0) {
+    const step = cleanupSteps.pop()!;
+    try {
+      step();
+    } catch (err) {
+      process.stderr.write(`bench: clean-up step failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
+}
+
+function hookSignals(): void {
+  if (areSignalsHooked) return;
+  areSignalsHooked = true;
+  const signals = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+  for (const [name, num] of Object.entries(signals)) {
+    process.once(name as NodeJS.Signals, () => {
+      process.stderr.write(`\nbench: ${name}, removing what the bench created\n`);
+      cleanupAll();
+      process.exit(128 + num);
+    });
+  }
+  process.once("exit", cleanupAll);
+}
+
+// ---- network namespaces -------------------------------------------------------------------------------
+
+/** A name no one else uses: `prefix` + pid + a random suffix (interface names keep ≤ 15 characters). */
+export function uniqueSuffix(): string {
+  return `${process.pid % 100000}${Math.floor(Math.random() * 1000)}`;
+}
+
+/**
+ * Creates namespace `name` (failing if it already exists, so we never adopt and later delete someone
+ * else's) and registers its removal. Returns the function that removes it now.
+ */
+export function createOwnedNetns(name: string): () => void {
+  if (netnsExists(name)) throw new Error(`namespace ${name} already exists; not touching it`);
+  createNetns(name);
+  return onCleanup(() => deleteNetns(name));
+}
+
+// ---- child processes ----------------------------------------------------------------------------------
+
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/**
+ * Runs `argv` without blocking the event loop; SIGKILLs it after `timeoutMs`. Rejects only when it cannot
+ * be started (ENOENT…). Children still running at clean-up are killed.
+ */
+export function runChild(argv: readonly string[], timeoutMs: number): Promise<ChildResult> {
+  const [cmd, ...args] = argv;
+  if (cmd === undefined) return Promise.reject(new Error("runChild: empty command"));
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    liveChildren.add(child);
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      liveChildren.delete(child);
+      reject(new Error(`cannot run ${cmd}: ${err.message}`));
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      liveChildren.delete(child);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+  });
+}
+
+// ---- idle vCPUs ---------------------------------------------------------------------------------------
+
+/**
+ * Asks the kernel (PM QoS) for 0 µs wake-up latency, so idle vCPUs poll instead of halting, for as long as
+ * the returned release function has not been called (or the process lives). Returns null when
+ * /dev/cpu_dma_latency cannot be opened. FINDINGS.md: with halting idle, round trips drop 3–4× and swing.
+ */
+export function holdCpuDmaLatencyZero(): (() => void) | null {
+  let fd: number;
+  try {
+    fd = openSync("/dev/cpu_dma_latency", "w");
+    writeSync(fd, new Uint8Array(new Int32Array([0]).buffer));
+  } catch {
+    return null;
+  }
+  return onCleanup(() => closeSync(fd));
+}
+
+// ---- formatting ---------------------------------------------------------------------------------------
+
+/** 12345 → "12.3 k", 1234567 → "1.23 M". */
+export function formatCount(n: number): string {
+  if (!Number.isFinite(n)) return "—";
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)} k`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(2)} k`;
+  return n.toFixed(0);
+}
+
+/** "12.3 k/s [11.9–13.0]": median and range of repeats. */
+export function formatRateSummary(s: Summary, unit = "/s"): string {
+  if (s.samples.length <= 1) return `${formatCount(s.median)}${unit}`;
+  return `${formatCount(s.median)}${unit} [${formatCount(s.min).replace(/ /g, "")}–${formatCount(s.max).replace(/ /g, "")}]`;
+}
+
+export function formatRatio(a: number, b: number): string {
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "—";
+  return a / b >= 0.995 ? (a / b).toFixed(2) : (a / b).toFixed(3).replace(/0$/, "");
+}
+
+/** Prints a Markdown table with columns padded to line up in a terminal. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? "").length)));
+  const line = (r: readonly string[]): string => `| ${widths.map((w, c) => (r[c] ?? "").padEnd(w)).join(" | ")} |`;
+  const rule = `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
+}

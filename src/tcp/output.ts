@@ -1,0 +1,363 @@
+// TCP output: cuts segments from a PCB's send ring straight into the IP layer's frame buffer (header and
+// options at fixed offsets, payload copied once, checksum last) and runs the output pass that decides what
+// a PCB sends now — SYN/SYN-ACK, data under the send and congestion windows (Nagle, sender SWS avoidance),
+// SACK-based loss recovery, FIN, and ACKs/window updates. Called by tcp/tcp after each batch and timer.
+
+import { Err, type ErrCode } from "../core/errors.js";
+import type { Scheduler } from "../core/scheduler.js";
+import { PAYLOAD_OFFSET, type IpLayer } from "../ip/ip.js";
+import { IpProto } from "../ip/ipv4.js";
+import { finishTcpChecksum, TcpFlag, writeTcpHeader, type TcpOptionsOut, type TcpSegmentFields } from "./header.js";
+import { seqAdd, seqDiff, seqGt, seqLt, seqMax, toSeq, type Seq } from "./seq.js";
+import { TcpState } from "./state.js";
+import type { TcpPcb } from "./pcb.js";
+
+/** Counters kept by output; shared with the layer's stats object. */
+export interface TcpOutputStats {
+  txSegments: number;
+  txRetransmits: number;
+  txResets: number;
+  txAcks: number;
+  txDropLink: number;
+}
+
+/** Our timestamp clock (RFC 7323 §5.4: 1 ms ticks are within the recommended 1 ms–1 s). */
+export function tsNow(pcb: TcpPcb, nowMs: number): number {
+  return (Math.floor(nowMs) + pcb.tsOffset) >>> 0;
+}
+
+export class TcpOutput {
+  private readonly fields: TcpSegmentFields = { srcPort: 0, dstPort: 0, seq: toSeq(0), ack: toSeq(0), flags: 0, window: 0, urgent: 0 };
+  private readonly opts: TcpOptionsOut = {
+    mss: 0,
+    windowScale: -1,
+    sackPermitted: false,
+    timestamps: false,
+    tsVal: 0,
+    tsEcr: 0,
+    sackBlocks: new Uint32Array(8),
+    sackCount: 0,
+  };
+  private readonly ranges: number[] = [];
+  private readonly next = { seq: toSeq(0), length: 0 };
+
+  constructor(
+    private readonly ip: IpLayer,
+    private readonly scheduler: Scheduler,
+    private readonly stats: TcpOutputStats,
+    /** Our MSS to announce on SYNs: interface MTU − 40 (RFC 9293 §3.7.1, RFC 6691). */
+    private readonly announceMss: () => number,
+  ) {}
+
+  /**
+   * Sends one segment: `flags` at `seq`, carrying `dataLength` bytes of the send ring starting at `seq`.
+   * ACK-bearing segments report rcvNxt and our window and count as the ACK for everything received.
+   */
+  sendSegment(pcb: TcpPcb, seq: Seq, flags: number, dataLength: number, nowMs: number): ErrCode {
+    const frame = this.ip.txFrame;
+    const view = this.ip.txView;
+    const f = this.fields;
+    const o = this.opts;
+    const isSyn = (flags & TcpFlag.SYN) !== 0;
+    o.mss = 0;
+    o.windowScale = -1;
+    o.sackPermitted = false;
+    o.sackCount = 0;
+    o.timestamps = pcb.timestampsOn;
+    if (isSyn) {
+      o.mss = this.announceMss();
+      o.windowScale = pcb.windowScaleOn ? pcb.rcvWndShift : -1;
+      o.sackPermitted = pcb.sackOn;
+    } else if (pcb.sackOn && !pcb.assembler.isEmpty) {
+      o.sackCount = this.sackBlocks(pcb, o.sackBlocks as Uint32Array);
+    }
+    if (o.timestamps) {
+      o.tsVal = tsNow(pcb, nowMs);
+      o.tsEcr = (flags & TcpFlag.ACK) !== 0 ? pcb.tsRecent : 0;
+    }
+    f.srcPort = pcb.localPort;
+    f.dstPort = pcb.remotePort;
+    f.seq = seq;
+    f.ack = (flags & TcpFlag.ACK) !== 0 ? pcb.rcvNxt : toSeq(0);
+    f.flags = flags;
+    f.window = isSyn ? Math.min(this.receiveWindow(pcb), 0xffff) : this.advertise(pcb);
+    const headerLength = writeTcpHeader(frame, view, PAYLOAD_OFFSET, f, o);
+    if (dataLength > 0) {
+      pcb.sendRing.peek(seqDiff(seq, pcb.sndBufSeq), frame, PAYLOAD_OFFSET + headerLength, dataLength);
+    }
+    const tcpLength = headerLength + dataLength;
+    const src = pcb.localIp;
+    finishTcpChecksum(frame, view, PAYLOAD_OFFSET, tcpLength, src, pcb.remoteIp);
+    const err = this.ip.send(IpProto.TCP, src, pcb.remoteIp, tcpLength);
+    this.stats.txSegments++;
+    pcb.segmentsOut++;
+    if (err !== Err.OK) this.stats.txDropLink++;
+    if ((flags & TcpFlag.ACK) !== 0) this.ackSent(pcb, isSyn);
+    return err;
+  }
+
+  /** A reset for a segment that has no PCB (RFC 9293 §3.10.7.1), or to abort a connection. */
+  sendReset(localIp: number, localPort: number, remoteIp: number, remotePort: number, seq: Seq, ack: Seq, withAck: boolean): void {
+    const frame = this.ip.txFrame;
+    const view = this.ip.txView;
+    const f = this.fields;
+    f.srcPort = localPort;
+    f.dstPort = remotePort;
+    f.seq = seq;
+    f.ack = withAck ? ack : toSeq(0);
+    f.flags = TcpFlag.RST | (withAck ? TcpFlag.ACK : 0);
+    f.window = 0;
+    const headerLength = writeTcpHeader(frame, view, PAYLOAD_OFFSET, f, null);
+    finishTcpChecksum(frame, view, PAYLOAD_OFFSET, headerLength, localIp, remoteIp);
+    this.ip.send(IpProto.TCP, localIp, remoteIp, headerLength);
+    this.stats.txSegments++;
+    this.stats.txResets++;
+  }
+
+  /**
+   * The output pass for one PCB: sends what its state, windows and flags allow. Never throws; a link error
+   * is counted and left to retransmission.
+   */
+  output(pcb: TcpPcb, nowMs: number): void {
+    switch (pcb.state) {
+      case TcpState.CLOSED:
+      case TcpState.LISTEN:
+      case TcpState.TIME_WAIT:
+        if (pcb.state === TcpState.TIME_WAIT && pcb.ackNow) this.sendAck(pcb, nowMs);
+        return;
+      case TcpState.SYN_SENT:
+        if (pcb.synCount === 0) this.sendSyn(pcb, nowMs);
+        return;
+      case TcpState.SYN_RECEIVED:
+        if (pcb.synCount === 0 || pcb.ackNow) this.sendSyn(pcb, nowMs);
+        return;
+      default:
+        break;
+    }
+    let sent = false;
+    if (pcb.inRecovery && pcb.sackOn) sent = this.sackRecoveryOutput(pcb, nowMs);
+    else sent = this.sendNewData(pcb, nowMs);
+    if (!sent && (pcb.ackNow || pcb.windowUpdatePending)) this.sendAck(pcb, nowMs);
+    this.armTimers(pcb, nowMs);
+  }
+
+  /** Retransmits one segment at `seq` (fast retransmit, RTO, NewReno partial ACK). */
+  retransmit(pcb: TcpPcb, seq: Seq, nowMs: number): number {
+    const dataEnd = pcb.sndDataEnd;
+    const available = Math.max(0, seqDiff(dataEnd, seq));
+    const length = Math.min(pcb.mssBytes, available);
+    let flags = TcpFlag.ACK;
+    // The FIN rides on the retransmission when it directly follows the data (or is all that is left).
+    if (pcb.finQueued && seqDiff(dataEnd, seq) === length && seqGt(pcb.sndMax, dataEnd)) flags |= TcpFlag.FIN;
+    if (length === 0 && (flags & TcpFlag.FIN) === 0) return 0;
+    this.sendSegment(pcb, seq, flags | (length > 0 ? TcpFlag.PSH : 0), length, nowMs);
+    this.stats.txRetransmits++;
+    pcb.retransmits++;
+    const end = seqAdd(seq, length + ((flags & TcpFlag.FIN) !== 0 ? 1 : 0));
+    if (seqGt(end, pcb.highRxt)) pcb.highRxt = end;
+    // Karn's algorithm (RFC 6298 §3): a retransmitted segment's ACK gives no RTT sample.
+    if (!pcb.timestampsOn && pcb.rttStartMs >= 0 && seqLt(seq, pcb.rttSeq)) pcb.rttStartMs = -1;
+    return length;
+  }
+
+  sendAck(pcb: TcpPcb, nowMs: number): void {
+    this.sendSegment(pcb, pcb.sndNxt, TcpFlag.ACK, 0, nowMs);
+    this.stats.txAcks++;
+  }
+
+  /** A zero-window or keep-alive probe: an ACK one below SND.UNA that the peer must answer (as Linux does). */
+  sendProbe(pcb: TcpPcb, nowMs: number): void {
+    this.sendSegment(pcb, seqAdd(pcb.sndUna, -1), TcpFlag.ACK, 0, nowMs);
+  }
+
+  /** The window we can offer now: free receive-ring space, with receiver SWS avoidance (RFC 9293 §3.8.6.2.2). */
+  receiveWindow(pcb: TcpPcb): number {
+    const free = pcb.recvRing.free;
+    const threshold = Math.min(pcb.recvRing.capacity / 2, pcb.mssBytes);
+    const offered = seqDiff(pcb.rcvAdv, pcb.rcvNxt);
+    // Never move the right edge left (RFC 9293 §3.8.6.2.1), and open it only in sizeable steps.
+    if (free - Math.max(offered, 0) < threshold && offered >= 0) return Math.max(offered, 0);
+    return free;
+  }
+
+  /** The scaled 16-bit window field for a non-SYN segment; records the advertised right edge. */
+  private advertise(pcb: TcpPcb): number {
+    const wnd = this.receiveWindow(pcb);
+    const field = Math.min(wnd >>> pcb.rcvWndShift, 0xffff);
+    const edge = seqAdd(pcb.rcvNxt, field << pcb.rcvWndShift);
+    if (seqGt(edge, pcb.rcvAdv)) pcb.rcvAdv = edge;
+    return field;
+  }
+
+  private ackSent(pcb: TcpPcb, isSyn: boolean): void {
+    pcb.lastAckSent = pcb.rcvNxt;
+    pcb.ackNow = false;
+    pcb.unackedSegments = 0;
+    pcb.windowUpdatePending = false;
+    if (pcb.ackDeadline.isArmed) this.scheduler.cancel(pcb.ackDeadline);
+    if (isSyn) pcb.rcvAdv = seqAdd(pcb.rcvNxt, Math.min(this.receiveWindow(pcb), 0xffff));
+  }
+
+  private sendSyn(pcb: TcpPcb, nowMs: number): void {
+    const flags = pcb.state === TcpState.SYN_SENT ? TcpFlag.SYN : TcpFlag.SYN | TcpFlag.ACK;
+    this.sendSegment(pcb, pcb.iss, flags, 0, nowMs);
+    if (pcb.synCount > 0) {
+      this.stats.txRetransmits++;
+      pcb.retransmits++;
+      pcb.rttStartMs = -1;
+    } else if (!pcb.timestampsOn) {
+      pcb.rttSeq = seqAdd(pcb.iss, 1);
+      pcb.rttStartMs = nowMs;
+    }
+    pcb.synCount++;
+    pcb.sndNxt = seqAdd(pcb.iss, 1);
+    pcb.sndMax = seqMax(pcb.sndMax, pcb.sndNxt);
+    this.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);
+  }
+
+  /** Sends new (or, after an RTO, rewound) data and the FIN while the windows allow. Returns whether anything went out. */
+  private sendNewData(pcb: TcpPcb, nowMs: number): boolean {
+    let sent = false;
+    const dataEnd = pcb.sndDataEnd;
+    // RFC 5681 §4.1: after an idle period longer than the RTO, restart from the restart window.
+    if (pcb.sndUna === pcb.sndMax && nowMs - pcb.lastSendMs > pcb.rtt.currentRtoMs && pcb.lastSendMs > 0) {
+      pcb.cc.onIdleRestart(pcb.mssBytes, nowMs);
+    }
+    for (let guard = 0; guard < 100_000; guard++) {
+      const unsent = seqDiff(dataEnd, pcb.sndNxt);
+      if (unsent > 0) {
+        const window = Math.min(pcb.cc.cwndBytes + pcb.inflationBytes, pcb.sndWnd);
+        const inFlight = seqDiff(pcb.sndNxt, pcb.sndUna);
+        const usable = window - inFlight;
+        let length = Math.min(pcb.mssBytes, unsent, usable);
+        if (length <= 0) break;
+        if (length < pcb.mssBytes && !this.mayAddSmall(pcb, length, unsent, inFlight)) break;
+        length = Math.max(length, 0);
+        const fin = pcb.finQueued && length === unsent;
+        const flags = TcpFlag.ACK | (length === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
+        const isNew = pcb.sndNxt === pcb.sndMax;
+        if (isNew && !pcb.timestampsOn && pcb.rttStartMs < 0) {
+          pcb.rttSeq = seqAdd(pcb.sndNxt, length);
+          pcb.rttStartMs = nowMs;
+        }
+        if (!isNew) {
+          this.stats.txRetransmits++;
+          pcb.retransmits++;
+        }
+        this.sendSegment(pcb, pcb.sndNxt, flags, length, nowMs);
+        this.advanceSndNxt(pcb, length + (fin ? 1 : 0), nowMs);
+        sent = true;
+        if (fin) break;
+        continue;
+      }
+      // All data sent: the FIN goes out on its own if it has not yet (it needs no window: RFC 9293 §3.10.4).
+      if (pcb.finQueued && pcb.sndNxt === dataEnd) {
+        this.sendSegment(pcb, pcb.sndNxt, TcpFlag.ACK | TcpFlag.FIN, 0, nowMs);
+        this.advanceSndNxt(pcb, 1, nowMs);
+        sent = true;
+      }
+      break;
+    }
+    return sent;
+  }
+
+  /**
+   * Whether a segment shorter than the MSS may go now: Nagle's algorithm (RFC 9293 §3.7.4, RFC 1122
+   * §4.2.3.4) holds it while data is unacknowledged unless TCP_NODELAY; sender SWS avoidance holds a
+   * window-limited fragment smaller than half the largest window the peer offered.
+   */
+  private mayAddSmall(pcb: TcpPcb, length: number, unsent: number, inFlight: number): boolean {
+    const isTail = length === unsent;
+    if (isTail) {
+      if (inFlight === 0 || pcb.noDelay || pcb.finQueued) return true;
+      return false;
+    }
+    // Window-limited, not the tail: send only a sizeable piece of the window.
+    return length >= pcb.maxSndWnd / 2 && inFlight === 0;
+  }
+
+  private advanceSndNxt(pcb: TcpPcb, by: number, nowMs: number): void {
+    pcb.sndNxt = seqAdd(pcb.sndNxt, by);
+    if (seqGt(pcb.sndNxt, pcb.sndMax)) pcb.sndMax = pcb.sndNxt;
+    pcb.lastSendMs = nowMs;
+    if (!pcb.rtxDeadline.isArmed || pcb.persisting) {
+      pcb.persisting = false;
+      this.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);
+    }
+  }
+
+  /**
+   * RFC 6675 §5 loss recovery: while cwnd − pipe ≥ 1 MSS, retransmit what NextSeg() picks (rules 1 and 3),
+   * else send new data (rule 2).
+   */
+  private sackRecoveryOutput(pcb: TcpPcb, nowMs: number): boolean {
+    let sent = false;
+    const mss = pcb.mssBytes;
+    let pipe = pcb.scoreboard.pipe(pcb.sndUna, pcb.sndMax, pcb.highRxt, mss);
+    for (let guard = 0; guard < 10_000 && pcb.cc.cwndBytes - pipe >= mss; guard++) {
+      const next = this.next;
+      if (pcb.scoreboard.nextSeg(pcb.sndUna, pcb.sndMax, pcb.highRxt, mss, next)) {
+        const length = this.retransmitRange(pcb, next.seq, next.length, nowMs);
+        if (length === 0) break;
+        pipe += length;
+        sent = true;
+        continue;
+      }
+      const unsent = seqDiff(pcb.sndDataEnd, pcb.sndMax);
+      const room = pcb.sndWnd - seqDiff(pcb.sndMax, pcb.sndUna);
+      const length = Math.min(mss, unsent, room);
+      if (length <= 0) break;
+      pcb.sndNxt = pcb.sndMax;
+      const fin = pcb.finQueued && length === unsent;
+      this.sendSegment(pcb, pcb.sndNxt, TcpFlag.ACK | TcpFlag.PSH | (fin ? TcpFlag.FIN : 0), length, nowMs);
+      this.advanceSndNxt(pcb, length + (fin ? 1 : 0), nowMs);
+      pipe += length;
+      sent = true;
+    }
+    return sent;
+  }
+
+  private retransmitRange(pcb: TcpPcb, seq: Seq, length: number, nowMs: number): number {
+    const available = Math.max(0, seqDiff(pcb.sndDataEnd, seq));
+    const n = Math.min(length, available);
+    if (n <= 0) return this.retransmit(pcb, seq, nowMs);
+    this.sendSegment(pcb, seq, TcpFlag.ACK, n, nowMs);
+    this.stats.txRetransmits++;
+    pcb.retransmits++;
+    const end = seqAdd(seq, n);
+    if (seqGt(end, pcb.highRxt)) pcb.highRxt = end;
+    return n;
+  }
+
+  /** Arms the delayed-ACK, retransmission and persist timers as the PCB's state requires. */
+  private armTimers(pcb: TcpPcb, nowMs: number): void {
+    const outstanding = pcb.sndMax !== pcb.sndUna;
+    const unsent = seqDiff(pcb.sndDataEnd, pcb.sndNxt) > 0;
+    if (outstanding) {
+      if (!pcb.rtxDeadline.isArmed || pcb.persisting) {
+        pcb.persisting = false;
+        this.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);
+      }
+    } else if (unsent && pcb.sndWnd === 0) {
+      // RFC 9293 §3.8.6.1: probe a zero window so a lost window update cannot deadlock us.
+      if (!pcb.rtxDeadline.isArmed) {
+        pcb.persisting = true;
+        this.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);
+      }
+    } else if (pcb.rtxDeadline.isArmed && !unsent) {
+      this.scheduler.cancel(pcb.rtxDeadline);
+      pcb.persisting = false;
+    }
+  }
+
+  /** SACK blocks for our out-of-order data, converted to sequence numbers (RFC 2018 §4). */
+  private sackBlocks(pcb: TcpPcb, out: Uint32Array): number {
+    const max = pcb.timestampsOn ? 3 : 4;
+    const count = pcb.assembler.sackRanges(this.ranges, max);
+    for (let i = 0; i < count; i++) {
+      out[2 * i] = seqAdd(pcb.rcvNxt, this.ranges[2 * i] as number);
+      out[2 * i + 1] = seqAdd(pcb.rcvNxt, this.ranges[2 * i + 1] as number);
+    }
+    return count;
+  }
+}

@@ -1,0 +1,212 @@
+// The compiled `walnut` command (bin/walnut.js → dist/), run as a child process: usage errors, `walnut up`
+// serving pings until SIGINT with trace and capture, namespace ownership, `walnut demo`, and the message a
+// non-root user gets. Board traffic stays inside namespaces this file (or walnut on its behalf) creates:
+// 10.67.0.0/16, and the demo's own 192.168.50.0/24 in its private namespace.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import type { Readable } from "node:stream";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { canRunTapTests, uniqueName } from "../helpers/env.js";
+import { parsePingSummary, removeNetns, runAsync, runInNetns, waitFor } from "../helpers/board.js";
+import { createNetns, linkExists, netnsExists } from "../../src/host/iproute.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const WALNUT = join(ROOT, "bin", "walnut.js");
+const NODE = process.execPath;
+
+const run = canRunTapTests("cli.test.ts", ["ping", "tshark", "setpriv"]);
+
+/**
+ * Compiles src/ into dist/ once, so the CLI under test is the current source. Type errors elsewhere (exit 2:
+ * diagnostics, outputs still written) are `tsc --noEmit`'s to report; only a build that wrote nothing fails.
+ */
+beforeAll(async () => {
+  const startedMs = Date.now();
+  const r = await runAsync(["npx", "tsc", "-p", "tsconfig.build.json"], { timeoutMs: 60_000, cwd: ROOT });
+  if (r.code !== 0 && r.code !== 2) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
+  if (r.code === 2) console.warn(`tsc reported type errors; testing the emitted CLI anyway:\n${r.stdout}`);
+  const main = join(ROOT, "dist", "src", "cli", "main.js");
+  if (statSync(main).mtimeMs < startedMs - 1000) throw new Error(`${main} was not rebuilt`);
+});
+
+function walnut(args: readonly string[], timeoutMs = 10_000): ReturnType<typeof runAsync> {
+  return runAsync([NODE, WALNUT, ...args], { timeoutMs, cwd: ROOT });
+}
+
+/** The non-empty lines of `text`. */
+const lines = (text: string): string[] => text.split("\n").filter((l) => l.length > 0);
+
+describe("walnut usage errors", () => {
+  it.each([
+    { argv: ["up"], names: "--ip" },
+    { argv: ["up", "--ip", "300.1.1.1/24"], names: "--ip" },
+    { argv: ["up", "--ip", "10.0.0.1"], names: "--ip" },
+    { argv: ["up", "--ip", "10.0.0.1/24", "--mtu", "abc"], names: "--mtu" },
+    { argv: ["up", "--ip", "10.0.0.1/24", "--mac", "zz"], names: "--mac" },
+    { argv: ["up", "--ip", "10.0.0.1/24", "--bogus"], names: "--bogus" },
+    { argv: ["frobnicate"], names: "frobnicate" },
+    { argv: ["up", "--ip", "10.0.0.1/24", "--host", "--netns", "x"], names: "--host" },
+  ])("walnut $argv exits 2 with one line naming $names", async ({ argv, names }) => {
+    const r = await walnut(argv);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^walnut: /);
+    expect(r.stderr).toContain(names);
+    expect(r.stdout).toBe("");
+  });
+});
+
+/** `walnut up …` as a child: its stdout lines as they arrive, and its exit. */
+interface UpProcess {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  stdout: string[];
+  stderr: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+describe.runIf(run)("walnut up, demo and privileges on a real TAP", () => {
+  const children: UpProcess["child"][] = [];
+  const namespaces: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), "walnut-cli-"));
+
+  afterEach(async () => {
+    for (const c of children.splice(0)) {
+      if (c.exitCode === null && c.signalCode === null) {
+        const gone = new Promise((r) => c.once("exit", r));
+        c.kill("SIGKILL");
+        await gone;
+      }
+    }
+    for (const ns of namespaces.splice(0)) removeNetns(ns);
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function startUp(args: readonly string[]): UpProcess {
+    const child = spawn(NODE, [WALNUT, "up", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    let pendingOut = "";
+    child.stdout.on("data", (c: Buffer) => {
+      const parts = (pendingOut + c.toString()).split("\n");
+      pendingOut = parts.pop() ?? "";
+      stdout.push(...parts);
+    });
+    child.stderr.on("data", (c: Buffer) => stderr.push(...lines(c.toString())));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once("close", (code, signal) => {
+        if (pendingOut.length > 0) stdout.push(pendingOut);
+        resolve({ code, signal });
+      }),
+    );
+    return { child, stdout, stderr, exited };
+  }
+
+  async function waitForBoardUp(p: UpProcess): Promise<string> {
+    let exitedEarly = false;
+    void p.exited.then(() => (exitedEarly = true));
+    await waitFor(() => exitedEarly || p.stdout.some((l) => l.includes("board up:")), 10_000, "'board up:'");
+    const line = p.stdout.find((l) => l.includes("board up:"));
+    if (line === undefined) throw new Error(`walnut up exited before coming up: ${p.stderr.join("\n")}`);
+    return line;
+  }
+
+  /** SIGINT, then the exit, which must come within 5 s. */
+  async function interrupt(p: UpProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    p.child.kill("SIGINT");
+    const timeout = new Promise<null>((r) => setTimeout(() => r(null), 5000).unref());
+    const result = await Promise.race([p.exited, timeout]);
+    if (result === null) throw new Error("walnut up did not exit within 5 s of SIGINT");
+    return result;
+  }
+
+  it("serves pings with trace and capture, and removes its namespace and TAP on SIGINT", async () => {
+    const ns = uniqueName("wclin");
+    const tap = uniqueName("wclit");
+    namespaces.push(ns);
+    const pcap = join(dir, "up.pcapng");
+    const p = startUp(["--ip", "10.67.1.2/24", "--netns", ns, "--tap", tap, "--pcap", pcap, "--trace"]);
+    const up = await waitForBoardUp(p);
+    expect(up).toContain("ip 10.67.1.2/24");
+    expect(up).toContain(`tap ${tap}`);
+    expect(up).toContain(`netns ${ns}`);
+    expect(netnsExists(ns)).toBe(true);
+
+    const ping = await runInNetns(ns, ["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.67.1.2"]);
+    expect(parsePingSummary(ping.stdout)).toEqual({ transmitted: 3, received: 3, lossPercent: 0 });
+    await waitFor(() => p.stdout.filter((l) => / Out .*ICMP echo reply/.test(l)).length >= 3, 2000, "traced replies");
+    expect(p.stdout.filter((l) => / In  .*ICMP echo request/.test(l))).toHaveLength(3);
+
+    const exit = await interrupt(p);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(p.stdout.at(-1)).toMatch(/^walnut: stopped; .*txEchoReplies=3/);
+    expect(p.stderr).toEqual([]);
+    expect(netnsExists(ns)).toBe(false);
+    expect(linkExists(null, tap)).toBe(false);
+
+    const decoded = await runAsync(["tshark", "-n", "-r", pcap], { timeoutMs: 15_000 });
+    expect(decoded.code, decoded.stderr).toBe(0);
+    expect(lines(decoded.stdout).filter((l) => l.includes("Echo (ping) request"))).toHaveLength(3);
+    expect(lines(decoded.stdout).filter((l) => l.includes("Echo (ping) reply"))).toHaveLength(3);
+  });
+
+  it("uses a namespace that already exists and leaves it in place at exit", async () => {
+    const ns = uniqueName("wclie");
+    const tap = uniqueName("wclix");
+    namespaces.push(ns);
+    createNetns(ns);
+    const p = startUp(["--ip", "10.67.2.2/24", "--netns", ns, "--tap", tap]);
+    await waitForBoardUp(p);
+    const ping = await runInNetns(ns, ["ping", "-c", "2", "-i", "0.2", "-W", "1", "10.67.2.2"]);
+    expect(parsePingSummary(ping.stdout).received).toBe(2);
+
+    const exit = await interrupt(p);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(netnsExists(ns)).toBe(true);
+    // The TAP walnut created closes with it, even though the namespace stays.
+    expect(linkExists(ns, tap)).toBe(false);
+  });
+
+  it("walnut demo pings the board three times, prints the trace, and removes its namespace", async () => {
+    const demoNamespaces = async (): Promise<string[]> => {
+      const r = await runAsync(["ip", "netns", "list"], { timeoutMs: 5000 });
+      return lines(r.stdout).map((l) => l.split(" ")[0] ?? "").filter((n) => n.startsWith("walnut-demo-"));
+    };
+    const before = await demoNamespaces();
+    const r = await walnut(["demo"], 20_000);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(lines(r.stdout).filter((l) => /bytes from 192\.168\.50\.66: .*time=/.test(l))).toHaveLength(3);
+    expect(r.stdout).toMatch(/ In  .*ICMP echo request/);
+    expect(r.stdout).toMatch(/ Out .*ICMP echo reply/);
+    expect(r.stdout).toMatch(/ARP, Reply 192\.168\.50\.66 is-at /);
+    const after = await demoNamespaces();
+    expect(after.filter((n) => !before.includes(n))).toEqual([]);
+  });
+
+  it.each([
+    { what: "a namespace", args: ["--netns", "NS"] },
+    { what: "a TAP", args: ["--host", "--tap", "TAP"] },
+  ])("as user nobody, creating $what fails with one line saying it needs root", async ({ args }) => {
+    const ns = uniqueName("wclnr");
+    const tap = uniqueName("wclnt");
+    namespaces.push(ns);
+    const argv = args.map((a) => (a === "NS" ? ns : a === "TAP" ? tap : a));
+    const r = await runAsync(
+      ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", NODE, WALNUT, "up", "--ip", "10.68.0.2/24", ...argv],
+      { timeoutMs: 10_000, cwd: ROOT },
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.code).not.toBeNull();
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^walnut: .*(root|CAP_NET_ADMIN)/);
+    expect(r.stdout).toBe("");
+    expect(netnsExists(ns)).toBe(false);
+    expect(linkExists(null, tap)).toBe(false);
+  });
+});

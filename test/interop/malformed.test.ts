@@ -1,0 +1,130 @@
+// Malformed frames from the kernel side: scapy, inside a namespace this file creates, sends ~200 broken
+// frames to the board's TAP — truncated and impossible IPv4 headers, bad checksums, overlapping fragments, a
+// fragment claiming a 70 000-byte datagram, random bytes, broken ARP. The board must drop each one with a
+// counted reason, stay up, and still answer pings (small and fragmented). Traffic stays inside 10.66.4.0/24.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canRunTapTests } from "../helpers/env.js";
+import { dropTotal, parsePingSummary, runInNetns, startTestBoard, waitFor, type TestBoard } from "../helpers/board.js";
+
+const run = canRunTapTests("malformed.test.ts", ["ping", "python3"]);
+
+/** argv: iface, board MAC, board IP, kernel IP. Prints "sent N". Seeded, so every run sends the same frames. */
+const GARBAGE_PY = String.raw`
+import sys, random
+from scapy.all import Ether, IP, ICMP, ARP, Raw, sendp, conf
+iface, board_mac, board_ip, kernel_ip = sys.argv[1:5]
+random.seed(0x5a17)
+conf.verb = 0
+eth = lambda t=0x0800: Ether(dst=board_mac, type=t)
+ok_ip = bytes(IP(src=kernel_ip, dst=board_ip) / ICMP(id=1, seq=1) / (b"w" * 32))
+frames = []
+# Truncated IPv4: 0..19 bytes of a header.
+for n in range(0, 20):
+    frames.append(bytes(eth()) + ok_ip[:n])
+# Bad version, bad IHL (below 5, and longer than the packet).
+for v in (0, 5, 6, 15):
+    frames.append(bytes(eth()) + bytes([(v << 4) | 5]) + ok_ip[1:])
+for ihl in (0, 1, 2, 3, 4, 15):
+    frames.append(bytes(eth() / IP(src=kernel_ip, dst=board_ip, ihl=ihl) / Raw(b"x" * 8)))
+# Bad total length: shorter than the header, longer than the frame.
+for tl in (0, 1, 19, 61, 200, 1500, 65535):
+    frames.append(bytes(eth() / IP(src=kernel_ip, dst=board_ip, len=tl) / ICMP() / (b"x" * 20)))
+# Bad header checksum.
+for c in range(10):
+    frames.append(bytes(eth() / IP(src=kernel_ip, dst=board_ip, chksum=0x1234 + c) / ICMP() / (b"c" * 16)))
+# Bad ICMP checksum, truncated ICMP, ICMP errors quoting garbage.
+for c in range(5):
+    frames.append(bytes(eth() / IP(src=kernel_ip, dst=board_ip) / ICMP(chksum=0xbeef + c) / (b"i" * 16)))
+for n in range(1, 4):
+    frames.append(bytes(eth() / IP(src=kernel_ip, dst=board_ip, proto=1) / Raw(b"\x08" * n)))
+for t in (3, 11, 12):
+    frames.append(bytes(eth() / IP(src=kernel_ip, dst=board_ip) / ICMP(type=t, code=0) / Raw(b"\x45\x00\x00")))
+# Overlapping fragments: 0..63 then 32..95 of the same datagram, then its last piece.
+for i in range(10):
+    ident = 0x4000 + i
+    frames.append(bytes(eth() / IP(src=kernel_ip, dst=board_ip, id=ident, proto=1, flags="MF", frag=0) / Raw(b"a" * 64)))
+    frames.append(bytes(eth() / IP(src=kernel_ip, dst=board_ip, id=ident, proto=1, flags="MF", frag=4) / Raw(b"b" * 64)))
+    frames.append(bytes(eth() / IP(src=kernel_ip, dst=board_ip, id=ident, proto=1, flags=0, frag=12) / Raw(b"c" * 8)))
+# A fragment claiming a 70 000-byte datagram: offset 65 528 plus 1 000 bytes (the ping of death).
+for i in range(10):
+    frames.append(bytes(eth() / IP(src=kernel_ip, dst=board_ip, id=0x5000 + i, proto=1, flags=0, frag=8191) / Raw(b"d" * 1000)))
+    frames.append(bytes(eth() / IP(src=kernel_ip, dst=board_ip, id=0x5100 + i, proto=1, flags="MF", frag=8190) / Raw(b"d" * 64)))
+# Fragments with a length not a multiple of 8 while more follow.
+for i in range(5):
+    frames.append(bytes(eth() / IP(src=kernel_ip, dst=board_ip, id=0x5200 + i, proto=1, flags="MF", frag=0) / Raw(b"e" * 13)))
+# Random bytes addressed to the board: IPv4, ARP and random EtherTypes.
+for i in range(60):
+    t = (0x0800, 0x0806, random.randrange(0x0600, 0x10000))[i % 3]
+    frames.append(bytes(eth(t)) + random.randbytes(random.randrange(0, 200)))
+# Bad ARP: wrong hardware/protocol lengths and types, truncated, unknown operation.
+arp = lambda **kw: eth(0x0806) / ARP(psrc=kernel_ip, pdst=board_ip, **kw)
+for kw in ({"hwlen": 7}, {"plen": 16}, {"hwtype": 6}, {"ptype": 0x86DD}, {"op": 99}, {"op": 0}):
+    for _ in range(3):
+        frames.append(bytes(arp(**kw)))
+for n in range(0, 28, 4):
+    frames.append(bytes(eth(0x0806)) + bytes(ARP(psrc=kernel_ip, pdst=board_ip))[:n])
+sendp(frames, iface=iface, verbose=0)
+print(f"sent {len(frames)}")
+`;
+
+describe.runIf(run)("malformed frames from the kernel side", () => {
+  let tb: TestBoard | null = null;
+
+  beforeAll(() => {
+    tb = startTestBoard("wmf", "10.66.4");
+  });
+
+  afterAll(() => {
+    tb?.stop();
+    tb = null;
+  });
+
+  it("drops ~200 garbage frames with counted reasons and keeps answering pings", async () => {
+    if (tb === null) throw new Error("board did not start");
+    const b = tb;
+    const stack = b.board.stack;
+    // Let the kernel learn the board's MAC first, so later pings do not depend on ARP surviving the garbage.
+    const warmUp = await runInNetns(b.ns, ["ping", "-c", "1", "-W", "1", b.boardIp]);
+    expect(parsePingSummary(warmUp.stdout).received).toBe(1);
+    const snapshot = (): Record<string, Record<string, number>> =>
+      Object.fromEntries(Object.entries(stack.stats()).map(([k, v]) => [k, { ...v }]));
+    const before = snapshot();
+
+    const sent = await runInNetns(
+      b.ns,
+      ["/usr/bin/python3", "-c", GARBAGE_PY, b.tap, b.boardMac, b.boardIp, b.kernelIp],
+      20_000,
+    );
+    expect(sent.code, sent.stderr).toBe(0);
+    const count = Number(/sent (\d+)/.exec(sent.stdout)?.[1] ?? "0");
+    expect(count).toBeGreaterThanOrEqual(190);
+    // Frames reach the board asynchronously; the kernel may add a few of its own (IPv6 ND), never fewer.
+    await waitFor(() => stack.netif.stats.rxFrames - before["netif"]!["rxFrames"]! >= count, 5000, `${count} frames`);
+
+    const after = snapshot();
+    const grew = (layer: string, name: string): number => after[layer]![name]! - before[layer]![name]!;
+    expect(dropTotal(after) - dropTotal(before)).toBeGreaterThanOrEqual(100);
+    expect(grew("ip", "dropTruncated")).toBeGreaterThan(0);
+    expect(grew("ip", "dropBadVersion")).toBeGreaterThan(0);
+    expect(grew("ip", "dropBadHeaderLength")).toBeGreaterThan(0);
+    expect(grew("ip", "dropBadTotalLength")).toBeGreaterThan(0);
+    expect(grew("ip", "dropBadChecksum")).toBeGreaterThanOrEqual(10);
+    expect(grew("icmp", "dropBadChecksum")).toBeGreaterThanOrEqual(5);
+    expect(grew("icmp", "dropTruncated")).toBeGreaterThan(0);
+    expect(grew("reassembly", "dropOverlap")).toBeGreaterThanOrEqual(10);
+    expect(grew("reassembly", "dropTooLong")).toBeGreaterThanOrEqual(20);
+    expect(grew("reassembly", "dropInconsistent")).toBeGreaterThanOrEqual(5);
+    expect(grew("netif", "arpDropUnsupported")).toBeGreaterThan(0);
+    expect(grew("netif", "arpDropTruncated")).toBeGreaterThan(0);
+    expect(grew("netif", "dropUnknownType")).toBeGreaterThan(0);
+    // None of it was a valid echo request, so none of it was answered.
+    expect(grew("icmp", "txEchoReplies")).toBe(0);
+
+    // Not wedged: plain and fragmented echoes still come back.
+    const small = await runInNetns(b.ns, ["ping", "-c", "3", "-i", "0.2", "-W", "1", b.boardIp]);
+    expect(parsePingSummary(small.stdout)).toEqual({ transmitted: 3, received: 3, lossPercent: 0 });
+    const big = await runInNetns(b.ns, ["ping", "-s", "8000", "-c", "2", "-i", "0.2", "-W", "2", b.boardIp]);
+    expect(parsePingSummary(big.stdout)).toEqual({ transmitted: 2, received: 2, lossPercent: 0 });
+  });
+});
