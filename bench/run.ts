@@ -122,8 +122,9 @@ function legend(o: RunOptions): string {
     `  ${`${o.window} in flight`.padEnd(15)} the client keeps ${o.window} requests outstanding (ping -l ${o.window}): how many echoes/s the target can turn.`,
     "  board           walnut's stack in this node process, answering on its TAP; the client is the kernel in the",
     "                  TAP's namespace. kernel: the Linux stack in another namespace behind a veth pair.",
-    "  board/kernel    ratio of the medians; 1.00 = as fast as Linux. The veth round trip runs inside the client's",
-    "                  own send() (no wake-up), so the kernel column is close to the client's own ceiling.",
+    "  board/kernel    ratio of the medians; 1.00 = as fast as Linux. Over a veth the kernel answers inside the",
+    "                  client's own send(), on the client's vCPU with no wake-up, so the kernel column sits near the",
+    "                  client's ceiling; the board answers from a second vCPU, so pipelined it can exceed 1.",
     "  board CPU       this process's CPU time (user + system, process.cpuUsage) per 1000 echoes answered, and",
     "                  as a share of one vCPU over the run. The client's CPU is not included.",
     ...(o.withTap

@@ -173,7 +173,7 @@ export function formatRateSummary(s: Summary, unit = "/s"): string {
 
 export function formatRatio(a: number, b: number): string {
   if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "—";
-  return a / b >= 0.995 ? (a / b).toFixed(2) : (a / b).toFixed(3).replace(/0$/, "");
+  return a / b < 0.1 ? (a / b).toFixed(3) : (a / b).toFixed(2);
 }
 
 /** Prints a Markdown table with columns padded to line up in a terminal. */

@@ -38,7 +38,9 @@ export function sumWords(bytes: Uint8Array, offset: number, length: number, init
 export function foldSum(sum: number): number {
   // Split into 16-bit pieces with arithmetic, not bit operations: `sum` may exceed 32 bits.
   let s = (sum % 0x10000) + Math.floor(sum / 0x10000);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  // Still arithmetic here: after one step `s` can exceed 2^32 (for sums over 2^48), and `>>>` would first
+  // truncate it to 32 bits, losing the high carries.
+  while (s > 0xffff) s = (s % 0x10000) + Math.floor(s / 0x10000);
   return s;
 }
 

@@ -69,8 +69,8 @@ export class ByteRing {
   discard(n: number): void {
     if (n < 0 || n > this.used) throw new RangeError("ByteRing.discard out of range");
     this.head = (this.head + n) & this.mask;
+    // The head is never reset to 0 when empty: out-of-order bytes may be parked beyond the tail.
     this.used -= n;
-    if (this.used === 0) this.head = 0;
   }
 
   /** The byte `at` positions after the head. */

@@ -93,12 +93,16 @@ export class Scheduler {
     return this.heap[0]?.at ?? Infinity;
   }
 
-  /** Fires every deadline due at `nowMs` (including ones armed by the callbacks for `nowMs` or earlier). */
-  runDue(nowMs: number): number {
+  /**
+   * Fires every deadline due at `nowMs` (including ones armed by the callbacks for `nowMs` or earlier), at
+   * most `maxFires` of them: the bound must be checked here, since a callback that keeps re-arming at the
+   * same instant never lets this loop end on its own.
+   */
+  runDue(nowMs: number, maxFires = Infinity): number {
     let fired = 0;
     this.running = true;
     try {
-      for (let top = this.heap[0]; top !== undefined && top.at <= nowMs; top = this.heap[0]) {
+      for (let top = this.heap[0]; top !== undefined && top.at <= nowMs && fired < maxFires; top = this.heap[0]) {
         this.cancelTop(top);
         top.fire(nowMs);
         fired++;
@@ -120,8 +124,10 @@ export class Scheduler {
     const target = clock.now() + ms;
     let budget = maxFires;
     for (let next = this.nextAt; next <= target; next = this.nextAt) {
-      clock.set(next);
-      budget -= this.runDue(next);
+      // A deadline armed in the past fires now, and its callback is told now, not its stale `at`.
+      const at = Math.max(next, clock.now());
+      clock.set(at);
+      budget -= this.runDue(at, budget);
       if (budget <= 0) throw new Error(`scheduler: more than ${maxFires} timer firings in ${ms} ms`);
     }
     clock.set(target);

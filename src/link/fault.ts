@@ -101,16 +101,10 @@ class FaultLane {
     this.scheduler.cancel(this.release);
   }
 
-  private departureTime(length: number): number {
+  /** Delay plus jitter; the rate limit is applied in `schedule`, once the frame is admitted to the queue. */
+  private departureTime(_length: number): number {
     const o = this.o;
-    const now = this.scheduler.now();
-    let at = now + o.delayMs + (o.jitterMs > 0 ? this.rng.next() * o.jitterMs : 0);
-    if (o.rateBitsPerSec > 0) {
-      const start = Math.max(now, this.rateFreeAtMs);
-      this.rateFreeAtMs = start + (length * 8 * 1000) / o.rateBitsPerSec;
-      at = Math.max(at, this.rateFreeAtMs);
-    }
-    return at;
+    return this.scheduler.now() + o.delayMs + (o.jitterMs > 0 ? this.rng.next() * o.jitterMs : 0);
   }
 
   private schedule(frame: Uint8Array, atMs: number, isHeld: boolean): void {
@@ -121,6 +115,10 @@ class FaultLane {
         return;
       }
       this.rateQueuedBytes += frame.length;
+      // Reserve the link only for an admitted frame: a dropped one must not delay the frames after it.
+      const start = Math.max(this.scheduler.now(), this.rateFreeAtMs);
+      this.rateFreeAtMs = start + (frame.length * 8 * 1000) / o.rateBitsPerSec;
+      atMs = Math.max(atMs, this.rateFreeAtMs);
     }
     if (!isHeld && atMs <= this.scheduler.now() && this.pending.length === 0) {
       this.sink(frame);

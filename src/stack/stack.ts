@@ -1,5 +1,5 @@
-// A whole stack on one device: netif (Ethernet, ARP) → IPv4 (+ reassembly) → ICMP, sharing one scheduler.
-// Later layers (UDP, TCP) register on `ip` the same way ICMP does. This is what a Board, the CLI and the
+// A whole stack on one device: netif (Ethernet, ARP) → IPv4 (+ reassembly) → ICMP and TCP, sharing one
+// scheduler. Later layers (UDP) register on `ip` the same way. This is what a Board, the CLI and the
 // whole-stack tests build; it holds no host resources besides the device it is given.
 
 import type { Device } from "../link/device.js";
@@ -10,6 +10,7 @@ import type { NeighborOptions } from "../eth/neighbor.js";
 import { IpLayer } from "../ip/ip.js";
 import type { ReassemblyOptions } from "../ip/reassembly.js";
 import { Icmp, type IcmpOptions } from "../ip/icmp.js";
+import { TcpLayer, type TcpConfig } from "../tcp/tcp.js";
 
 export interface StackConfig {
   mac: MacAddr;
@@ -20,12 +21,14 @@ export interface StackConfig {
   neighbor?: Partial<NeighborOptions>;
   reassembly?: Partial<ReassemblyOptions>;
   icmp?: Partial<IcmpOptions>;
+  tcp?: Partial<TcpConfig>;
 }
 
 export class Stack {
   readonly netif: Netif;
   readonly ip: IpLayer;
   readonly icmp: Icmp;
+  readonly tcp: TcpLayer;
   private running = false;
 
   constructor(
@@ -36,6 +39,7 @@ export class Stack {
     this.netif = new Netif(device, config, scheduler, config.neighbor);
     this.ip = new IpLayer(this.netif, scheduler, config.reassembly);
     this.icmp = new Icmp(this.ip, scheduler, config.icmp);
+    this.tcp = new TcpLayer(this.ip, scheduler, config.tcp);
   }
 
   /** Attaches to the device and announces the address. */
@@ -49,6 +53,7 @@ export class Stack {
   stop(): void {
     if (!this.running) return;
     this.running = false;
+    this.tcp.shutdown();
     this.ip.shutdown();
     this.netif.down();
   }
@@ -61,6 +66,7 @@ export class Stack {
       ip: this.ip.stats,
       reassembly: this.ip.reassembler.stats,
       icmp: this.icmp.stats,
+      tcp: this.tcp.stats,
     };
   }
 }

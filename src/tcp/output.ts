@@ -161,7 +161,9 @@ export class TcpOutput {
   }
 
   sendAck(pcb: TcpPcb, nowMs: number): void {
-    this.sendSegment(pcb, pcb.sndNxt, TcpFlag.ACK, 0, nowMs);
+    // A pure ACK carries SND.MAX, not a rewound SND.NXT (as BSD does): after a retransmission timeout the
+    // peer's RCV.NXT may already be past SND.NXT, and an ACK below it would be unacceptable there and dropped.
+    this.sendSegment(pcb, pcb.sndMax, TcpFlag.ACK, 0, nowMs);
     this.stats.txAcks++;
   }
 
@@ -198,7 +200,8 @@ export class TcpOutput {
     if (isSyn) pcb.rcvAdv = seqAdd(pcb.rcvNxt, Math.min(this.receiveWindow(pcb), 0xffff));
   }
 
-  private sendSyn(pcb: TcpPcb, nowMs: number): void {
+  /** Sends (or, once synCount > 0, resends) our SYN or SYN-ACK and arms the retransmission timer. */
+  sendSyn(pcb: TcpPcb, nowMs: number): void {
     const flags = pcb.state === TcpState.SYN_SENT ? TcpFlag.SYN : TcpFlag.SYN | TcpFlag.ACK;
     this.sendSegment(pcb, pcb.iss, flags, 0, nowMs);
     if (pcb.synCount > 0) {

@@ -70,7 +70,11 @@ interface UpProcess {
 describe.runIf(run)("walnut up, demo and privileges on a real TAP", () => {
   const children: UpProcess["child"][] = [];
   const namespaces: string[] = [];
-  const dir = mkdtempSync(join(tmpdir(), "walnut-cli-"));
+  let dir = "";
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "walnut-cli-"));
+  });
 
   afterEach(async () => {
     for (const c of children.splice(0)) {
@@ -84,7 +88,7 @@ describe.runIf(run)("walnut up, demo and privileges on a real TAP", () => {
   });
 
   afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
+    if (dir !== "") rmSync(dir, { recursive: true, force: true });
   });
 
   function startUp(args: readonly string[]): UpProcess {

@@ -3,7 +3,7 @@
 // sent, decoded as ARP and ICMP echo, and the trace must show the echoes In and Out. Traffic stays inside
 // 10.66.3.0/24 in that namespace.
 
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,12 +14,19 @@ const run = canRunTapTests("capture.test.ts", ["ping", "tshark"]);
 
 describe.runIf(run)("pcapng capture and trace of a real ping", () => {
   let tb: TestBoard | null = null;
-  const dir = mkdtempSync(join(tmpdir(), "walnut-capture-"));
+  let dir = "";
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "walnut-capture-"));
+  });
 
   afterAll(() => {
-    tb?.stop();
+    const b = tb;
     tb = null;
-    rmSync(dir, { recursive: true, force: true });
+    b?.stop();
+    if (dir !== "") rmSync(dir, { recursive: true, force: true });
+    // Quiescence (STYLE.md): once stopped, the board has nothing armed.
+    if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
   });
 
   it("writes every frame to a file tshark decodes, and traces the echoes", async () => {

@@ -16,8 +16,11 @@ describe.runIf(run)("ICMP echo from the Linux kernel", () => {
   });
 
   afterAll(() => {
-    tb?.stop();
+    const b = tb;
     tb = null;
+    b?.stop();
+    // Quiescence (STYLE.md): once stopped, the board has nothing armed.
+    if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
   });
 
   function board(): TestBoard {

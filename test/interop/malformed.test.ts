@@ -76,8 +76,11 @@ describe.runIf(run)("malformed frames from the kernel side", () => {
   });
 
   afterAll(() => {
-    tb?.stop();
+    const b = tb;
     tb = null;
+    b?.stop();
+    // Quiescence (STYLE.md): once stopped, the board has nothing armed.
+    if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
   });
 
   it("drops ~200 garbage frames with counted reasons and keeps answering pings", async () => {

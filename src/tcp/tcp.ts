@@ -1,0 +1,684 @@
+// The TCP layer: demultiplexes segments from ip/ip to PCBs and listeners, owns every PCB and its timers,
+// runs one output pass per touched PCB after each batch (so ACKs ride with data), and offers the PCB API
+// that usocket and the built-in services use: listen, connect, write, read, shutdown, close, abort.
+// Call order: ip/input → TcpLayer.input → tcp/input (state machine) → events → tcp/output → ip/output.
+
+import { Deadline, type Scheduler } from "../core/scheduler.js";
+import { makeCounters } from "../core/stats.js";
+import { Err, type ErrCode } from "../core/errors.js";
+import { IpCast, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type IpRx } from "../ip/ip.js";
+import { IpProto } from "../ip/ipv4.js";
+import { TCP_CHECK_NAMES, TcpCheck, TcpOptions, TcpView, parseTcpOptions } from "./header.js";
+import { IsnGenerator } from "./isn.js";
+import { EphemeralPorts } from "./ports.js";
+import { SynCookies } from "./syncookie.js";
+import { RttEstimator, type RtoOptions } from "./rtt.js";
+import { createCongestionControl } from "./cc/index.js";
+import { PcbEvent, TcpListener, TcpPcb, type TcpEvents, type TcpListenEvents, type TcpPcbOptions } from "./pcb.js";
+import { TcpOutput, tsNow } from "./output.js";
+import { TcpInput, type TcpSegment } from "./input.js";
+import { seqAdd, seqDiff, toSeq } from "./seq.js";
+import { TCP_STATE_NAMES, TcpState, canSendData } from "./state.js";
+
+export interface TcpConfig {
+  /** Maximum segment lifetime; TIME-WAIT lasts 2·MSL (RFC 9293 §3.4.2). Linux's TIME-WAIT is 60 s. */
+  mslMs: number;
+  /** Most PCBs (connections in any state but LISTEN); the oldest TIME-WAIT one is recycled when full. */
+  maxPcbs: number;
+  /** Half-open connections per listener before SYN cookies take over (RFC 4987 §3.6). */
+  synBacklog: number;
+  /** Delayed-ACK timeout (RFC 9293 §3.8.6.3: < 0.5 s; Linux's minimum is 40 ms). */
+  delayedAckMs: number;
+  /** SYN (or SYN-ACK) retransmissions before giving up (Linux tcp_syn_retries: 6). */
+  maxSynRetries: number;
+  /** Data retransmissions before the connection is dropped with ETIMEDOUT (lwIP TCP_MAXRTX: 12). */
+  maxRetries: number;
+  /** FIN-WAIT-2 lifetime once the application has closed (Linux tcp_fin_timeout: 60 s). */
+  finWait2TimeoutMs: number;
+  /** Keep-alive probe interval and count (RFC 1122 §4.2.3.6; Linux: 75 s, 9). */
+  keepAliveIntervalMs: number;
+  keepAliveProbes: number;
+  /** Out-of-order ranges held per connection; segments needing more are dropped and counted. */
+  maxOooRanges: number;
+  /** Challenge ACKs per second (RFC 5961 §7; Linux's default is 1000). */
+  challengeAckPerSec: number;
+  /** Options we offer on our SYNs and accept on theirs. */
+  windowScaling: boolean;
+  timestamps: boolean;
+  sack: boolean;
+  rto: Partial<RtoOptions>;
+  defaults: TcpPcbOptions;
+}
+
+export const DEFAULT_TCP_CONFIG: TcpConfig = {
+  mslMs: 30_000,
+  maxPcbs: 1024,
+  synBacklog: 128,
+  delayedAckMs: 40,
+  maxSynRetries: 6,
+  maxRetries: 12,
+  finWait2TimeoutMs: 60_000,
+  keepAliveIntervalMs: 75_000,
+  keepAliveProbes: 9,
+  maxOooRanges: 32,
+  challengeAckPerSec: 1000,
+  windowScaling: true,
+  timestamps: true,
+  sack: true,
+  rto: {},
+  defaults: {
+    sendBufferBytes: 256 * 1024,
+    recvBufferBytes: 256 * 1024,
+    noDelay: false,
+    keepAliveIdleMs: 0,
+    congestionControl: "newreno",
+  },
+};
+
+/** A snapshot of one connection for `netstat`-like views and tests. */
+export interface TcpPcbInfo {
+  state: string;
+  local: string;
+  remote: string;
+  iss: number;
+  sndUna: number;
+  sndNxt: number;
+  sndMax: number;
+  sndWnd: number;
+  irs: number;
+  rcvNxt: number;
+  rcvWnd: number;
+  mss: number;
+  cwnd: number;
+  ssthresh: number;
+  srttMs: number;
+  rttvarMs: number;
+  rtoMs: number;
+  retransmits: number;
+  inRecovery: boolean;
+  sackBlocks: [number, number][];
+  options: string;
+  sendQueued: number;
+  recvQueued: number;
+}
+
+/** Key for the inner PCB map: remote address and port (48 bits, exact in a double). */
+function remoteKey(remoteIp: number, remotePort: number): number {
+  return (remoteIp >>> 0) * 65536 + remotePort;
+}
+
+export class TcpLayer implements IpProtocolHandler {
+  readonly stats = makeCounters([
+    "rxSegments",
+    "dropTruncated",
+    "dropBadDataOffset",
+    "dropBadChecksum",
+    "dropBadOptions",
+    "dropNonUnicast",
+    "dropNoPcb",
+    "dropOutOfWindow",
+    "dropPaws",
+    "dropBadAck",
+    "dropOooFull",
+    "dropRecvFull",
+    "challengeAcks",
+    "challengeAcksLimited",
+    "synCookiesSent",
+    "synCookiesAccepted",
+    "synCookiesRejected",
+    "listenOverflows",
+    "pcbLimit",
+    "timeWaitRecycled",
+    "activeOpens",
+    "passiveOpens",
+    "established",
+    "resetsReceived",
+    "timeouts",
+    "txSegments",
+    "txRetransmits",
+    "txResets",
+    "txAcks",
+    "txDropLink",
+    "fastRetransmits",
+    "rtoFired",
+    "icmpSoftErrors",
+    "icmpHardErrors",
+  ] as const);
+
+  readonly config: TcpConfig;
+  readonly output: TcpOutput;
+  readonly isn = new IsnGenerator();
+  readonly ports = new EphemeralPorts();
+  readonly cookies = new SynCookies();
+  private readonly input_: TcpInput;
+  /** localPort → (remoteKey → PCB). */
+  private readonly pcbs = new Map<number, Map<number, TcpPcb>>();
+  private pcbCount = 0;
+  private readonly listeners = new Map<number, TcpListener>();
+  private readonly touchedList: TcpPcb[] = [];
+  private readonly touchedListeners: TcpListener[] = [];
+  private inBatch = false;
+  private readonly view = new TcpView();
+  private readonly options = new TcpOptions();
+  private challengeTokens: number;
+  private challengeAtMs = 0;
+
+  constructor(
+    readonly ip: IpLayer,
+    readonly scheduler: Scheduler,
+    config: Partial<TcpConfig> = {},
+  ) {
+    this.config = { ...DEFAULT_TCP_CONFIG, ...config, defaults: { ...DEFAULT_TCP_CONFIG.defaults, ...config.defaults } };
+    this.challengeTokens = this.config.challengeAckPerSec;
+    this.output = new TcpOutput(ip, scheduler, this.stats, () => ip.netif.mtu - 40);
+    this.input_ = new TcpInput(this);
+    ip.register(IpProto.TCP, this);
+  }
+
+  // ================= IP upcalls =================
+
+  input(rx: IpRx): void {
+    const stats = this.stats;
+    stats.rxSegments++;
+    if (rx.cast !== IpCast.UNICAST) {
+      // RFC 1122 §4.2.3.10: a SYN to a broadcast or multicast address is ignored; so is everything else.
+      stats.dropNonUnicast++;
+      return;
+    }
+    const view = this.view.point(rx.bytes, rx.payloadOffset, rx.payloadLength);
+    const reason = view.check(rx.src, rx.dst, true);
+    if (reason !== TcpCheck.OK) {
+      stats[TCP_CHECK_NAMES[reason] as "dropTruncated"]++;
+      return;
+    }
+    if (!parseTcpOptions(view, this.options)) {
+      stats.dropBadOptions++;
+      return;
+    }
+    const seg = this.input_.segment;
+    seg.fill(view, this.options, rx);
+    this.inBatch = true;
+    const pcb = this.lookup(seg.dstPort, rx.src, seg.srcPort);
+    if (pcb !== null) {
+      this.input_.pcbInput(pcb, seg);
+      this.touch(pcb);
+      return;
+    }
+    const listener = this.listeners.get(seg.dstPort);
+    if (listener !== undefined && !listener.closed && (listener.localIp === 0 || listener.localIp === rx.dst)) {
+      this.input_.listenInput(listener, seg);
+      return;
+    }
+    stats.dropNoPcb++;
+    this.input_.resetForClosed(seg);
+  }
+
+  endBatch(nowMs: number): void {
+    this.inBatch = false;
+    this.flushTouched(nowMs);
+  }
+
+  icmpError(info: IcmpErrorInfo): void {
+    if (info.quoteLength < 8) return;
+    const v = new DataView(info.bytes.buffer, info.bytes.byteOffset, info.bytes.byteLength);
+    const localPort = v.getUint16(info.quoteOffset);
+    const remotePort = v.getUint16(info.quoteOffset + 2);
+    const seq = toSeq(v.getUint32(info.quoteOffset + 4));
+    const pcb = this.lookup(localPort, info.dst, remotePort);
+    if (pcb === null) return;
+    // RFC 5927 §4.1: the quoted sequence number must be in flight, or the message is forged.
+    if (seqDiff(seq, pcb.sndUna) < 0 || seqDiff(seq, pcb.sndMax) >= 0) return;
+    // RFC 1122 §4.2.3.9: protocol/port unreachable are hard errors in SYN-SENT; the rest are soft.
+    const isHard = info.type === 3 && (info.code === 2 || info.code === 3 || info.code === 4);
+    if (isHard && pcb.state === TcpState.SYN_SENT) {
+      this.stats.icmpHardErrors++;
+      this.fail(pcb, Err.RST);
+    } else {
+      this.stats.icmpSoftErrors++;
+    }
+  }
+
+  unreachable(ip: number): void {
+    // ARP failed for a peer: connections still opening to it fail now (EHOSTUNREACH); others keep retrying.
+    for (const byRemote of this.pcbs.values()) {
+      for (const pcb of byRemote.values()) {
+        if (pcb.remoteIp === ip && pcb.state === TcpState.SYN_SENT) this.fail(pcb, Err.RTE);
+      }
+    }
+  }
+
+  // ================= PCB API =================
+
+  /** Starts listening on `localPort` (0.0.0.0 = any local address). Err.USE if the port is taken. */
+  listen(localIp: number, localPort: number, backlog: number, events: TcpListenEvents, options: Partial<TcpPcbOptions> = {}, reuseAddress = false): TcpListener | ErrCode {
+    if (localPort === 0) {
+      localPort = this.ports.choose(localIp, 0, 0, (p) => !this.portInUse(p, false));
+      if (localPort === 0) return Err.USE;
+    } else if (this.portInUse(localPort, reuseAddress)) {
+      return Err.USE;
+    }
+    const l = new TcpListener(localIp, localPort, Math.max(1, backlog), { ...this.config.defaults, ...options });
+    l.events = events;
+    this.listeners.set(localPort, l);
+    return l;
+  }
+
+  /** Takes the next established connection from the accept queue, or null. */
+  accept(listener: TcpListener): TcpPcb | null {
+    const pcb = listener.acceptQueue.shift() ?? null;
+    if (pcb !== null) pcb.listener = null;
+    return pcb;
+  }
+
+  /** Stops listening and resets connections that were never accepted. */
+  closeListener(listener: TcpListener): void {
+    if (listener.closed) return;
+    listener.closed = true;
+    if (this.listeners.get(listener.localPort) === listener) this.listeners.delete(listener.localPort);
+    for (const pcb of listener.acceptQueue.splice(0)) this.abort(pcb);
+    for (const byRemote of this.pcbs.values()) {
+      for (const pcb of [...byRemote.values()]) if (pcb.listener === listener) this.abort(pcb);
+    }
+  }
+
+  /** Active open (RFC 9293 §3.10.1). `localPort` 0 picks an ephemeral port (RFC 6056). */
+  connect(
+    remoteIp: number,
+    remotePort: number,
+    events: TcpEvents,
+    options: Partial<TcpPcbOptions> = {},
+    localPort = 0,
+  ): TcpPcb | ErrCode {
+    const localIp = this.ip.sourceFor(remoteIp);
+    if (localIp === 0 || this.ip.nextHop(remoteIp) === 0) {
+      if (!this.ip.isLocal(remoteIp)) return Err.RTE;
+    }
+    if (localPort === 0) {
+      localPort = this.ports.choose(localIp, remoteIp, remotePort, (p) => this.lookup(p, remoteIp, remotePort) === null && !this.listeners.has(p));
+      if (localPort === 0) return Err.USE;
+    } else if (this.lookup(localPort, remoteIp, remotePort) !== null) {
+      return Err.USE;
+    }
+    if (!this.makeRoom()) return Err.MEM;
+    const now = this.scheduler.now();
+    const pcb = this.newPcb({ ...this.config.defaults, ...options });
+    pcb.localIp = this.ip.isLocal(remoteIp) && remoteIp >>> 24 === 127 ? remoteIp : localIp;
+    pcb.localPort = localPort;
+    pcb.remoteIp = remoteIp;
+    pcb.remotePort = remotePort;
+    pcb.events = events;
+    pcb.iss = this.isn.next(pcb.localIp, localPort, remoteIp, remotePort, now);
+    this.initSendSpace(pcb);
+    pcb.windowScaleOn = this.config.windowScaling;
+    pcb.timestampsOn = this.config.timestamps;
+    pcb.sackOn = this.config.sack;
+    pcb.state = TcpState.SYN_SENT;
+    this.insert(pcb);
+    this.stats.activeOpens++;
+    this.kick(pcb);
+    return pcb;
+  }
+
+  /** Queues up to `length` bytes for sending; returns how many fit (0 when the ring is full). */
+  write(pcb: TcpPcb, src: Uint8Array, offset: number, length: number): number | ErrCode {
+    if (pcb.freed && pcb.pendingError !== 0) return pcb.pendingError;
+    if (!canSendData(pcb.state) || pcb.finQueued) return Err.CONN;
+    const n = pcb.sendRing.write(src, offset, length);
+    if (n > 0) this.kick(pcb);
+    return n;
+  }
+
+  /** Reads up to `length` received bytes; reopening the window may send a window update. */
+  read(pcb: TcpPcb, dst: Uint8Array, offset: number, length: number): number {
+    const n = pcb.recvRing.read(dst, offset, length);
+    if (n > 0 && pcb.isSynchronized && !pcb.freed) this.afterRead(pcb);
+    return n;
+  }
+
+  /** Discards up to `length` received bytes (the discard service); like read without the copy. */
+  consume(pcb: TcpPcb, length: number): number {
+    const n = Math.min(length, pcb.recvRing.length);
+    pcb.recvRing.discard(n);
+    if (n > 0 && pcb.isSynchronized && !pcb.freed) this.afterRead(pcb);
+    return n;
+  }
+
+  /** Closes our sending direction: a FIN follows the queued data (RFC 9293 §3.10.4). */
+  shutdownWrite(pcb: TcpPcb): void {
+    switch (pcb.state) {
+      case TcpState.SYN_SENT:
+        this.free(pcb);
+        return;
+      case TcpState.SYN_RECEIVED:
+      case TcpState.ESTABLISHED:
+        pcb.finQueued = true;
+        this.setState(pcb, TcpState.FIN_WAIT_1);
+        break;
+      case TcpState.CLOSE_WAIT:
+        pcb.finQueued = true;
+        this.setState(pcb, TcpState.LAST_ACK);
+        break;
+      default:
+        return;
+    }
+    this.kick(pcb);
+  }
+
+  /**
+   * The application is done with the PCB (RFC 9293 §3.10.4 CLOSE). Unread received data turns the close
+   * into a reset (RFC 1122 §4.2.2.13); otherwise the connection finishes gracefully on its own.
+   */
+  close(pcb: TcpPcb): void {
+    if (pcb.freed) return;
+    pcb.orphaned = true;
+    pcb.events = {};
+    if (pcb.recvRing.length > 0 && pcb.isSynchronized && pcb.state !== TcpState.TIME_WAIT) {
+      this.abort(pcb);
+      return;
+    }
+    if (pcb.state === TcpState.FIN_WAIT_2) this.scheduler.after(pcb.closeDeadline, this.config.finWait2TimeoutMs);
+    this.shutdownWrite(pcb);
+  }
+
+  /** Drops the connection at once, sending a reset if it was synchronized (RFC 9293 §3.10.5 ABORT). */
+  abort(pcb: TcpPcb): void {
+    if (pcb.freed) return;
+    pcb.orphaned = true;
+    pcb.events = {};
+    if (pcb.state !== TcpState.SYN_SENT && pcb.state !== TcpState.TIME_WAIT && pcb.state !== TcpState.CLOSED) {
+      this.output.sendReset(pcb.localIp, pcb.localPort, pcb.remoteIp, pcb.remotePort, pcb.sndNxt, pcb.rcvNxt, true);
+    }
+    this.free(pcb);
+  }
+
+  /** Sets TCP_NODELAY. */
+  setNoDelay(pcb: TcpPcb, noDelay: boolean): void {
+    pcb.noDelay = noDelay;
+    if (noDelay) this.kick(pcb);
+  }
+
+  /** Turns keep-alive on (idle ms > 0) or off (0). */
+  setKeepAlive(pcb: TcpPcb, idleMs: number): void {
+    pcb.keepAliveIdleMs = idleMs;
+    if (idleMs > 0 && pcb.isSynchronized) this.scheduler.after(pcb.keepAliveDeadline, idleMs);
+    else this.scheduler.cancel(pcb.keepAliveDeadline);
+  }
+
+  /** Every live PCB (for netstat views and leak checks). */
+  allPcbs(): TcpPcb[] {
+    const out: TcpPcb[] = [];
+    for (const m of this.pcbs.values()) for (const p of m.values()) out.push(p);
+    return out;
+  }
+
+  get activeListeners(): TcpListener[] {
+    return [...this.listeners.values()];
+  }
+
+  info(pcb: TcpPcb): TcpPcbInfo {
+    const fmt = (ip: number, port: number): string =>
+      `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}:${port}`;
+    const opts: string[] = [];
+    if (pcb.windowScaleOn) opts.push(`wscale ${pcb.sndWndShift},${pcb.rcvWndShift}`);
+    if (pcb.timestampsOn) opts.push("ts");
+    if (pcb.sackOn) opts.push("sack");
+    return {
+      state: TCP_STATE_NAMES[pcb.state],
+      local: fmt(pcb.localIp, pcb.localPort),
+      remote: fmt(pcb.remoteIp, pcb.remotePort),
+      iss: pcb.iss,
+      sndUna: pcb.sndUna,
+      sndNxt: pcb.sndNxt,
+      sndMax: pcb.sndMax,
+      sndWnd: pcb.sndWnd,
+      irs: pcb.irs,
+      rcvNxt: pcb.rcvNxt,
+      rcvWnd: Math.max(0, seqDiff(pcb.rcvAdv, pcb.rcvNxt)),
+      mss: pcb.mssBytes,
+      cwnd: pcb.cc.cwndBytes,
+      ssthresh: pcb.cc.ssthreshBytes,
+      srttMs: pcb.rtt.srttMs,
+      rttvarMs: pcb.rtt.rttvarMs,
+      rtoMs: pcb.rtt.currentRtoMs,
+      retransmits: pcb.retransmits,
+      inRecovery: pcb.inRecovery,
+      sackBlocks: pcb.scoreboard.blocks(),
+      options: opts.join(" "),
+      sendQueued: pcb.sendRing.length,
+      recvQueued: pcb.recvRing.length,
+    };
+  }
+
+  /** Frees every PCB and listener without sending anything (stack shutdown). */
+  shutdown(): void {
+    for (const l of [...this.listeners.values()]) {
+      l.closed = true;
+      this.listeners.delete(l.localPort);
+    }
+    for (const pcb of this.allPcbs()) this.free(pcb);
+  }
+
+  // ================= used by tcp/input =================
+
+  lookup(localPort: number, remoteIp: number, remotePort: number): TcpPcb | null {
+    return this.pcbs.get(localPort)?.get(remoteKey(remoteIp, remotePort)) ?? null;
+  }
+
+  newPcb(options: TcpPcbOptions): TcpPcb {
+    const pcb = new TcpPcb(options, new RttEstimator(this.config.rto), createCongestionControl(options.congestionControl), this.config.maxOooRanges);
+    pcb.rtxDeadline = new Deadline((now) => this.onRtxTimer(pcb, now), "tcp rtx");
+    pcb.ackDeadline = new Deadline((now) => this.onAckTimer(pcb, now), "tcp delack");
+    pcb.keepAliveDeadline = new Deadline((now) => this.onKeepAliveTimer(pcb, now), "tcp keepalive");
+    pcb.closeDeadline = new Deadline((now) => this.onCloseTimer(pcb, now), "tcp close");
+    pcb.tsOffset = Math.floor(Math.random() * 0x100000000);
+    // Our window shift: the smallest that lets the 16-bit field cover the whole receive ring (RFC 7323 §2.2).
+    let shift = 0;
+    while (shift < 14 && options.recvBufferBytes >>> shift > 0xffff) shift++;
+    pcb.rcvWndShift = shift;
+    return pcb;
+  }
+
+  /** Sets the send sequence space of a fresh PCB from its ISS. */
+  initSendSpace(pcb: TcpPcb): void {
+    pcb.sndUna = pcb.iss;
+    pcb.sndNxt = pcb.iss;
+    pcb.sndMax = pcb.iss;
+    pcb.sndBufSeq = seqAdd(pcb.iss, 1);
+    pcb.highRxt = pcb.iss;
+    pcb.recoverSeq = pcb.iss;
+  }
+
+  insert(pcb: TcpPcb): void {
+    let m = this.pcbs.get(pcb.localPort);
+    if (m === undefined) {
+      m = new Map();
+      this.pcbs.set(pcb.localPort, m);
+    }
+    m.set(remoteKey(pcb.remoteIp, pcb.remotePort), pcb);
+    this.pcbCount++;
+  }
+
+  /** Ensures there is room for one more PCB, recycling the oldest TIME-WAIT one if needed (as lwIP does). */
+  makeRoom(): boolean {
+    if (this.pcbCount < this.config.maxPcbs) return true;
+    let oldest: TcpPcb | null = null;
+    for (const pcb of this.allPcbs()) {
+      if (pcb.state === TcpState.TIME_WAIT && (oldest === null || pcb.closeDeadline.at < oldest.closeDeadline.at)) oldest = pcb;
+    }
+    if (oldest === null) {
+      this.stats.pcbLimit++;
+      return false;
+    }
+    this.stats.timeWaitRecycled++;
+    this.free(oldest);
+    return true;
+  }
+
+  /** Removes a PCB from the layer and cancels its timers. Its owner still holds the object (and its data). */
+  free(pcb: TcpPcb): void {
+    if (pcb.freed) return;
+    pcb.freed = true;
+    const s = this.scheduler;
+    s.cancel(pcb.rtxDeadline);
+    s.cancel(pcb.ackDeadline);
+    s.cancel(pcb.keepAliveDeadline);
+    s.cancel(pcb.closeDeadline);
+    const m = this.pcbs.get(pcb.localPort);
+    if (m !== undefined && m.get(remoteKey(pcb.remoteIp, pcb.remotePort)) === pcb) {
+      m.delete(remoteKey(pcb.remoteIp, pcb.remotePort));
+      if (m.size === 0) this.pcbs.delete(pcb.localPort);
+      this.pcbCount--;
+    }
+    const l = pcb.listener;
+    if (l !== null) {
+      if (pcb.state === TcpState.SYN_RECEIVED) l.synQueueLength--;
+      const i = l.acceptQueue.indexOf(pcb);
+      if (i >= 0) l.acceptQueue.splice(i, 1);
+      pcb.listener = null;
+    }
+    pcb.state = TcpState.CLOSED;
+  }
+
+  /** The connection failed: the owner hears `err` after the batch, and the PCB is freed. */
+  fail(pcb: TcpPcb, err: ErrCode): void {
+    pcb.pendingError = err;
+    pcb.pendingEvents |= PcbEvent.ERROR;
+    this.free(pcb);
+    this.touch(pcb);
+    if (!this.inBatch) this.flushTouched(this.scheduler.now());
+  }
+
+  setState(pcb: TcpPcb, state: (typeof TcpState)[keyof typeof TcpState]): void {
+    pcb.state = state;
+    if (state === TcpState.TIME_WAIT) {
+      const s = this.scheduler;
+      s.cancel(pcb.rtxDeadline);
+      s.cancel(pcb.ackDeadline);
+      s.cancel(pcb.keepAliveDeadline);
+      s.after(pcb.closeDeadline, 2 * this.config.mslMs);
+    } else if (state === TcpState.FIN_WAIT_2 && pcb.orphaned) {
+      this.scheduler.after(pcb.closeDeadline, this.config.finWait2TimeoutMs);
+    }
+  }
+
+  /** Marks a PCB for the end-of-batch pass (events, then output). */
+  touch(pcb: TcpPcb): void {
+    if (pcb.touched) return;
+    pcb.touched = true;
+    this.touchedList.push(pcb);
+  }
+
+  touchListener(l: TcpListener): void {
+    if (l.pendingAcceptable) return;
+    l.pendingAcceptable = true;
+    this.touchedListeners.push(l);
+  }
+
+  /** RFC 5961 §7: challenge ACKs share one rate limit. */
+  takeChallengeToken(nowMs: number): boolean {
+    const rate = this.config.challengeAckPerSec;
+    this.challengeTokens = Math.min(rate, this.challengeTokens + ((nowMs - this.challengeAtMs) * rate) / 1000);
+    this.challengeAtMs = nowMs;
+    if (this.challengeTokens < 1) {
+      this.stats.challengeAcksLimited++;
+      return false;
+    }
+    this.challengeTokens -= 1;
+    this.stats.challengeAcks++;
+    return true;
+  }
+
+  portInUse(port: number, reuseAddress: boolean): boolean {
+    if (this.listeners.has(port)) return true;
+    const m = this.pcbs.get(port);
+    if (m === undefined) return false;
+    if (!reuseAddress) return m.size > 0;
+    for (const pcb of m.values()) if (pcb.state !== TcpState.TIME_WAIT) return true;
+    return false;
+  }
+
+  // ================= batch end, timers =================
+
+  /** Runs the output pass now if we are outside an input batch, else leaves it to endBatch. */
+  kick(pcb: TcpPcb): void {
+    this.touch(pcb);
+    if (!this.inBatch) this.flushTouched(this.scheduler.now());
+  }
+
+  private flushTouched(nowMs: number): void {
+    // Events may write, read or close, touching more PCBs: loop until the lists settle (bounded).
+    for (let round = 0; round < 8 && (this.touchedList.length > 0 || this.touchedListeners.length > 0); round++) {
+      const listeners = this.touchedListeners.splice(0);
+      for (const l of listeners) {
+        l.pendingAcceptable = false;
+        if (!l.closed) l.events.acceptable?.(l);
+      }
+      const list = this.touchedList.splice(0);
+      for (const pcb of list) {
+        pcb.touched = false;
+        this.fireEvents(pcb);
+        if (!pcb.freed) this.output.output(pcb, nowMs);
+      }
+    }
+  }
+
+  private fireEvents(pcb: TcpPcb): void {
+    const ev = pcb.pendingEvents;
+    if (ev === 0) return;
+    pcb.pendingEvents = 0;
+    const e = pcb.events;
+    if (ev & PcbEvent.CONNECTED) e.connected?.(pcb);
+    if (ev & PcbEvent.READABLE) e.readable?.(pcb);
+    if (ev & PcbEvent.WRITABLE) e.writable?.(pcb);
+    if (ev & PcbEvent.ERROR) e.error?.(pcb, pcb.pendingError);
+  }
+
+  private afterRead(pcb: TcpPcb): void {
+    // Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): announce the reopened window once it grew by
+    // min(half the buffer, one MSS); always when it had been closed.
+    const offered = Math.max(0, seqDiff(pcb.rcvAdv, pcb.rcvNxt));
+    const grow = pcb.recvRing.free - offered;
+    if (grow >= Math.min(pcb.recvRing.capacity / 2, pcb.mssBytes) || (offered === 0 && grow > 0)) {
+      pcb.windowUpdatePending = true;
+      this.kick(pcb);
+    }
+  }
+
+  private onRtxTimer(pcb: TcpPcb, nowMs: number): void {
+    this.input_.onRetransmitTimeout(pcb, nowMs);
+    if (!pcb.freed) this.kick(pcb);
+  }
+
+  private onAckTimer(pcb: TcpPcb, nowMs: number): void {
+    pcb.ackNow = true;
+    this.touch(pcb);
+    this.flushTouched(nowMs);
+  }
+
+  private onKeepAliveTimer(pcb: TcpPcb, nowMs: number): void {
+    if (pcb.keepAliveIdleMs <= 0 || !pcb.isSynchronized || pcb.state === TcpState.TIME_WAIT) return;
+    const idle = nowMs - pcb.lastRecvMs;
+    if (idle < pcb.keepAliveIdleMs && pcb.keepAliveProbes === 0) {
+      this.scheduler.set(pcb.keepAliveDeadline, pcb.lastRecvMs + pcb.keepAliveIdleMs);
+      return;
+    }
+    if (pcb.keepAliveProbes >= this.config.keepAliveProbes) {
+      this.stats.timeouts++;
+      this.fail(pcb, Err.TIMEOUT);
+      return;
+    }
+    pcb.keepAliveProbes++;
+    this.output.sendProbe(pcb, nowMs);
+    this.scheduler.after(pcb.keepAliveDeadline, this.config.keepAliveIntervalMs);
+  }
+
+  private onCloseTimer(pcb: TcpPcb, _nowMs: number): void {
+    // End of TIME-WAIT, or an orphaned FIN-WAIT-2 that waited too long for the peer's FIN.
+    this.free(pcb);
+  }
+
+  /** Our timestamp clock for `pcb`. */
+  tsNow(pcb: TcpPcb, nowMs: number): number {
+    return tsNow(pcb, nowMs);
+  }
+}
