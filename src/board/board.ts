@@ -1,6 +1,6 @@
 // The virtual board: a Stack on a device chain (TAP → fault injection → capture → trace → netif) with the
-// host side set up by HostLink. `walnut up` and `walnut demo` build one; later issues add its services and
-// the MicroPython runtime here.
+// host side set up by HostLink, serving the built-in TCP services (echo 7, discard 9, chargen 19).
+// `walnut up` and `walnut demo` build one; the MicroPython runtime joins it later.
 
 import { RealClock } from "../core/clock.js";
 import { Scheduler } from "../core/scheduler.js";
@@ -12,6 +12,7 @@ import { Tracer } from "../link/tracer.js";
 import { describeFrame } from "../debug/describe.js";
 import { HostLink } from "../host/hostLink.js";
 import { Stack } from "../stack/stack.js";
+import { TcpServices } from "../stack/services.js";
 
 export interface BoardOptions {
   mac: MacAddr;
@@ -32,6 +33,7 @@ export class Board {
   readonly scheduler = new Scheduler(new RealClock());
   readonly stack: Stack;
   readonly pcap: PcapWriter | null;
+  readonly services: TcpServices;
   private stopped = false;
 
   private constructor(
@@ -49,6 +51,7 @@ export class Board {
       { mac: options.mac, ip: options.ip, netmask: options.netmask, gateway: options.gateway, mtu: options.mtu },
       this.scheduler,
     );
+    this.services = new TcpServices(this.stack.tcp);
   }
 
   /** Sets up the host side, then brings the stack up. Throws with a user-facing message on failure. */
@@ -62,6 +65,7 @@ export class Board {
     try {
       const board = new Board(host, options);
       board.stack.start();
+      board.services.start();
       return board;
     } catch (err) {
       host.close();
@@ -82,6 +86,7 @@ export class Board {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.services.stop();
     this.stack.stop();
     this.scheduler.stopHostTimer();
     this.host.close();

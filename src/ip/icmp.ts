@@ -245,9 +245,16 @@ export class Icmp implements IpProtocolHandler {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const headerLength = ((bytes[offset] as number) & 0xf) * 4;
     const src = view.getUint32(offset + IPV4.src);
+    const dst = view.getUint32(offset + IPV4.dst);
     const flagsFragment = view.getUint16(offset + IPV4.flagsFragment);
     const protocol = bytes[offset + IPV4.protocol] as number;
     if ((flagsFragment & 0x1fff) !== 0 || src === 0 || src === 0xffffffff || src >>> 28 === 0xe) {
+      this.stats.errorsSuppressed++;
+      return false;
+    }
+    // RFC 1122 §3.2.2: nor about a datagram sent to a broadcast or multicast address. Callers with an IpRx
+    // check its cast; reassembly timeouts (Time Exceeded) only have the quoted header, so check it here.
+    if (dst === 0xffffffff || dst >>> 28 === 0xe || (dst === this.ip.netif.directedBroadcast && this.ip.netif.ip !== 0)) {
       this.stats.errorsSuppressed++;
       return false;
     }

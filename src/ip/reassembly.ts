@@ -127,6 +127,15 @@ export class Reassembler {
       this.discard(d);
       return null;
     }
+    // The check above uses this fragment's header, but the datagram gets fragment 0's, which may be longer
+    // (options): once both fragment 0 and the end are known, the whole must still fit 65 535 bytes, or its
+    // total length field would wrap.
+    const header0 = first === 0 ? headerLength : d.headerLength;
+    if (header0 > 0 && d.totalPayload >= 0 && header0 + d.totalPayload > IPV4.maxTotalLength) {
+      this.stats.dropTooLong++;
+      this.discard(d);
+      return null;
+    }
     d.buffer.set(ip.bytes.subarray(ip.offset + headerLength, ip.offset + headerLength + payloadLength), HEADROOM + first);
     d.bytesHeld += payloadLength;
     this.bytesHeld += payloadLength;

@@ -158,6 +158,8 @@ export class TcpLayer implements IpProtocolHandler {
   private readonly touchedList: TcpPcb[] = [];
   private readonly touchedListeners: TcpListener[] = [];
   private inBatch = false;
+  /** Inside flushTouched: calls from event handlers only mark PCBs, so one output pass sends everything. */
+  private flushing = false;
   private readonly view = new TcpView();
   private readonly options = new TcpOptions();
   private challengeTokens: number;
@@ -467,7 +469,7 @@ export class TcpLayer implements IpProtocolHandler {
   newPcb(options: TcpPcbOptions): TcpPcb {
     const pcb = new TcpPcb(options, new RttEstimator(this.config.rto), createCongestionControl(options.congestionControl), this.config.maxOooRanges);
     pcb.rtxDeadline = new Deadline((now) => this.onRtxTimer(pcb, now), "tcp rtx");
-    pcb.ackDeadline = new Deadline((now) => this.onAckTimer(pcb, now), "tcp delack");
+    pcb.ackDeadline = new Deadline(() => this.onAckTimer(pcb), "tcp delack");
     pcb.keepAliveDeadline = new Deadline((now) => this.onKeepAliveTimer(pcb, now), "tcp keepalive");
     pcb.closeDeadline = new Deadline((now) => this.onCloseTimer(pcb, now), "tcp close");
     pcb.tsOffset = Math.floor(Math.random() * 0x100000000);
@@ -545,7 +547,7 @@ export class TcpLayer implements IpProtocolHandler {
     pcb.pendingEvents |= PcbEvent.ERROR;
     this.free(pcb);
     this.touch(pcb);
-    if (!this.inBatch) this.flushTouched(this.scheduler.now());
+    if (!this.inBatch && !this.flushing) this.flushTouched(this.scheduler.now());
   }
 
   setState(pcb: TcpPcb, state: (typeof TcpState)[keyof typeof TcpState]): void {
@@ -602,10 +604,20 @@ export class TcpLayer implements IpProtocolHandler {
   /** Runs the output pass now if we are outside an input batch, else leaves it to endBatch. */
   kick(pcb: TcpPcb): void {
     this.touch(pcb);
-    if (!this.inBatch) this.flushTouched(this.scheduler.now());
+    if (!this.inBatch && !this.flushing) this.flushTouched(this.scheduler.now());
   }
 
   private flushTouched(nowMs: number): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      this.flushRounds(nowMs);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private flushRounds(nowMs: number): void {
     // Events may write, read or close, touching more PCBs: loop until the lists settle (bounded).
     for (let round = 0; round < 8 && (this.touchedList.length > 0 || this.touchedListeners.length > 0); round++) {
       const listeners = this.touchedListeners.splice(0);
@@ -649,10 +661,9 @@ export class TcpLayer implements IpProtocolHandler {
     if (!pcb.freed) this.kick(pcb);
   }
 
-  private onAckTimer(pcb: TcpPcb, nowMs: number): void {
+  private onAckTimer(pcb: TcpPcb): void {
     pcb.ackNow = true;
-    this.touch(pcb);
-    this.flushTouched(nowMs);
+    this.kick(pcb);
   }
 
   private onKeepAliveTimer(pcb: TcpPcb, nowMs: number): void {
