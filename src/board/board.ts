@@ -1,5 +1,5 @@
 // The virtual board: a Stack on a device chain (TAP → fault injection → capture → trace → netif) with the
-// host side set up by HostLink, serving the built-in TCP services (echo 7, discard 9, chargen 19).
+// host side set up by HostLink, serving the built-in services: TCP echo 7, discard 9, chargen 19; UDP echo 7, discard 9.
 // `walnut up` and `walnut demo` build one; the MicroPython runtime joins it later.
 
 import { RealClock } from "../core/clock.js";
@@ -13,6 +13,7 @@ import { describeFrame } from "../debug/describe.js";
 import { HostLink } from "../host/hostLink.js";
 import { Stack } from "../stack/stack.js";
 import { TcpServices } from "../stack/services.js";
+import { UdpServices } from "../stack/udpServices.js";
 
 export interface BoardOptions {
   mac: MacAddr;
@@ -34,6 +35,7 @@ export class Board {
   readonly stack: Stack;
   readonly pcap: PcapWriter | null;
   readonly services: TcpServices;
+  readonly udpServices: UdpServices;
   private stopped = false;
 
   private constructor(
@@ -52,6 +54,7 @@ export class Board {
       this.scheduler,
     );
     this.services = new TcpServices(this.stack.tcp);
+    this.udpServices = new UdpServices(this.stack.udp);
   }
 
   /** Sets up the host side, then brings the stack up. Throws with a user-facing message on failure. */
@@ -66,6 +69,7 @@ export class Board {
       const board = new Board(host, options);
       board.stack.start();
       board.services.start();
+      board.udpServices.start();
       return board;
     } catch (err) {
       host.close();
@@ -87,6 +91,7 @@ export class Board {
     if (this.stopped) return;
     this.stopped = true;
     this.services.stop();
+    this.udpServices.stop();
     this.stack.stop();
     this.scheduler.stopHostTimer();
     this.host.close();

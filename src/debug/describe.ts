@@ -91,15 +91,19 @@ function describeIcmp(v: DataView, o: number, len: number): string {
       return `ICMP echo reply, ${idSeq}`;
     case IcmpType.DEST_UNREACHABLE: {
       const what = ["net", "host", "protocol", "port", "need to frag"][code] ?? `code ${code}`;
+      // tcpdump's wording: "10.0.0.2 udp port 9 unreachable", "10.0.0.2 protocol 253 unreachable"; other
+      // codes keep their name after the quoted destination and port.
       let quoted = "";
-      if (len >= 8 + 20 + 4) {
+      if (len >= 8 + 20) {
         const q = o + 8;
         const qihl = (v.getUint8(q) & 0xf) * 4;
         const qproto = v.getUint8(q + IPV4.protocol);
         const qdst = formatIpv4(v.getUint32(q + IPV4.dst));
+        if (code === 2) return `ICMP ${qdst} protocol ${qproto} unreachable, length ${len}`;
         if (len >= 8 + qihl + 4) {
           const port = v.getUint16(q + qihl + 2);
           quoted = ` ${qdst} ${qproto === IpProto.UDP ? "udp" : qproto === IpProto.TCP ? "tcp" : `proto ${qproto}`} port ${port}`;
+          if (code === 3) return `ICMP${quoted} unreachable, length ${len}`;
         }
       }
       return `ICMP${quoted} ${what} unreachable, length ${len}`;
@@ -123,7 +127,7 @@ function describeTcp(v: DataView, o: number, len: number): string {
   const win = v.getUint16(o + 14);
   const dataLength = len - dataOffset;
   let s = `Flags [${f || "none"}], seq ${seq}`;
-  if (dataLength > 0) s = `Flags [${f}], seq ${seq}:${(seq + dataLength) >>> 0}`;
+  if (dataLength > 0) s = `Flags [${f || "none"}], seq ${seq}:${(seq + dataLength) >>> 0}`;
   if (flags & 0x10) s += `, ack ${ack}`;
   s += `, win ${win}`;
   const opts = dataOffset > 20 && dataOffset <= len ? describeTcpOptions(v, o + 20, dataOffset - 20) : "";

@@ -142,6 +142,9 @@ export class Netif implements FrameReceiver {
 
   /** The subnet's directed broadcast address (RFC 919, RFC 922). */
   get directedBroadcast(): number {
+    // A /31 (RFC 3021: both addresses are hosts, the other one is the peer) or /32 has no directed broadcast;
+    // the all-ones host part would be the peer or ourselves. Answer the limited broadcast instead.
+    if (this.netmask >>> 0 >= 0xfffffffe) return IPV4_BROADCAST;
     return (this.ip | ~this.netmask) >>> 0;
   }
 

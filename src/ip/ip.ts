@@ -298,13 +298,14 @@ export class IpLayer implements NetifUpper {
       this.stats.txDropNoRoute++;
       return Err.RTE;
     }
+    if (totalLength > this.netif.mtu && options.dontFragment) {
+      this.stats.txDropTooBig++;
+      return Err.MSGSIZE;
+    }
+    // Counted only once it is going out (a DF refusal above, like no route, is not a sent packet).
     this.stats.txPackets++;
     if (totalLength <= this.netif.mtu) {
       return this.netif.sendIpv4(frame, ETH.headerLength + totalLength, nextHop) ? Err.OK : Err.IF;
-    }
-    if (options.dontFragment) {
-      this.stats.txDropTooBig++;
-      return Err.MSGSIZE;
     }
     return this.fragment(frame, totalLength, nextHop);
   }

@@ -1,5 +1,5 @@
-// A whole stack on one device: netif (Ethernet, ARP) → IPv4 (+ reassembly) → ICMP and TCP, sharing one
-// scheduler. Later layers (UDP) register on `ip` the same way. This is what a Board, the CLI and the
+// A whole stack on one device: netif (Ethernet, ARP) → IPv4 (+ reassembly) → ICMP, UDP and TCP, sharing
+// one scheduler; each transport registers on `ip` by protocol number. This is what a Board, the CLI and the
 // whole-stack tests build; it holds no host resources besides the device it is given.
 
 import type { Device } from "../link/device.js";
@@ -11,6 +11,7 @@ import { IpLayer } from "../ip/ip.js";
 import type { ReassemblyOptions } from "../ip/reassembly.js";
 import { Icmp, type IcmpOptions } from "../ip/icmp.js";
 import { TcpLayer, type TcpConfig } from "../tcp/tcp.js";
+import { UdpLayer } from "../udp/udp.js";
 
 export interface StackConfig {
   mac: MacAddr;
@@ -29,6 +30,7 @@ export class Stack {
   readonly ip: IpLayer;
   readonly icmp: Icmp;
   readonly tcp: TcpLayer;
+  readonly udp: UdpLayer;
   private running = false;
 
   constructor(
@@ -40,6 +42,7 @@ export class Stack {
     this.ip = new IpLayer(this.netif, scheduler, config.reassembly);
     this.icmp = new Icmp(this.ip, scheduler, config.icmp);
     this.tcp = new TcpLayer(this.ip, scheduler, config.tcp);
+    this.udp = new UdpLayer(this.ip, this.icmp);
   }
 
   /** Attaches to the device and announces the address. */
@@ -54,6 +57,7 @@ export class Stack {
     if (!this.running) return;
     this.running = false;
     this.tcp.shutdown();
+    for (const pcb of this.udp.allPcbs()) this.udp.close(pcb);
     this.ip.shutdown();
     this.netif.down();
   }
@@ -67,6 +71,7 @@ export class Stack {
       reassembly: this.ip.reassembler.stats,
       icmp: this.icmp.stats,
       tcp: this.tcp.stats,
+      udp: this.udp.stats,
     };
   }
 }

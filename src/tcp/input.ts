@@ -421,7 +421,8 @@ export class TcpInput {
     }
     const window = seg.window << pcb.sndWndShift;
     if (pcb.sackOn && seg.options.sackCount > 0) {
-      pcb.scoreboard.update(pcb.sndUna, pcb.sndMax, seg.options.sackBlocks, seg.options.sackCount);
+      // The scoreboard wants this ACK's cumulative point: blocks at or below it carry nothing new.
+      pcb.scoreboard.update(seqGt(ack, pcb.sndUna) ? ack : pcb.sndUna, pcb.sndMax, seg.options.sackBlocks, seg.options.sackCount);
     }
     if (seqGt(ack, pcb.sndUna)) {
       this.newAck(pcb, seg, ack);

@@ -216,7 +216,7 @@ export class SackScoreboard {
     let i = 0;
     // Skip ranges wholly below s, then step over the one containing s (ranges are non-adjacent, so the byte
     // after a range is unSACKed).
-    while (i < this.count && seqDiff(this.rightAt(i), sndUna) < s) i++;
+    while (i < this.count && seqDiff(this.rightAt(i), sndUna) <= s) i++;
     if (i < this.count && seqDiff(this.leftAt(i), sndUna) <= s) {
       s = seqDiff(this.rightAt(i), sndUna);
       i++;
