@@ -51,6 +51,7 @@ export class Netif implements FrameReceiver {
     "dropUnknownType",
     "arpRxRequests",
     "arpRxReplies",
+    "arpRxOtherOps",
     "arpTxRequests",
     "arpTxReplies",
     "arpDropTruncated",
@@ -239,6 +240,9 @@ export class Netif implements FrameReceiver {
     const op = arp.op;
     if (op === ArpOp.REQUEST) stats.arpRxRequests++;
     else if (op === ArpOp.REPLY) stats.arpRxReplies++;
+    // Other opcodes (RARP, InARP, junk) are still merged below, as RFC 826 merges before looking at the
+    // opcode; counted so no valid ARP packet goes uncounted.
+    else stats.arpRxOtherOps++;
     const senderIp = arp.senderIp;
     const targetIp = arp.targetIp;
     this.arpObserver?.(senderIp, targetIp, bytes, arp.senderMacOffset);

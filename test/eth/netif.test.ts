@@ -144,6 +144,20 @@ describe("ARP input (RFC 826)", () => {
     expect(wire.take()).toEqual([]);
   });
 
+  it("counts other opcodes, merging their sender but never answering (RFC 826 merges before the opcode)", () => {
+    start();
+    netif.neighbors.learn(IP_A, MAC_C, wire.now);
+    wire.inject(arpFrame(MAC_B, MAC_A, 8 /* InARP request */, MAC_A, IP_A, MAC_ZERO, IP_B));
+    wire.inject(arpFrame(MAC_BCAST, MAC_A, 0, MAC_A, parseIpv4("10.0.0.8"), MAC_ZERO, IP_B));
+    expect(netif.stats.arpRxOtherOps).toBe(2);
+    expect(netif.stats.arpTxReplies).toBe(0);
+    expect(wire.take()).toEqual([]);
+    expect(netif.neighbors.list(wire.now).map((n) => [n.ip, n.mac && [...n.mac]])).toEqual([
+      [IP_A, [...MAC_A]],
+      [parseIpv4("10.0.0.8"), [...MAC_A]],
+    ]);
+  });
+
   it("shows every valid ARP packet to the observer first", () => {
     start();
     const seen: [number, number, number[]][] = [];

@@ -252,6 +252,20 @@ def wait_stdin(deadline):
     return line
 
 
+def tcp_info(s):
+    """struct tcp_info's head (linux/tcp.h): state, ca_state, retransmits, probes, backoff, options,
+    snd_wscale:4 | rcv_wscale:4 — the options the kernel agreed on for this connection."""
+    ti = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)
+    opts = ti[5]
+    return {
+        "timestamps": bool(opts & 1),  # TCPI_OPT_TIMESTAMPS
+        "sack": bool(opts & 2),  # TCPI_OPT_SACK
+        "wscale": bool(opts & 4),  # TCPI_OPT_WSCALE
+        "sndWscale": ti[6] & 0x0F,
+        "rcvWscale": ti[6] >> 4,
+    }
+
+
 def mode_hold(a):
     """Connects, sends --send bytes and reads them back (echo), reports its port, then holds the
     connection open until a line arrives on stdin; then closes."""
@@ -266,7 +280,7 @@ def mode_hold(a):
         if not chunk:
             break
         back += chunk
-    emit({"event": "holding", "port": s.getsockname()[1], "echoed": back == data})
+    emit({"event": "holding", "port": s.getsockname()[1], "echoed": back == data, "tcpInfo": tcp_info(s)})
     wait_stdin(deadline)
     s.close()
     emit({"event": "closed"})
