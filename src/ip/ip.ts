@@ -123,6 +123,12 @@ export class IpLayer implements NetifUpper {
   /** Called with unknown-protocol datagrams addressed to us (ICMP protocol unreachable). */
   onUnknownProtocol: ((rx: IpRx) => void) | null = null;
   readonly taps: IpTap[] = [];
+  /**
+   * Called at the end of every input batch (and loopback delivery), after the protocol handlers. Added for
+   * raw sockets (ip/raw.ts), which see datagrams through `taps` and are no protocol's handler, but must fire
+   * their readable events at the batch end as UDP does.
+   */
+  readonly batchEndListeners: ((nowMs: number) => void)[] = [];
 
   private readonly handlers: (IpProtocolHandler | undefined)[] = new Array<IpProtocolHandler | undefined>(256);
   private readonly view = new Ipv4View();
@@ -130,7 +136,11 @@ export class IpLayer implements NetifUpper {
   private readonly fragFrame: Uint8Array;
   private readonly fragView: DataView;
   private nextId: number;
-  private readonly multicastGroups = new Set<number>();
+  /**
+   * Joined groups with join counts. Fix: this was a Set while the netif counts joins, so two joins and one
+   * leave stopped IP accepting a group whose Ethernet address the netif still accepted.
+   */
+  private readonly multicastGroups = new Map<number, number>();
   private readonly loopbackQueue: Uint8Array[] = [];
   private readonly loopbackDeadline = new Deadline((now) => this.deliverLoopback(now), "ip loopback");
 
@@ -162,12 +172,18 @@ export class IpLayer implements NetifUpper {
 
   /** Accept datagrams to IPv4 multicast `group` (the netif accepts its Ethernet address too). */
   joinGroup(group: number): void {
-    this.multicastGroups.add(group >>> 0);
+    const key = group >>> 0;
+    this.multicastGroups.set(key, (this.multicastGroups.get(key) ?? 0) + 1);
     this.netif.joinMulticast(group);
   }
 
+  /** Undoes one joinGroup; a group never joined is ignored (so the netif's count is not disturbed). */
   leaveGroup(group: number): void {
-    this.multicastGroups.delete(group >>> 0);
+    const key = group >>> 0;
+    const n = this.multicastGroups.get(key);
+    if (n === undefined) return;
+    if (n <= 1) this.multicastGroups.delete(key);
+    else this.multicastGroups.set(key, n - 1);
     this.netif.leaveMulticast(group);
   }
 
@@ -253,6 +269,7 @@ export class IpLayer implements NetifUpper {
 
   endBatch(nowMs: number): void {
     for (const h of this.handlers) h?.endBatch?.(nowMs);
+    for (const listener of this.batchEndListeners) listener(nowMs);
   }
 
   neighborUnreachable(ip: number, _dropped: number): void {

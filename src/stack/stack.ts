@@ -12,6 +12,10 @@ import type { ReassemblyOptions } from "../ip/reassembly.js";
 import { Icmp, type IcmpOptions } from "../ip/icmp.js";
 import { TcpLayer, type TcpConfig } from "../tcp/tcp.js";
 import { UdpLayer } from "../udp/udp.js";
+// ---- raw sockets and IGMP (ip/raw.ts, ip/igmp.ts) ----
+import { RawLayer } from "../ip/raw.js";
+import { Igmp } from "../ip/igmp.js";
+// ---- end raw/IGMP ----
 
 export interface StackConfig {
   mac: MacAddr;
@@ -31,6 +35,10 @@ export class Stack {
   readonly icmp: Icmp;
   readonly tcp: TcpLayer;
   readonly udp: UdpLayer;
+  // ---- raw sockets and IGMP ----
+  readonly raw: RawLayer;
+  readonly igmp: Igmp;
+  // ---- end raw/IGMP ----
   private running = false;
 
   constructor(
@@ -43,6 +51,10 @@ export class Stack {
     this.icmp = new Icmp(this.ip, scheduler, config.icmp);
     this.tcp = new TcpLayer(this.ip, scheduler, config.tcp);
     this.udp = new UdpLayer(this.ip, this.icmp);
+    // ---- raw sockets and IGMP (after Icmp: RawLayer takes over ip.onUnknownProtocol) ----
+    this.raw = new RawLayer(this.ip, this.icmp);
+    this.igmp = new Igmp(this.ip, scheduler);
+    // ---- end raw/IGMP ----
   }
 
   /** Attaches to the device and announces the address. */
@@ -58,6 +70,10 @@ export class Stack {
     this.running = false;
     this.tcp.shutdown();
     for (const pcb of this.udp.allPcbs()) this.udp.close(pcb);
+    // ---- raw sockets and IGMP ----
+    for (const pcb of this.raw.allPcbs()) this.raw.close(pcb);
+    this.igmp.shutdown();
+    // ---- end raw/IGMP ----
     this.ip.shutdown();
     this.netif.down();
   }
@@ -72,6 +88,8 @@ export class Stack {
       icmp: this.icmp.stats,
       tcp: this.tcp.stats,
       udp: this.udp.stats,
+      raw: this.raw.stats,
+      igmp: this.igmp.stats,
     };
   }
 }

@@ -7,7 +7,7 @@ import { makeCounters } from "../core/stats.js";
 import { Err, type ErrCode } from "../core/errors.js";
 import { IPV4_BROADCAST, isMulticastIpv4 } from "../core/addr.js";
 import { PacketRing } from "../core/packetRing.js";
-import { DEFAULT_TTL, IpCast, MAX_PAYLOAD, PAYLOAD_OFFSET, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type IpRx } from "../ip/ip.js";
+import { DEFAULT_TTL, IpCast, type IpCastCode, MAX_PAYLOAD, PAYLOAD_OFFSET, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type IpRx } from "../ip/ip.js";
 import { IpProto } from "../ip/ipv4.js";
 import { UnreachableCode, type Icmp } from "../ip/icmp.js";
 import { UDP, UDP_CHECK_NAMES, UdpCheck, UdpView, writeUdpHeader } from "./header.js";
@@ -125,6 +125,8 @@ export class UdpLayer implements IpProtocolHandler {
   sendTo(pcb: UdpPcb, data: Uint8Array, offset: number, length: number, dst: number | null, dstPort: number): ErrCode {
     const to = dst ?? pcb.remoteIp;
     const toPort = dst === null ? pcb.remotePort : dstPort;
+    // Fix: a closed PCB could still send (and, unbound, bind an ephemeral port nobody would release).
+    if (pcb.closed) return Err.CLSD;
     if (to === 0 || toPort === 0) return Err.CONN;
     if (length > UDP_MAX_DATA) return Err.MSGSIZE;
     // RFC 1122 §4.1.3.4 leaves broadcast to the application; like lwIP with IP_SOF_BROADCAST, it needs SO_BROADCAST.
@@ -181,11 +183,11 @@ export class UdpLayer implements IpProtocolHandler {
     let delivered = 0;
     if (list !== undefined) {
       if (rx.cast === IpCast.UNICAST) {
-        const pcb = this.match(list, rx.src, v.srcPort, rx.dst);
+        const pcb = this.match(list, rx.src, v.srcPort, rx.dst, rx.cast);
         if (pcb !== null) delivered = this.deliver(pcb, v, rx);
       } else {
         // Broadcast and multicast go to every PCB bound to the port that would accept the source.
-        for (const pcb of list) if (this.accepts(pcb, rx.src, v.srcPort, 0)) delivered += this.deliver(pcb, v, rx);
+        for (const pcb of list) if (this.accepts(pcb, rx.src, v.srcPort, rx.dst, rx.cast)) delivered += this.deliver(pcb, v, rx);
       }
     }
     if (delivered === 0 && (list === undefined || rx.cast === IpCast.UNICAST) && this.noListener(list, rx, v)) {
@@ -217,10 +219,10 @@ export class UdpLayer implements IpProtocolHandler {
     }
   }
 
-  private match(list: UdpPcb[], src: number, srcPort: number, dst: number): UdpPcb | null {
+  private match(list: UdpPcb[], src: number, srcPort: number, dst: number, cast: IpCastCode): UdpPcb | null {
     let best: UdpPcb | null = null;
     for (const pcb of list) {
-      if (!this.accepts(pcb, src, srcPort, dst)) continue;
+      if (!this.accepts(pcb, src, srcPort, dst, cast)) continue;
       // A connected PCB is the most specific match.
       if (pcb.remoteIp !== 0) return pcb;
       if (best === null || (best.localIp === 0 && pcb.localIp !== 0)) best = pcb;
@@ -228,15 +230,23 @@ export class UdpLayer implements IpProtocolHandler {
     return best;
   }
 
-  private accepts(pcb: UdpPcb, src: number, srcPort: number, dst: number): boolean {
-    if (dst !== 0 && pcb.localIp !== 0 && pcb.localIp !== dst && !isMulticastIpv4(pcb.localIp)) return false;
+  /**
+   * Fix: a PCB bound to a multicast group matched every destination (unicast to us and other groups), and
+   * broadcast/multicast skipped the local-address check entirely. Now, as lwIP's udp_input_local_match: an
+   * unbound (0) PCB hears everything, a bound one only datagrams to its address — plus broadcasts when it
+   * is bound to a unicast address (lwIP delivers subnet broadcasts to those).
+   */
+  private accepts(pcb: UdpPcb, src: number, srcPort: number, dst: number, cast: IpCastCode): boolean {
+    if (pcb.localIp !== 0 && pcb.localIp !== dst) {
+      if (cast !== IpCast.BROADCAST || isMulticastIpv4(pcb.localIp)) return false;
+    }
     if (pcb.remoteIp !== 0 && (pcb.remoteIp !== src || pcb.remotePort !== srcPort)) return false;
     return true;
   }
 
   private noListener(list: UdpPcb[] | undefined, rx: IpRx, v: UdpView): boolean {
     if (list === undefined) return true;
-    return this.match(list, rx.src, v.srcPort, rx.dst) === null;
+    return this.match(list, rx.src, v.srcPort, rx.dst, rx.cast) === null;
   }
 
   private deliver(pcb: UdpPcb, v: UdpView, rx: IpRx): number {
