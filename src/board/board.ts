@@ -1,5 +1,6 @@
 // The virtual board: a Stack on a device chain (TAP → fault injection → capture → trace → netif) with the
 // host side set up by HostLink, serving the built-in services: TCP echo 7, discard 9, chargen 19; UDP echo 7, discard 9.
+// Its address is static or taken by DHCP (udp/dhcp); the TAP may join a Linux bridge to reach a LAN.
 // `walnut up` and `walnut demo` build one; the MicroPython runtime joins it later.
 
 import { RealClock } from "../core/clock.js";
@@ -14,6 +15,11 @@ import { HostLink } from "../host/hostLink.js";
 import { Stack } from "../stack/stack.js";
 import { TcpServices } from "../stack/services.js";
 import { UdpServices } from "../stack/udpServices.js";
+// ---- DHCP and bridging ----
+import { DhcpClient, type DhcpClientOptions, type DhcpLease } from "../udp/dhcp.js";
+import { ipIn } from "../host/iproute.js";
+import { HostSetupError } from "../host/hostLink.js";
+// ---- end DHCP and bridging ----
 
 export interface BoardOptions {
   mac: MacAddr;
@@ -28,6 +34,13 @@ export interface BoardOptions {
   /** Receives one decoded line per frame; null turns tracing off. */
   trace: ((line: string) => void) | null;
   faults: Partial<FaultOptions> | null;
+  // ---- DHCP and bridging ----
+  /** Take the address by DHCP (RFC 2131); `ip`, `netmask` and `gateway` are then ignored. */
+  dhcp?: boolean;
+  dhcpOptions?: Partial<DhcpClientOptions>;
+  /** Attach the TAP (kept in the current namespace, unaddressed) to this existing Linux bridge. */
+  bridge?: string | null;
+  // ---- end DHCP and bridging ----
 }
 
 export class Board {
@@ -36,6 +49,8 @@ export class Board {
   readonly pcap: PcapWriter | null;
   readonly services: TcpServices;
   readonly udpServices: UdpServices;
+  /** The DHCP client when the board takes its address by DHCP, else null. */
+  readonly dhcp: DhcpClient | null;
   private stopped = false;
 
   private constructor(
@@ -48,13 +63,22 @@ export class Board {
     this.pcap = options.pcapPath !== null ? new PcapWriter(device, options.pcapPath) : null;
     if (this.pcap !== null) device = this.pcap;
     if (options.trace !== null) device = new Tracer(device, describeFrame, options.trace, wallClockMicros);
+    // With DHCP the board starts without an address (0.0.0.0) until the lease is bound.
+    const isDhcp = options.dhcp === true;
     this.stack = new Stack(
       device,
-      { mac: options.mac, ip: options.ip, netmask: options.netmask, gateway: options.gateway, mtu: options.mtu },
+      {
+        mac: options.mac,
+        ip: isDhcp ? 0 : options.ip,
+        netmask: isDhcp ? 0 : options.netmask,
+        gateway: isDhcp ? 0 : options.gateway,
+        mtu: options.mtu,
+      },
       this.scheduler,
     );
     this.services = new TcpServices(this.stack.tcp);
     this.udpServices = new UdpServices(this.stack.udp);
+    this.dhcp = isDhcp ? new DhcpClient(this.stack.udp, this.stack.netif, this.scheduler, options.dhcpOptions) : null;
   }
 
   /** Sets up the host side, then brings the stack up. Throws with a user-facing message on failure. */
@@ -66,10 +90,12 @@ export class Board {
       mtu: options.mtu,
     });
     try {
+      if (options.bridge != null) attachToBridge(host.tapName, options.bridge);
       const board = new Board(host, options);
       board.stack.start();
       board.services.start();
       board.udpServices.start();
+      board.dhcp?.start();
       return board;
     } catch (err) {
       host.close();
@@ -77,13 +103,43 @@ export class Board {
     }
   }
 
-  /** One line describing the board, as `walnut up` prints it. */
+  /** One line describing the board, as `walnut up` prints it (the current address, static or leased). */
   describe(): string {
     const o = this.options;
+    const netif = this.stack.netif;
     const where = this.host.netns !== null ? `netns ${this.host.netns}` : "current netns";
     const hostSide = o.hostCidr !== null ? `, kernel side ${o.hostCidr}` : "";
-    const gw = o.gateway !== 0 ? ` gw ${formatIpv4(o.gateway)}` : "";
-    return `board up: ip ${formatIpv4(o.ip)}/${maskToPrefix(o.netmask)}${gw} mac ${formatMac(o.mac)} mtu ${o.mtu} tap ${this.host.tapName} (${where}${hostSide})`;
+    const bridge = o.bridge != null ? `, bridge ${o.bridge}` : "";
+    const gw = netif.gateway !== 0 ? ` gw ${formatIpv4(netif.gateway)}` : "";
+    let dhcp = "";
+    let dns = "";
+    if (this.dhcp !== null) {
+      const lease = this.dhcp.lease;
+      if (lease === null) dhcp = ` (dhcp: ${this.dhcp.state})`;
+      else {
+        dhcp = ` (dhcp, lease ${lease.leaseSeconds === 0xffffffff ? "infinite" : `${lease.leaseSeconds} s`})`;
+        if (lease.dnsServers.length > 0) dns = ` dns ${lease.dnsServers.map(formatIpv4).join(",")}`;
+      }
+    }
+    return `board up: ip ${formatIpv4(netif.ip)}/${maskToPrefix(netif.netmask)}${dhcp}${gw}${dns} mac ${formatMac(o.mac)} mtu ${o.mtu} tap ${this.host.tapName} (${where}${hostSide}${bridge})`;
+  }
+
+  /**
+   * Resolves with the DHCP lease once bound, or null after `timeoutMs` (or at once without DHCP, or when the
+   * board stops first). Polls: it runs once, at start-up.
+   */
+  waitForLease(timeoutMs: number): Promise<DhcpLease | null> {
+    const dhcp = this.dhcp;
+    if (dhcp === null) return Promise.resolve(null);
+    const endMs = Date.now() + timeoutMs;
+    return new Promise((resolve) => {
+      const poll = (): void => {
+        const lease = dhcp.lease;
+        if (lease !== null || this.stopped || Date.now() >= endMs) resolve(lease);
+        else setTimeout(poll, 20);
+      };
+      poll();
+    });
   }
 
   /** Stops the stack, flushes the capture, closes the TAP and removes what the host link created. */
@@ -92,8 +148,33 @@ export class Board {
     this.stopped = true;
     this.services.stop();
     this.udpServices.stop();
+    // RFC 2131 §4.4.6: give the lease back (DHCPRELEASE) while the link still works.
+    this.dhcp?.stop();
     this.stack.stop();
     this.scheduler.stopHostTimer();
     this.host.close();
+  }
+}
+
+// ---- DHCP and bridging ----
+
+/** `ip link set TAP master BR`, after checking that BR is a Linux bridge in the current namespace. */
+function attachToBridge(tap: string, bridge: string): void {
+  let kind = "";
+  try {
+    const info: unknown = JSON.parse(ipIn(null, ["-j", "-d", "link", "show", "dev", bridge]));
+    const first: unknown = Array.isArray(info) ? info[0] : null;
+    const linkinfo: unknown = typeof first === "object" && first !== null ? (first as Record<string, unknown>)["linkinfo"] : null;
+    const k: unknown = typeof linkinfo === "object" && linkinfo !== null ? (linkinfo as Record<string, unknown>)["info_kind"] : null;
+    kind = typeof k === "string" ? k : "";
+  } catch {
+    throw new HostSetupError(`bridge '${bridge}' does not exist in this network namespace (create it first: ip link add ${bridge} type bridge)`);
+  }
+  if (kind !== "bridge") throw new HostSetupError(`'${bridge}' is not a Linux bridge (its type is ${kind === "" ? "a plain link" : kind})`);
+  try {
+    ipIn(null, ["link", "set", "dev", tap, "master", bridge]);
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new HostSetupError(`attaching ${tap} to bridge ${bridge} failed: ${why}`);
   }
 }

@@ -17,6 +17,14 @@ export interface UpOptions {
   tapName: string;
   pcapPath: string | null;
   trace: boolean;
+  // ---- DHCP and bridging ----
+  /** Take the address by DHCP (--dhcp, or no --ip); `ip`, `prefixLength` and `gateway` are then 0. */
+  dhcp: boolean;
+  /** How long `walnut up` waits for the first lease. */
+  dhcpWaitSeconds: number;
+  /** --bridge: the Linux bridge the TAP joins (the TAP stays in the current namespace); null otherwise. */
+  bridge: string | null;
+  // ---- end DHCP and bridging ----
 }
 
 const UP_SPEC = {
@@ -30,6 +38,9 @@ const UP_SPEC = {
   tap: { type: "string" },
   pcap: { type: "string" },
   trace: { type: "boolean" },
+  dhcp: { type: "boolean" },
+  "dhcp-wait": { type: "string" },
+  bridge: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -76,6 +87,10 @@ export function defaultHostCidr(ip: number, prefixLength: number): string {
 export function parseUpOptions(argv: readonly string[], defaults: { netns: string; tapName: string }): UpOptions | "help" {
   const v = parseSyntax(argv);
   if (v.help === true) return "help";
+  if (v.dhcp === true || v.ip === undefined || v.bridge !== undefined) {
+    const dhcpOrBridge = parseDhcpAndBridge(v, defaults);
+    if (dhcpOrBridge !== null) return dhcpOrBridge;
+  }
   if (v.ip === undefined) throw new UsageError("--ip is required, e.g. --ip 192.168.50.66/24");
   const { addr: ip, prefixLength } = option("ip", v.ip, parseIpv4Cidr);
   if (prefixLength > 30) throw new UsageError(`--ip: /${prefixLength} leaves no room for the kernel side; use /30 or shorter`);
@@ -83,13 +98,14 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
   const mtu = Number(mtuText);
   if (!/^\d+$/.test(mtuText) || mtu < 576 || mtu > 9000) throw new UsageError(`--mtu: '${mtuText}' must be a number from 576 to 9000`);
   if (v.host === true && v.netns !== undefined) throw new UsageError("--host and --netns exclude each other");
-  const netns = v.host === true ? null : validNetnsName(v.netns ?? defaults.netns);
+  // A bridged TAP (--bridge) stays in the current namespace, unaddressed.
+  const netns = v.host === true || v.bridge !== undefined ? null : validNetnsName(v.netns ?? defaults.netns);
   let hostCidr: string | null = null;
   if (v["host-ip"] !== undefined) {
     const hostIp = option("host-ip", v["host-ip"], parseIpv4Cidr);
     if (hostIp.addr === ip) throw new UsageError("--host-ip: must differ from the board's --ip");
     hostCidr = v["host-ip"];
-  } else if (v.tap === undefined) {
+  } else if (v.tap === undefined && v.bridge === undefined) {
     hostCidr = defaultHostCidr(ip, prefixLength);
   }
   const gateway = v.gw !== undefined ? option("gw", v.gw, parseIpv4) : hostCidr !== null ? parseIpv4Cidr(hostCidr).addr : 0;
@@ -106,12 +122,77 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     tapName: validIfName(v.tap ?? defaults.tapName, "tap"),
     pcapPath: v.pcap ?? null,
     trace: v.trace === true,
+    dhcp: false,
+    dhcpWaitSeconds: 0,
+    bridge: v.bridge !== undefined ? validIfName(v.bridge, "bridge") : null,
   };
 }
 
+// ---- DHCP and bridging ----
+
+/**
+ * `--dhcp` (or no `--ip`) and `--bridge`. Returns the options for DHCP, or null for a static `--ip` (with or
+ * without --bridge), which the caller parses as before. With DHCP the kernel side of a TAP walnut creates
+ * needs an address (the subnet the DHCP server serves), unless the TAP joins a bridge or is an existing one.
+ */
+function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: string }): UpOptions | null {
+  if (v.bridge !== undefined) {
+    validIfName(v.bridge, "bridge");
+    if (v.netns !== undefined) throw new UsageError("--bridge and --netns exclude each other: the TAP stays in the current namespace, attached to the bridge");
+    if (v["host-ip"] !== undefined) throw new UsageError("--bridge: the TAP joins the bridge without an address; drop --host-ip");
+  }
+  if (v.dhcp === true && v.ip !== undefined) throw new UsageError("--dhcp and --ip exclude each other");
+  if (v.ip !== undefined) return null;
+  if (v.gw !== undefined) throw new UsageError("--gw: with DHCP the gateway comes from the server (option 3); drop --gw or use --ip");
+  if (v.host === true && v.netns !== undefined) throw new UsageError("--host and --netns exclude each other");
+  if (v.dhcp !== true && v["host-ip"] === undefined && v.bridge === undefined && v.tap === undefined) {
+    // `walnut up` alone: neither a static address nor the subnet a DHCP server would serve.
+    throw new UsageError("--ip is required, e.g. --ip 192.168.50.66/24 (or take one by DHCP: --dhcp with --host-ip, --bridge or --tap)");
+  }
+  if (v.dhcp === true && v["host-ip"] === undefined && v.bridge === undefined && v.tap === undefined) {
+    throw new UsageError("--dhcp needs --host-ip A.B.C.D/LEN for the TAP's kernel side (where the DHCP server listens), or --bridge BR, or --tap NAME");
+  }
+  if (v["host-ip"] !== undefined) option("host-ip", v["host-ip"], parseIpv4Cidr);
+  const hostCidr = v["host-ip"] ?? null;
+  const waitText = v["dhcp-wait"] ?? "30";
+  const dhcpWaitSeconds = Number(waitText);
+  if (!/^\d+$/.test(waitText) || dhcpWaitSeconds < 1 || dhcpWaitSeconds > 3600) throw new UsageError(`--dhcp-wait: '${waitText}' must be a number of seconds from 1 to 3600`);
+  const mtuText = v.mtu ?? "1500";
+  const mtu = Number(mtuText);
+  if (!/^\d+$/.test(mtuText) || mtu < 576 || mtu > 9000) throw new UsageError(`--mtu: '${mtuText}' must be a number from 576 to 9000`);
+  const mac = v.mac !== undefined ? option("mac", v.mac, parseMac) : randomLocalMac();
+  if (((mac[0] ?? 0) & 1) === 1) throw new UsageError(`--mac: '${v.mac ?? ""}' is a multicast address; the board needs a unicast MAC`);
+  const bridge = v.bridge ?? null;
+  // A bridged TAP stays in the current namespace.
+  const netns = v.host === true || bridge !== null ? null : validNetnsName(v.netns ?? defaults.netns);
+  return {
+    ip: 0,
+    prefixLength: 0,
+    hostCidr,
+    gateway: 0,
+    mac,
+    mtu,
+    netns,
+    tapName: validIfName(v.tap ?? defaults.tapName, "tap"),
+    pcapPath: v.pcap ?? null,
+    trace: v.trace === true,
+    dhcp: true,
+    dhcpWaitSeconds,
+    bridge,
+  };
+}
+
+// ---- end DHCP and bridging ----
+
 export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
-  --ip A.B.C.D/LEN     the board's address (required)
-  --host-ip A.B.C.D/LEN  address of the TAP's kernel side (default: .1 of the board's subnet)
+       walnut up --dhcp (--host-ip A.B.C.D/LEN | --bridge BR | --tap NAME) [options]
+  --ip A.B.C.D/LEN     the board's static address
+  --dhcp               take the address by DHCP instead (also when --ip is absent); needs a DHCP server on the link
+  --dhcp-wait S        seconds to wait for the first lease before giving up (default 30)
+  --bridge BR          attach the TAP (kept in the current namespace, no address) to the existing Linux bridge BR,
+                       e.g. one holding your LAN interface, so the board joins that LAN (with --dhcp: a LAN lease)
+  --host-ip A.B.C.D/LEN  address of the TAP's kernel side (default with --ip: .1 of the board's subnet;
+                       with --dhcp: required, unless --bridge or --tap)
   --gw A.B.C.D         the board's default gateway (default: the kernel side's address)
   --mac XX:XX:XX:XX:XX:XX  the board's MAC (default: random, locally administered)
   --mtu N              IP MTU, 576-9000 (default 1500)

@@ -51,7 +51,8 @@ async function up(argv: readonly string[]): Promise<number> {
   // that --tap creates still gets the documented default (.1 of the subnet), which is also the gateway.
   let hostCidr = o.hostCidr;
   let gateway = o.gateway;
-  if (hostCidr === null && !linkExists(null, o.tapName)) {
+  // (DHCP and --bridge: the kernel side is addressed only if --host-ip says so.)
+  if (hostCidr === null && !o.dhcp && o.bridge === null && !linkExists(null, o.tapName)) {
     hostCidr = defaultHostCidr(o.ip, o.prefixLength);
     if (gateway === 0) gateway = parseIpv4Cidr(hostCidr).addr;
   }
@@ -67,13 +68,49 @@ async function up(argv: readonly string[]): Promise<number> {
     pcapPath: o.pcapPath,
     trace: o.trace ? (line) => process.stdout.write(`${line}\n`) : null,
     faults: null,
+    dhcp: o.dhcp,
+    bridge: o.bridge,
   });
-  console.log(`walnut: ${board.describe()} — Ctrl-C to stop`);
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  // ---- DHCP: wait (bounded) for the first lease before announcing the board ----
+  if (board.dhcp !== null) {
+    const dhcp = board.dhcp;
+    const tap = board.host.tapName;
+    console.log(`walnut: tap ${tap} up, asking for a DHCP lease (up to ${o.dhcpWaitSeconds} s)`);
+    const lease = await Promise.race([board.waitForLease(o.dhcpWaitSeconds * 1000), stopped.then(() => "stopped" as const)]);
+    if (lease === "stopped") {
+      board.stop();
+      console.log("walnut: stopped before a DHCP lease arrived");
+      return 0;
+    }
+    if (lease === null) {
+      const s = dhcp.stats;
+      board.stop();
+      if (s.rxOffers === 0) {
+        throw new Error(`no DHCP server answered on TAP ${tap} within ${o.dhcpWaitSeconds} s: start one (e.g. dnsmasq) on the kernel side, or use --ip`);
+      }
+      throw new Error(
+        `no DHCP lease on TAP ${tap} within ${o.dhcpWaitSeconds} s (offers ${s.rxOffers}, NAKs ${s.rxNaks}, address conflicts ${s.probeConflicts}): check the DHCP server, or use --ip`,
+      );
+    }
+    // Renewals of the same address stay quiet; a new address is worth a line.
+    let shownIp = lease.ip;
+    dhcp.onBound = (l) => {
+      if (l.ip !== shownIp) console.log(`walnut: dhcp: new address: ${board.describe()}`);
+      shownIp = l.ip;
+    };
+    dhcp.onLost = () => {
+      shownIp = 0;
+      console.log(`walnut: dhcp: lease lost, board has no address (${dhcp.state})`);
+    };
+  }
+  // ---- end DHCP ----
+  console.log(`walnut: ${board.describe()} — Ctrl-C to stop`);
+  await stopped;
   const stats = board.stack.stats();
   board.stop();
   console.log(`walnut: stopped; ip ${formatCounters(stats["ip"] ?? {})}; icmp ${formatCounters(stats["icmp"] ?? {})}`);

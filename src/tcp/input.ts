@@ -113,6 +113,9 @@ export class TcpInput {
     tcp.initSendSpace(pcb);
     pcb.irs = seg.seq;
     pcb.rcvNxt = seqAdd(seg.seq, 1);
+    // Nothing offered yet; left at 0, rcvAdv would read as a huge window already offered whenever the
+    // peer's ISN is above 2^31, and the SYN-ACK would announce 65535 whatever the ring holds.
+    pcb.rcvAdv = pcb.rcvNxt;
     pcb.lastRecvMs = seg.nowMs;
     this.negotiate(pcb, seg, true);
     pcb.sndWnd = seg.window; // RFC 7323 §2.2: the window in a SYN is never scaled.
@@ -153,6 +156,7 @@ export class TcpInput {
     pcb.remotePort = seg.srcPort;
     pcb.iss = cookie;
     pcb.rcvNxt = seqAdd(seg.seq, 1);
+    pcb.rcvAdv = pcb.rcvNxt; // nothing offered yet (see listenInput)
     pcb.rcvWndShift = 0;
     pcb.state = TcpState.SYN_RECEIVED;
     tcp.output.sendSegment(pcb, cookie, TcpFlag.SYN | TcpFlag.ACK, 0, seg.nowMs);
@@ -185,7 +189,8 @@ export class TcpInput {
     pcb.sndMax = seg.ack;
     pcb.irs = clientIsn;
     pcb.rcvNxt = seg.seq;
-    pcb.rcvAdv = seqAdd(seg.seq, seg.window);
+    // The right edge our cookie SYN-ACK offered (unscaled, at most 0xffff), not the peer's window.
+    pcb.rcvAdv = seqAdd(seg.seq, Math.min(pcb.recvRing.free, 0xffff));
     pcb.rcvWndShift = 0;
     pcb.windowScaleOn = false;
     pcb.peerMssBytes = mss;
@@ -252,6 +257,9 @@ export class TcpInput {
     // Fourth: the SYN.
     pcb.irs = seg.seq;
     pcb.rcvNxt = seqAdd(seg.seq, 1);
+    // Our SYN offered its (never scaled, RFC 7323 §2.2) window from RCV.NXT on; without this the right edge
+    // is whatever rcvAdv held (0), which for half of all peer ISNs reads as a huge window already offered.
+    pcb.rcvAdv = seqAdd(pcb.rcvNxt, Math.min(pcb.recvRing.free, 0xffff));
     this.negotiate(pcb, seg, false);
     pcb.sndWnd = seg.window;
     pcb.maxSndWnd = pcb.sndWnd;
@@ -263,6 +271,10 @@ export class TcpInput {
       tcp.stats.established++;
       pcb.pendingEvents |= PcbEvent.CONNECTED | PcbEvent.WRITABLE;
       pcb.ackNow = true;
+      // RFC 9293 §3.10.7.3: the SYN occupies SEG.SEQ, so data on the SYN-ACK starts at SEG.SEQ+1 = RCV.NXT
+      // (processData would otherwise place it one byte before RCV.NXT and the ring throws).
+      seg.flags &= ~TcpFlag.SYN;
+      seg.seq = seqAdd(seg.seq, 1);
       this.processData(pcb, seg);
       this.startKeepAlive(pcb, seg.nowMs);
     } else {
@@ -276,7 +288,14 @@ export class TcpInput {
   private ackOfSyn(pcb: TcpPcb, seg: TcpSegment): void {
     pcb.sndUna = seg.ack;
     if (seqLt(pcb.sndNxt, pcb.sndUna)) pcb.sndNxt = pcb.sndUna;
-    this.takeRttSample(pcb, seg);
+    const rttMs = this.takeRttSample(pcb, seg);
+    pcb.rttStartMs = -1; // the SYN's timing is done, whichever way the sample was taken
+    if (rttMs === null && pcb.synCount > 1 && !pcb.rtt.hasSample) {
+      // RFC 6298 §5.7: the SYN (or SYN-ACK) timed out and no RTT was measured (Karn): data transmission
+      // starts with RTO = 3 s, not with the SYN's backed-off value.
+      pcb.rtt.backoffCount = 0;
+      pcb.rtt.rtoMs = Math.max(pcb.rtt.rtoMs, 3000);
+    }
     pcb.rtxCount = 0;
     this.tcp.scheduler.cancel(pcb.rtxDeadline);
     pcb.cc.init(pcb.mssBytes, seg.nowMs);
@@ -290,6 +309,24 @@ export class TcpInput {
   private synchronizedInput(pcb: TcpPcb, seg: TcpSegment): void {
     const tcp = this.tcp;
     const o = seg.options;
+    // RFC 9293 §3.5 figure 8, line 6: in a simultaneous open the peer's SYN-ACK reaches SYN-RECEIVED with
+    // SEQ = IRS. Its only octet (the SYN) lies below RCV.NXT, so the acceptability test rejects it, and two
+    // stacks would answer each other's SYN-ACKs forever. Like Linux (tcp_validate_incoming), take it as the
+    // ACK of our SYN when it acknowledges exactly that: drop the old SYN and process the rest.
+    let windowUnscaled = false;
+    if (
+      pcb.state === TcpState.SYN_RECEIVED &&
+      pcb.listener === null &&
+      seg.has(TcpFlag.SYN) &&
+      seg.has(TcpFlag.ACK) &&
+      seg.seq === pcb.irs &&
+      seqGt(seg.ack, pcb.sndUna) &&
+      seqLeq(seg.ack, pcb.sndMax)
+    ) {
+      seg.flags &= ~TcpFlag.SYN;
+      seg.seq = seqAdd(seg.seq, 1);
+      windowUnscaled = true; // RFC 7323 §2.2: a SYN's window field is never scaled
+    }
     // RFC 7323 §5.3 R1: PAWS — an old timestamp means an old duplicate (resets are exempt).
     if (pcb.timestampsOn && o.hasTimestamps && !seg.has(TcpFlag.RST) && tsLt(o.tsVal, pcb.tsRecent)) {
       tcp.stats.dropPaws++;
@@ -306,6 +343,13 @@ export class TcpInput {
       }
       tcp.stats.dropOutOfWindow++;
       pcb.ackNow = true;
+      // RFC 9293 §3.10.7.4: with a zero receive window "special allowance should be made to accept valid
+      // ACKs" — otherwise a peer whose data we cannot take could never tell us what it received.
+      if (seqDiff(pcb.rcvAdv, pcb.rcvNxt) <= 0 && seg.has(TcpFlag.ACK) && !seg.has(TcpFlag.SYN) && pcb.isSynchronized) {
+        seg.dataLength = 0;
+        seg.flags &= ~TcpFlag.FIN;
+        this.processAck(pcb, seg);
+      }
       return;
     }
     // RFC 7323 §4.3: remember the peer's timestamp if the segment covers Last.ACK.sent.
@@ -343,12 +387,14 @@ export class TcpInput {
         return;
       }
       this.ackOfSyn(pcb, seg);
-      pcb.sndWnd = seg.window << pcb.sndWndShift;
+      pcb.sndWnd = windowUnscaled ? seg.window : seg.window << pcb.sndWndShift;
       pcb.maxSndWnd = Math.max(pcb.maxSndWnd, pcb.sndWnd);
       pcb.sndWl1 = seg.seq;
       pcb.sndWl2 = seg.ack;
       tcp.setState(pcb, TcpState.ESTABLISHED);
       tcp.stats.established++;
+      // RFC 9293 §3.10.4: a CLOSE in SYN-RECEIVED was queued "for processing after entering ESTABLISHED".
+      if (pcb.finQueued) tcp.setState(pcb, TcpState.FIN_WAIT_1);
       this.startKeepAlive(pcb, seg.nowMs);
       const l = pcb.listener;
       if (l !== null) {
@@ -420,15 +466,20 @@ export class TcpInput {
       return false;
     }
     const window = seg.window << pcb.sndWndShift;
+    let sackedNew = false;
     if (pcb.sackOn && seg.options.sackCount > 0) {
       // The scoreboard wants this ACK's cumulative point: blocks at or below it carry nothing new.
-      pcb.scoreboard.update(seqGt(ack, pcb.sndUna) ? ack : pcb.sndUna, pcb.sndMax, seg.options.sackBlocks, seg.options.sackCount);
+      sackedNew = pcb.scoreboard.update(seqGt(ack, pcb.sndUna) ? ack : pcb.sndUna, pcb.sndMax, seg.options.sackBlocks, seg.options.sackCount);
     }
     if (seqGt(ack, pcb.sndUna)) {
       this.newAck(pcb, seg, ack);
     } else if (ack === pcb.sndUna) {
-      // RFC 5681 §2 duplicate ACK: data outstanding, no data or SYN/FIN, same window.
-      const isDup = pcb.sndMax !== pcb.sndUna && seg.dataLength === 0 && !seg.has(TcpFlag.FIN) && window === pcb.sndWnd;
+      // RFC 5681 §2 duplicate ACK: data outstanding, no data or SYN/FIN, same window. RFC 6675 §2 also counts
+      // an ACK that SACKs new data even if it carries data or a new window — in a bidirectional transfer
+      // (echo) nearly every ACK does, and without this only the retransmission timer repairs a loss.
+      const isDup =
+        pcb.sndMax !== pcb.sndUna &&
+        (sackedNew || (seg.dataLength === 0 && !seg.has(TcpFlag.FIN) && window === pcb.sndWnd));
       if (isDup) this.dupAck(pcb, seg);
     }
     // Window update (RFC 9293 §3.10.7.4: SND.WL1/SND.WL2 guard against old segments).
@@ -521,8 +572,11 @@ export class TcpInput {
     pcb.highRxt = pcb.sndUna;
     pcb.cc.onEnterRecovery(pcb.flightBytes, mss, seg.nowMs);
     pcb.rttStartMs = -1;
-    if (pcb.sackOn) return; // output's RFC 6675 loop retransmits what NextSeg() picks
+    // RFC 5681 §3.2 step 2; RFC 6675 §5 (4.3): the first segment presumed lost (HighACK+1) goes now, with
+    // SACK too — output's RFC 6675 loop sends only while cwnd − pipe ≥ 1 SMSS, and with many segments still
+    // counted in the pipe it would leave the loss for later duplicate ACKs, or the timer.
     tcp.output.retransmit(pcb, pcb.sndUna, seg.nowMs);
+    if (pcb.sackOn) return; // output's RFC 6675 loop retransmits what NextSeg() picks next
     pcb.inflationBytes = DUP_THRESH * mss; // RFC 5681 §3.2 step 3
     tcp.scheduler.set(pcb.rtxDeadline, seg.nowMs + pcb.rtt.currentRtoMs);
   }
@@ -640,6 +694,13 @@ export class TcpInput {
     const tcp = this.tcp;
     const cfg = tcp.config;
     if (pcb.persisting) {
+      if (pcb.sndWnd > 0) {
+        // RFC 9293 §3.8.6.2.1 (4): an open window that sender SWS avoidance would not use; the override
+        // timeout sends what fits (output arms the retransmission timer for it).
+        pcb.persisting = false;
+        tcp.output.sendWindowLimited(pcb, nowMs);
+        return;
+      }
       tcp.output.sendProbe(pcb, nowMs);
       pcb.rtt.backoff();
       tcp.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);
@@ -658,7 +719,11 @@ export class TcpInput {
       return;
     }
     if (pcb.sndMax === pcb.sndUna) return;
-    pcb.rtxCount++;
+    // RFC 1122 §4.2.2.17 (and §4.2.2.16 on shrinking): with the peer's window shrunk to zero over our data
+    // in flight nothing can be retransmitted, so this expiry probes the window instead, and since a peer
+    // that answers its probes may keep the window closed indefinitely it does not count towards maxRetries.
+    const isWindowClosed = pcb.sndWnd === 0;
+    if (!isWindowClosed) pcb.rtxCount++;
     if (pcb.rtxCount > cfg.maxRetries) {
       tcp.stats.timeouts++;
       if (pcb.orphaned) tcp.abort(pcb);
@@ -680,5 +745,6 @@ export class TcpInput {
     pcb.sndNxt = pcb.sndUna;
     pcb.highRxt = pcb.sndUna;
     tcp.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);
+    if (isWindowClosed) tcp.output.sendProbe(pcb, nowMs);
   }
 }

@@ -7,7 +7,7 @@ import { Err, type ErrCode } from "../core/errors.js";
 import type { Scheduler } from "../core/scheduler.js";
 import { PAYLOAD_OFFSET, type IpLayer } from "../ip/ip.js";
 import { IpProto } from "../ip/ipv4.js";
-import { finishTcpChecksum, TcpFlag, writeTcpHeader, type TcpOptionsOut, type TcpSegmentFields } from "./header.js";
+import { finishTcpChecksum, TcpFlag, tcpOptionsLength, writeTcpHeader, type TcpOptionsOut, type TcpSegmentFields } from "./header.js";
 import { seqAdd, seqDiff, seqGt, seqLt, seqMax, toSeq, type Seq } from "./seq.js";
 import { TcpState } from "./state.js";
 import type { TcpPcb } from "./pcb.js";
@@ -71,6 +71,10 @@ export class TcpOutput {
     } else if (pcb.sackOn && !pcb.assembler.isEmpty) {
       o.sackCount = this.sackBlocks(pcb, o.sackBlocks as Uint32Array);
     }
+    // A full-sized data segment has room only for the options its MSS allowed for (timestamps): SACK blocks
+    // are dropped rather than making the datagram exceed the MTU (Linux shrinks the MSS instead).
+    const optionRoom = this.announceMss() - dataLength;
+    while (o.sackCount > 0 && tcpOptionsLength(o) > optionRoom) o.sackCount--;
     if (o.timestamps) {
       o.tsVal = tsNow(pcb, nowMs);
       o.tsEcr = (flags & TcpFlag.ACK) !== 0 ? pcb.tsRecent : 0;
@@ -161,10 +165,33 @@ export class TcpOutput {
   }
 
   sendAck(pcb: TcpPcb, nowMs: number): void {
-    // A pure ACK carries SND.MAX, not a rewound SND.NXT (as BSD does): after a retransmission timeout the
-    // peer's RCV.NXT may already be past SND.NXT, and an ACK below it would be unacceptable there and dropped.
-    this.sendSegment(pcb, pcb.sndMax, TcpFlag.ACK, 0, nowMs);
+    this.sendSegment(pcb, this.acceptableSeq(pcb), TcpFlag.ACK, 0, nowMs);
     this.stats.txAcks++;
+  }
+
+  /**
+   * RFC 9293 §3.8.6.2.1 (4), the SWS override timeout: sends what a small but open window allows even though
+   * sender SWS avoidance held it (Linux's tcp_write_wakeup does the same from its persist timer).
+   */
+  sendWindowLimited(pcb: TcpPcb, nowMs: number): void {
+    const unsent = seqDiff(pcb.sndDataEnd, pcb.sndNxt);
+    const usable = pcb.sndWnd - seqDiff(pcb.sndNxt, pcb.sndUna);
+    const length = Math.min(pcb.mssBytes, unsent, usable);
+    if (length <= 0) return;
+    const fin = pcb.finQueued && length === unsent;
+    const flags = TcpFlag.ACK | (length === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
+    this.sendSegment(pcb, pcb.sndNxt, flags, length, nowMs);
+    this.advanceSndNxt(pcb, length + (fin ? 1 : 0), nowMs);
+  }
+
+  /**
+   * The sequence number for a pure ACK: SND.MAX, not a rewound SND.NXT (the peer's RCV.NXT may be past
+   * SND.NXT after a timeout), but never beyond the right edge of the peer's window, where a zero-window
+   * receiver would find it unacceptable and drop it with its ACK (Linux's tcp_acceptable_seq does the same).
+   */
+  private acceptableSeq(pcb: TcpPcb): Seq {
+    const windowEnd = seqAdd(pcb.sndUna, pcb.sndWnd);
+    return seqLt(windowEnd, pcb.sndMax) ? seqMax(windowEnd, pcb.sndNxt) : pcb.sndMax;
   }
 
   /** A zero-window or keep-alive probe: an ACK one below SND.UNA that the peer must answer (as Linux does). */
@@ -208,7 +235,10 @@ export class TcpOutput {
       this.stats.txRetransmits++;
       pcb.retransmits++;
       pcb.rttStartMs = -1;
-    } else if (!pcb.timestampsOn) {
+    } else {
+      // Time the first SYN even when we offer timestamps: whether the peer echoes them is not known until
+      // its SYN(-ACK) arrives, and without this an active open to a peer without timestamps gets no RTT
+      // sample from the handshake (RFC 6298 §2 would leave RTO at 1 s until data is timed).
       pcb.rttSeq = seqAdd(pcb.iss, 1);
       pcb.rttStartMs = nowMs;
     }
@@ -341,8 +371,11 @@ export class TcpOutput {
         pcb.persisting = false;
         this.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);
       }
-    } else if (unsent && pcb.sndWnd === 0) {
-      // RFC 9293 §3.8.6.1: probe a zero window so a lost window update cannot deadlock us.
+    } else if (unsent) {
+      // Nothing in flight yet data is held: the peer's window is zero, or too small for sender SWS
+      // avoidance. RFC 9293 §3.8.6.1: probe a zero window so a lost window update cannot deadlock us;
+      // §3.8.6.2.1 (4): on the same timer, override SWS avoidance and send what a small window allows
+      // (otherwise a peer that keeps offering a sub-MSS window below half its largest would stall us forever).
       if (!pcb.rtxDeadline.isArmed) {
         pcb.persisting = true;
         this.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);

@@ -352,6 +352,10 @@ export class TcpLayer implements IpProtocolHandler {
         this.free(pcb);
         return;
       case TcpState.SYN_RECEIVED:
+        // RFC 9293 §3.10.4: queue the FIN until ESTABLISHED (tcp/input moves on to FIN-WAIT-1 then). Sent
+        // now it would sit behind our unacknowledged SYN, where a retransmission timeout cannot resend it.
+        pcb.finQueued = true;
+        return;
       case TcpState.ESTABLISHED:
         pcb.finQueued = true;
         this.setState(pcb, TcpState.FIN_WAIT_1);
@@ -647,10 +651,12 @@ export class TcpLayer implements IpProtocolHandler {
 
   private afterRead(pcb: TcpPcb): void {
     // Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): announce the reopened window once it grew by
-    // min(half the buffer, one MSS); always when it had been closed.
+    // min(half the buffer, one MSS) — also when it had been closed: offering a few bytes is exactly the
+    // silly window. Growth counts only up to what the 16-bit field can say (0xffff << shift): beyond that an
+    // "update" repeats the same window, and the peer counts it as a duplicate ACK (RFC 5681 §2).
     const offered = Math.max(0, seqDiff(pcb.rcvAdv, pcb.rcvNxt));
-    const grow = pcb.recvRing.free - offered;
-    if (grow >= Math.min(pcb.recvRing.capacity / 2, pcb.mssBytes) || (offered === 0 && grow > 0)) {
+    const grow = Math.min(pcb.recvRing.free, 0xffff * 2 ** pcb.rcvWndShift) - offered;
+    if (grow >= Math.min(pcb.recvRing.capacity / 2, pcb.mssBytes)) {
       pcb.windowUpdatePending = true;
       this.kick(pcb);
     }

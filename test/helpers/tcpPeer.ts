@@ -301,3 +301,11 @@ export function pcbSummary(tcp: TcpLayer): string[] {
 export function mibPerSec(bytes: number, seconds: number): number {
   return Math.round((bytes / (1024 * 1024) / seconds) * 10) / 10;
 }
+
+/** One kernel SNMP counter in `ns` (nstat: -a absolute, -s leaves its history file alone, -z shows zeros). */
+export async function kernelCounter(ns: string, name: string): Promise<number> {
+  const r = await runInNetns(ns, ["nstat", "-asz", name], 5000);
+  const m = new RegExp(`^${name}\\s+(\\d+)`, "m").exec(r.stdout);
+  if (m === null) throw new Error(`no ${name} in nstat output: ${r.stdout}${r.stderr}`);
+  return Number(m[1]);
+}

@@ -138,7 +138,12 @@ def mode_stream(a):
     s = connect(a.host, a.port, deadline)
     t0 = time.monotonic()
     f = Flow(s, data, True)
-    run_flows([f], deadline)
+    try:
+        run_flows([f], deadline)
+    except Timeout:
+        # Say how far it got: a stall and a slow transfer look different here.
+        emit({"error": "timeout", "sent": f.sent, "received": f.received, "seconds": time.monotonic() - t0})
+        sys.exit(3)
     seconds = time.monotonic() - t0
     s.close()
     emit({"sent": f.sent, "sentSha": sent_sha, "received": f.received, "recvSha": f.recv_hash.hexdigest(), "seconds": seconds})
