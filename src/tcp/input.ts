@@ -290,7 +290,7 @@ export class TcpInput {
     if (seqLt(pcb.sndNxt, pcb.sndUna)) pcb.sndNxt = pcb.sndUna;
     const rttMs = this.takeRttSample(pcb, seg);
     pcb.rttStartMs = -1; // the SYN's timing is done, whichever way the sample was taken
-    if (rttMs === null && pcb.synCount > 1 && !pcb.rtt.hasSample) {
+    if (rttMs === null && pcb.rtt.backoffCount > 0 && !pcb.rtt.hasSample) {
       // RFC 6298 §5.7: the SYN (or SYN-ACK) timed out and no RTT was measured (Karn): data transmission
       // starts with RTO = 3 s, not with the SYN's backed-off value.
       pcb.rtt.backoffCount = 0;
@@ -414,7 +414,12 @@ export class TcpInput {
       return;
     }
     // Sixth is URG: the urgent pointer is ignored; its data is ordinary inline data (RFC 6093 §6).
-    // Seventh: segment text.
+    // Seventh: segment text. RFC 1122 §4.2.2.13: new data for a connection the application has closed
+    // (not merely shut down for writing) has no reader; reset so the peer learns it was lost (as Linux does).
+    if (pcb.orphaned && seg.dataLength > 0 && canReceiveData(pcb.state)) {
+      tcp.abort(pcb);
+      return;
+    }
     this.processData(pcb, seg);
   }
 
@@ -728,7 +733,8 @@ export class TcpInput {
       tcp.stats.timeouts++;
       if (pcb.orphaned) tcp.abort(pcb);
       else {
-        tcp.output.sendReset(pcb.localIp, pcb.localPort, pcb.remoteIp, pcb.remotePort, pcb.sndNxt, pcb.rcvNxt, true);
+        // SND.MAX, not the rewound SND.NXT (see TcpLayer.abort).
+        tcp.output.sendReset(pcb.localIp, pcb.localPort, pcb.remoteIp, pcb.remotePort, pcb.sndMax, pcb.rcvNxt, true);
         tcp.fail(pcb, Err.TIMEOUT);
       }
       return;

@@ -392,7 +392,11 @@ export class TcpLayer implements IpProtocolHandler {
     pcb.orphaned = true;
     pcb.events = {};
     if (pcb.state !== TcpState.SYN_SENT && pcb.state !== TcpState.TIME_WAIT && pcb.state !== TcpState.CLOSED) {
-      this.output.sendReset(pcb.localIp, pcb.localPort, pcb.remoteIp, pcb.remotePort, pcb.sndNxt, pcb.rcvNxt, true);
+      // SEQ = SND.MAX, not SND.NXT: a retransmission timeout rewinds SND.NXT, and the peer's RCV.NXT may be
+      // past it; a reset below RCV.NXT is outside its window and silently dropped (RFC 5961 §3.2), one at
+      // SND.MAX is exact or draws a challenge ACK that our closed port then resets (Linux uses snd_nxt,
+      // which it never rewinds).
+      this.output.sendReset(pcb.localIp, pcb.localPort, pcb.remoteIp, pcb.remotePort, pcb.sndMax, pcb.rcvNxt, true);
     }
     this.free(pcb);
   }
