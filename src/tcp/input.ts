@@ -652,7 +652,7 @@ export class TcpInput {
     pcb.rcvFinSeq = null;
     pcb.rcvNxt = seqAdd(pcb.rcvNxt, 1);
     pcb.ackNow = true;
-    pcb.pendingEvents |= PcbEvent.READABLE;
+    pcb.pendingEvents |= PcbEvent.READABLE | PcbEvent.PEER_CLOSED;
     switch (pcb.state) {
       case TcpState.SYN_RECEIVED:
       case TcpState.ESTABLISHED:

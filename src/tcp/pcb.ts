@@ -20,6 +20,8 @@ export interface TcpEvents {
   readable?(pcb: TcpPcb): void;
   /** Send-ring room appeared. */
   writable?(pcb: TcpPcb): void;
+  /** The peer's FIN arrived: no more data will come (a `readable` follows, read returns 0 at the end). */
+  peerClosed?(pcb: TcpPcb): void;
   /** The connection failed: Err.RST (reset or refused), Err.TIMEOUT, Err.ABRT, Err.RTE. */
   error?(pcb: TcpPcb, err: ErrCode): void;
 }
@@ -41,7 +43,7 @@ export interface TcpPcbOptions {
 }
 
 /** Bits recorded by input and fired after the batch. */
-export const PcbEvent = { CONNECTED: 1, READABLE: 2, WRITABLE: 4, ERROR: 8 } as const;
+export const PcbEvent = { CONNECTED: 1, READABLE: 2, WRITABLE: 4, ERROR: 8, PEER_CLOSED: 16 } as const;
 
 export class TcpListener {
   readonly state = TcpState.LISTEN;

@@ -649,6 +649,7 @@ export class TcpLayer implements IpProtocolHandler {
     const e = pcb.events;
     if (ev & PcbEvent.CONNECTED) e.connected?.(pcb);
     if (ev & PcbEvent.READABLE) e.readable?.(pcb);
+    if (ev & PcbEvent.PEER_CLOSED) e.peerClosed?.(pcb);
     if (ev & PcbEvent.WRITABLE) e.writable?.(pcb);
     if (ev & PcbEvent.ERROR) e.error?.(pcb, pcb.pendingError);
   }
