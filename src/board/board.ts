@@ -142,6 +142,20 @@ export class Board {
     });
   }
 
+  /**
+   * stop(), but a held DHCP lease is released first and the TAP kept open for `lingerMs`: a server on the
+   * TAP's kernel side (dnsmasq) reads the DHCPRELEASE after it arrived, and drops it if the interface it came
+   * in on is gone by then.
+   */
+  async stopGracefully(lingerMs = 200): Promise<void> {
+    if (this.stopped) return;
+    if (this.dhcp?.lease != null) {
+      this.dhcp.stop();
+      await new Promise((resolve) => setTimeout(resolve, lingerMs));
+    }
+    this.stop();
+  }
+
   /** Stops the stack, flushes the capture, closes the TAP and removes what the host link created. */
   stop(): void {
     if (this.stopped) return;

@@ -1,5 +1,6 @@
 // `walnut demo` (what `npm start` runs): a board in a private namespace, three pings from the kernel side
-// with their round-trip times, the decoded trace of those frames, and a clean exit that removes everything.
+// with their round-trip times, a TCP echo exchange, the decoded trace of those frames, and a clean exit that
+// removes everything.
 
 import { spawn } from "node:child_process";
 import { Board } from "../board/board.js";
@@ -54,9 +55,25 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     console.log(`\n  the Linux kernel pings the board from inside the namespace:\n  $ ${ping.join(" ")}`);
     code = await runIndented(ping, "    ");
     console.log(`\n  every frame the board received (In) and sent (Out), decoded:`);
-    for (const line of trace) console.log(`    ${line}`);
+    for (const line of trace.splice(0)) console.log(`    ${line}`);
+    // The same kernel opens a TCP connection to the board's echo service; node is the client because it
+    // is certain to be installed.
+    const echoClient = [
+      ...netnsExecPrefix(netns),
+      process.execPath,
+      "-e",
+      `const s = require("net").connect(7, "${BOARD_IP}", () => s.end("hello, walnut"));` +
+        `s.setTimeout(3000, () => { console.log("timed out"); process.exit(1); });` +
+        `let got = ""; s.on("data", (d) => (got += d)); s.on("close", () => console.log("echoed back: " + JSON.stringify(got)));`,
+    ];
+    console.log(`\n  a TCP client in the namespace sends a line to the board's echo service (port 7):`);
+    const tcpCode = await runIndented(echoClient, "    ");
+    if (code === 0) code = tcpCode;
+    console.log(`\n  the TCP conversation, decoded:`);
+    for (const line of trace.splice(0)) console.log(`    ${line}`);
     const stats = board.stack.stats();
     console.log(`\n  counters: icmp ${formatCounters(stats["icmp"] ?? {})}`);
+    console.log(`            tcp ${formatCounters(stats["tcp"] ?? {})}`);
     console.log(`            netif ${formatCounters(stats["netif"] ?? {})}`);
   } finally {
     board.stop();

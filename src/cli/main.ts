@@ -112,7 +112,7 @@ async function up(argv: readonly string[]): Promise<number> {
   console.log(`walnut: ${board.describe()} — Ctrl-C to stop`);
   await stopped;
   const stats = board.stack.stats();
-  board.stop();
+  await board.stopGracefully();
   console.log(`walnut: stopped; ip ${formatCounters(stats["ip"] ?? {})}; icmp ${formatCounters(stats["icmp"] ?? {})}`);
   return 0;
 }

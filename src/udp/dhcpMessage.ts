@@ -94,7 +94,7 @@ export const DhcpCheck = {
   BAD_COOKIE: 2,
   /** An option's length runs past the end of its field (or the length byte itself is missing). */
   BAD_OPTION_LENGTH: 3,
-  /** A field ended without the END option (RFC 2131 §4.1 / RFC 2132 §3.2, §9.3). */
+  /** A field ended without the END option that closes it (RFC 2132 §3.2). */
   NO_END: 4,
   /** Option 52 with a bad length or value, or outside the options field (RFC 2132 §9.3). */
   BAD_OVERLOAD: 5,
@@ -243,8 +243,9 @@ export class DhcpView extends PacketView {
   }
 
   /**
-   * Parses every option into `out` (reset first). RFC 2131 §4.1: the `options` field is read first, then
-   * `file` and then `sname` when option 52 says they are overloaded; each field must end with END. Never
+   * Parses every option into `out` (reset first). The `options` field is read first, then `file` and then
+   * `sname` when option 52 says they are overloaded (RFC 2132 §9.3: after the standard field; RFC 3396: the
+   * aggregate option buffer is options, file, sname in that order); each field must end with END. Never
    * throws and never reads outside the message: returns a DhcpCheck reason (0 = ok).
    */
   parseOptions(out: DhcpOptionsRepr): number {
@@ -254,7 +255,7 @@ export class DhcpView extends PacketView {
     const base = this.offset;
     let r = this.parseField(base + BOOTP.options, base + this.length, out, true);
     if (r !== DhcpCheck.OK) return r;
-    // RFC 2132 §9.3: "file" is parsed before "sname" when both are overloaded.
+    // RFC 3396: "file" comes before "sname" in the aggregate when both are overloaded.
     if ((out.overload & 1) !== 0) {
       r = this.parseField(base + BOOTP.file, base + BOOTP.file + BOOTP.fileLength, out, false);
       if (r !== DhcpCheck.OK) return r;
