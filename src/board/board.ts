@@ -41,6 +41,8 @@ export interface BoardOptions {
   /** Attach the TAP (kept in the current namespace, unaddressed) to this existing Linux bridge. */
   bridge?: string | null;
   // ---- end DHCP and bridging ----
+  /** DNS servers for the board's resolver; without them the DHCP lease's servers are used. */
+  dnsServers?: number[];
 }
 
 export class Board {
@@ -73,12 +75,17 @@ export class Board {
         netmask: isDhcp ? 0 : options.netmask,
         gateway: isDhcp ? 0 : options.gateway,
         mtu: options.mtu,
+        dns: { servers: options.dnsServers ?? [] },
       },
       this.scheduler,
     );
     this.services = new TcpServices(this.stack.tcp);
     this.udpServices = new UdpServices(this.stack.udp);
     this.dhcp = isDhcp ? new DhcpClient(this.stack.udp, this.stack.netif, this.scheduler, options.dhcpOptions) : null;
+    if (this.dhcp !== null && (options.dnsServers ?? []).length === 0) {
+      // RFC 2132 §3.8: the lease names the DNS servers; each (re)bind may change them.
+      this.dhcp.onBound = (lease) => this.stack.dns.setServers([...lease.dnsServers]);
+    }
   }
 
   /** Sets up the host side, then brings the stack up. Throws with a user-facing message on failure. */
@@ -112,13 +119,14 @@ export class Board {
     const bridge = o.bridge != null ? `, bridge ${o.bridge}` : "";
     const gw = netif.gateway !== 0 ? ` gw ${formatIpv4(netif.gateway)}` : "";
     let dhcp = "";
-    let dns = "";
+    const staticDns = o.dnsServers ?? [];
+    let dns = staticDns.length > 0 ? ` dns ${staticDns.map(formatIpv4).join(",")}` : "";
     if (this.dhcp !== null) {
       const lease = this.dhcp.lease;
       if (lease === null) dhcp = ` (dhcp: ${this.dhcp.state})`;
       else {
         dhcp = ` (dhcp, lease ${lease.leaseSeconds === 0xffffffff ? "infinite" : `${lease.leaseSeconds} s`})`;
-        if (lease.dnsServers.length > 0) dns = ` dns ${lease.dnsServers.map(formatIpv4).join(",")}`;
+        if (lease.dnsServers.length > 0 && staticDns.length === 0) dns = ` dns ${lease.dnsServers.map(formatIpv4).join(",")}`;
       }
     }
     return `board up: ip ${formatIpv4(netif.ip)}/${maskToPrefix(netif.netmask)}${dhcp}${gw}${dns} mac ${formatMac(o.mac)} mtu ${o.mtu} tap ${this.host.tapName} (${where}${hostSide}${bridge})`;

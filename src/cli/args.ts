@@ -25,6 +25,8 @@ export interface UpOptions {
   /** --bridge: the Linux bridge the TAP joins (the TAP stays in the current namespace); null otherwise. */
   bridge: string | null;
   // ---- end DHCP and bridging ----
+  /** --dns: the board's DNS servers (empty: none, or the DHCP lease's). */
+  dnsServers: number[];
 }
 
 const UP_SPEC = {
@@ -41,6 +43,7 @@ const UP_SPEC = {
   dhcp: { type: "boolean" },
   "dhcp-wait": { type: "string" },
   bridge: { type: "string" },
+  dns: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -125,7 +128,16 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     dhcp: false,
     dhcpWaitSeconds: 0,
     bridge: v.bridge !== undefined ? validIfName(v.bridge, "bridge") : null,
+    dnsServers: parseDnsServers(v.dns),
   };
+}
+
+/** `--dns A.B.C.D[,A.B.C.D…]`: up to 3 servers, as a board's resolver keeps (lwIP DNS_MAX_SERVERS is 2–3). */
+function parseDnsServers(text: string | undefined): number[] {
+  if (text === undefined) return [];
+  const servers = text.split(",").map((t) => option("dns", t.trim(), parseIpv4));
+  if (servers.length > 3) throw new UsageError(`--dns: at most 3 servers (got ${servers.length})`);
+  return servers;
 }
 
 // ---- DHCP and bridging ----
@@ -179,6 +191,7 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
     dhcp: true,
     dhcpWaitSeconds,
     bridge,
+    dnsServers: parseDnsServers(v.dns),
   };
 }
 
@@ -194,6 +207,7 @@ export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
   --host-ip A.B.C.D/LEN  address of the TAP's kernel side (default with --ip: .1 of the board's subnet;
                        with --dhcp: required, unless --bridge or --tap)
   --gw A.B.C.D         the board's default gateway (default: the kernel side's address)
+  --dns A.B.C.D[,...]  DNS servers for the board's resolver (default: the DHCP lease's, else none)
   --mac XX:XX:XX:XX:XX:XX  the board's MAC (default: random, locally administered)
   --mtu N              IP MTU, 576-9000 (default 1500)
   --netns NAME         namespace for the kernel side (default: walnut; created and removed if missing)

@@ -70,6 +70,7 @@ async function up(argv: readonly string[]): Promise<number> {
     faults: null,
     dhcp: o.dhcp,
     bridge: o.bridge,
+    dnsServers: o.dnsServers,
   });
   const stopped = new Promise<void>((resolve) => {
     const stop = (): void => resolve();
@@ -99,7 +100,9 @@ async function up(argv: readonly string[]): Promise<number> {
     }
     // Renewals of the same address stay quiet; a new address is worth a line.
     let shownIp = lease.ip;
+    const boardOnBound = dhcp.onBound;
     dhcp.onBound = (l) => {
+      boardOnBound?.(l);
       if (l.ip !== shownIp) console.log(`walnut: dhcp: new address: ${board.describe()}`);
       shownIp = l.ip;
     };

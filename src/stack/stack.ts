@@ -12,6 +12,7 @@ import type { ReassemblyOptions } from "../ip/reassembly.js";
 import { Icmp, type IcmpOptions } from "../ip/icmp.js";
 import { TcpLayer, type TcpConfig } from "../tcp/tcp.js";
 import { UdpLayer } from "../udp/udp.js";
+import { DnsResolver, type DnsResolverOptions } from "../udp/dns.js";
 // ---- raw sockets and IGMP (ip/raw.ts, ip/igmp.ts) ----
 import { RawLayer } from "../ip/raw.js";
 import { Igmp } from "../ip/igmp.js";
@@ -27,6 +28,8 @@ export interface StackConfig {
   reassembly?: Partial<ReassemblyOptions>;
   icmp?: Partial<IcmpOptions>;
   tcp?: Partial<TcpConfig>;
+  /** DNS servers and resolver limits (RFC 1035); servers may also be set later (DHCP). */
+  dns?: DnsResolverOptions;
 }
 
 export class Stack {
@@ -35,6 +38,7 @@ export class Stack {
   readonly icmp: Icmp;
   readonly tcp: TcpLayer;
   readonly udp: UdpLayer;
+  readonly dns: DnsResolver;
   // ---- raw sockets and IGMP ----
   readonly raw: RawLayer;
   readonly igmp: Igmp;
@@ -51,6 +55,7 @@ export class Stack {
     this.icmp = new Icmp(this.ip, scheduler, config.icmp);
     this.tcp = new TcpLayer(this.ip, scheduler, config.tcp);
     this.udp = new UdpLayer(this.ip, this.icmp);
+    this.dns = new DnsResolver(this.udp, scheduler, config.dns);
     // ---- raw sockets and IGMP (after Icmp: RawLayer takes over ip.onUnknownProtocol) ----
     this.raw = new RawLayer(this.ip, this.icmp);
     this.igmp = new Igmp(this.ip, scheduler);
@@ -69,6 +74,8 @@ export class Stack {
     if (!this.running) return;
     this.running = false;
     this.tcp.shutdown();
+    // Lookups in flight hold a deadline and a PCB: end them before the UDP PCBs go.
+    this.dns.shutdown();
     for (const pcb of this.udp.allPcbs()) this.udp.close(pcb);
     // ---- raw sockets and IGMP ----
     for (const pcb of this.raw.allPcbs()) this.raw.close(pcb);

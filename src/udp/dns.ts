@@ -178,7 +178,7 @@ export class DnsResolver {
     "timeouts",
   ] as const);
 
-  private servers: number[];
+  private serverList: number[];
   private readonly timeoutMs: number;
   private readonly attempts: number;
   private readonly totalTimeoutMs: number;
@@ -207,14 +207,19 @@ export class DnsResolver {
     assert(this.timeoutMs > 0 && this.totalTimeoutMs > 0, "dns: timeouts must be positive");
     assert(Number.isInteger(this.attempts) && this.attempts >= 1, "dns: attempts must be a positive integer");
     assert(Number.isInteger(this.cacheEntries) && this.cacheEntries >= 0, "dns: cacheEntries must be ≥ 0");
-    this.servers = [];
+    this.serverList = [];
     this.setServers(options.servers ?? []);
+  }
+
+  /** The servers queried, in order. */
+  get servers(): readonly number[] {
+    return this.serverList;
   }
 
   /** Replaces the server list; queries already on the wire keep the list they started with. */
   setServers(servers: number[]): void {
     for (const s of servers) assert(Number.isInteger(s) && s > 0 && s <= 0xffffffff, `dns: bad server address ${s}`);
-    this.servers = servers.map((s) => s >>> 0);
+    this.serverList = servers.map((s) => s >>> 0);
   }
 
   /** The A records of `name` (a dotted quad is its own answer, with no query and TTL 0). Never rejects. */

@@ -51,7 +51,12 @@ function startDnsmasq(ns: string, iface: string, subnet: string, dir: string): D
       `--dhcp-range=${subnet}.50,${subnet}.60,255.255.255.0,2m`,
       `--dhcp-option=3,${subnet}.1`,
       `--dhcp-option=6,${subnet}.1`,
-      "--port=0",
+      // DNS too, as the issue's set-up asks: the lease's DNS server (option 6) is this dnsmasq.
+      "--port=53",
+      "--no-resolv",
+      "--no-hosts",
+      "--except-interface=lo",
+      `--host-record=printer.test,${subnet}.77`,
       `--dhcp-leasefile=${leaseFile}`,
       `--pid-file=${join(dir, `${iface}.pid`)}`,
       "--user=root",
@@ -200,6 +205,17 @@ describe.runIf(run)("DHCP: a Board leases from dnsmasq on the TAP's kernel side"
     const ip = formatIpv4(b.dhcp!.lease!.ip);
     const r = await runInNetns(ns, ["ping", "-c", "3", "-i", "0.2", "-W", "1", ip]);
     expect(parsePingSummary(r.stdout)).toEqual({ transmitted: 3, received: 3, lossPercent: 0 });
+  });
+
+  it("resolves a name dnsmasq serves through the DNS server the lease named, and fails cleanly on an unknown one", async () => {
+    const b = theBoard();
+    expect(b.stack.dns.servers.map(formatIpv4)).toEqual([`${subnet}.1`]);
+    const ok = await b.stack.dns.resolve("printer.test");
+    expect(ok).toEqual({ ok: true, addresses: [parseIpv4(`${subnet}.77`)], ttlSeconds: expect.any(Number) });
+    const unknown = await b.stack.dns.resolve("nosuchhost.test");
+    // dnsmasq without upstream servers refuses names it does not know: a prompt failure, not a timeout.
+    expect(unknown.ok).toBe(false);
+    if (!unknown.ok) expect(["NXDOMAIN", "REFUSED"]).toContain(unknown.error);
   });
 
   it("renew(): RENEWING → BOUND with a fresh lease, and dnsmasq extends it", async () => {
