@@ -97,9 +97,7 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
   if (v.ip === undefined) throw new UsageError("--ip is required, e.g. --ip 192.168.50.66/24");
   const { addr: ip, prefixLength } = option("ip", v.ip, parseIpv4Cidr);
   if (prefixLength > 30) throw new UsageError(`--ip: /${prefixLength} leaves no room for the kernel side; use /30 or shorter`);
-  const mtuText = v.mtu ?? "1500";
-  const mtu = Number(mtuText);
-  if (!/^\d+$/.test(mtuText) || mtu < 576 || mtu > 9000) throw new UsageError(`--mtu: '${mtuText}' must be a number from 576 to 9000`);
+  const mtu = parseMtu(v.mtu);
   if (v.host === true && v.netns !== undefined) throw new UsageError("--host and --netns exclude each other");
   // A bridged TAP (--bridge) stays in the current namespace, unaddressed.
   const netns = v.host === true || v.bridge !== undefined ? null : validNetnsName(v.netns ?? defaults.netns);
@@ -112,8 +110,7 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     hostCidr = defaultHostCidr(ip, prefixLength);
   }
   const gateway = v.gw !== undefined ? option("gw", v.gw, parseIpv4) : hostCidr !== null ? parseIpv4Cidr(hostCidr).addr : 0;
-  const mac = v.mac !== undefined ? option("mac", v.mac, parseMac) : randomLocalMac();
-  if (((mac[0] ?? 0) & 1) === 1) throw new UsageError(`--mac: '${v.mac ?? ""}' is a multicast address; the board needs a unicast MAC`);
+  const mac = parseBoardMac(v.mac);
   return {
     ip,
     prefixLength,
@@ -122,9 +119,7 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     mac,
     mtu,
     netns,
-    tapName: validIfName(v.tap ?? defaults.tapName, "tap"),
-    pcapPath: v.pcap ?? null,
-    trace: v.trace === true,
+    ...captureOptions(v, defaults),
     dhcp: false,
     dhcpWaitSeconds: 0,
     bridge: v.bridge !== undefined ? validIfName(v.bridge, "bridge") : null,
@@ -138,6 +133,24 @@ function parseDnsServers(text: string | undefined): number[] {
   const servers = text.split(",").map((t) => option("dns", t.trim(), parseIpv4));
   if (servers.length > 3) throw new UsageError(`--dns: at most 3 servers (got ${servers.length})`);
   return servers;
+}
+
+function parseMtu(text: string | undefined): number {
+  const mtuText = text ?? "1500";
+  const mtu = Number(mtuText);
+  if (!/^\d+$/.test(mtuText) || mtu < 576 || mtu > 9000) throw new UsageError(`--mtu: '${mtuText}' must be a number from 576 to 9000`);
+  return mtu;
+}
+
+function parseBoardMac(text: string | undefined): MacAddr {
+  const mac = text !== undefined ? option("mac", text, parseMac) : randomLocalMac();
+  if (((mac[0] ?? 0) & 1) === 1) throw new UsageError(`--mac: '${text ?? ""}' is a multicast address; the board needs a unicast MAC`);
+  return mac;
+}
+
+/** The options static and DHCP boards share: TAP name, capture and trace. */
+function captureOptions(v: ParsedUp, defaults: { tapName: string }): Pick<UpOptions, "tapName" | "pcapPath" | "trace"> {
+  return { tapName: validIfName(v.tap ?? defaults.tapName, "tap"), pcapPath: v.pcap ?? null, trace: v.trace === true };
 }
 
 // ---- DHCP and bridging ----
@@ -169,11 +182,8 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
   const waitText = v["dhcp-wait"] ?? "30";
   const dhcpWaitSeconds = Number(waitText);
   if (!/^\d+$/.test(waitText) || dhcpWaitSeconds < 1 || dhcpWaitSeconds > 3600) throw new UsageError(`--dhcp-wait: '${waitText}' must be a number of seconds from 1 to 3600`);
-  const mtuText = v.mtu ?? "1500";
-  const mtu = Number(mtuText);
-  if (!/^\d+$/.test(mtuText) || mtu < 576 || mtu > 9000) throw new UsageError(`--mtu: '${mtuText}' must be a number from 576 to 9000`);
-  const mac = v.mac !== undefined ? option("mac", v.mac, parseMac) : randomLocalMac();
-  if (((mac[0] ?? 0) & 1) === 1) throw new UsageError(`--mac: '${v.mac ?? ""}' is a multicast address; the board needs a unicast MAC`);
+  const mtu = parseMtu(v.mtu);
+  const mac = parseBoardMac(v.mac);
   const bridge = v.bridge ?? null;
   // A bridged TAP stays in the current namespace.
   const netns = v.host === true || bridge !== null ? null : validNetnsName(v.netns ?? defaults.netns);
@@ -185,9 +195,7 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
     mac,
     mtu,
     netns,
-    tapName: validIfName(v.tap ?? defaults.tapName, "tap"),
-    pcapPath: v.pcap ?? null,
-    trace: v.trace === true,
+    ...captureOptions(v, defaults),
     dhcp: true,
     dhcpWaitSeconds,
     bridge,

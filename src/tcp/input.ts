@@ -102,11 +102,7 @@ export class TcpInput {
       return;
     }
     if (!tcp.makeRoom()) return;
-    const pcb = tcp.newPcb(l.options);
-    pcb.localIp = seg.dst;
-    pcb.localPort = seg.dstPort;
-    pcb.remoteIp = seg.src;
-    pcb.remotePort = seg.srcPort;
+    const pcb = this.pcbFor(l, seg);
     pcb.listener = l;
     l.synQueueLength++;
     pcb.iss = tcp.isn.next(seg.dst, seg.dstPort, seg.src, seg.srcPort, seg.nowMs);
@@ -144,16 +140,22 @@ export class TcpInput {
     pcb.mssBytes = Math.max(64, Math.min(pcb.peerMssBytes, ourMss) - (pcb.timestampsOn ? TS_OPTION_BYTES : 0));
   }
 
+  /** A new PCB with the listener's options, addressed as the reply to `seg` (not yet inserted). */
+  private pcbFor(l: TcpListener, seg: TcpSegment): TcpPcb {
+    const pcb = this.tcp.newPcb(l.options);
+    pcb.localIp = seg.dst;
+    pcb.localPort = seg.dstPort;
+    pcb.remoteIp = seg.src;
+    pcb.remotePort = seg.srcPort;
+    return pcb;
+  }
+
   private sendCookie(l: TcpListener, seg: TcpSegment): void {
     const tcp = this.tcp;
     const mss = seg.options.mss > 0 ? seg.options.mss : DEFAULT_MSS;
     const cookie = tcp.cookies.encode(seg.dst, seg.dstPort, seg.src, seg.srcPort, seg.seq, mss, seg.nowMs);
     // A stateless SYN-ACK: a throwaway PCB carries the fields output needs, and is never inserted.
-    const pcb = tcp.newPcb(l.options);
-    pcb.localIp = seg.dst;
-    pcb.localPort = seg.dstPort;
-    pcb.remoteIp = seg.src;
-    pcb.remotePort = seg.srcPort;
+    const pcb = this.pcbFor(l, seg);
     pcb.iss = cookie;
     pcb.rcvNxt = seqAdd(seg.seq, 1);
     pcb.rcvAdv = pcb.rcvNxt; // nothing offered yet (see listenInput)
@@ -177,11 +179,7 @@ export class TcpInput {
       return true;
     }
     // Cookie mode keeps only the MSS (RFC 4987 §3.6): no window scaling, SACK or timestamps.
-    const pcb = tcp.newPcb(l.options);
-    pcb.localIp = seg.dst;
-    pcb.localPort = seg.dstPort;
-    pcb.remoteIp = seg.src;
-    pcb.remotePort = seg.srcPort;
+    const pcb = this.pcbFor(l, seg);
     pcb.iss = cookie;
     tcp.initSendSpace(pcb);
     pcb.sndUna = seg.ack;
