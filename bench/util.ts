@@ -1,10 +1,13 @@
 // Helpers shared by the benchmarks: statistics over repeats, child processes run asynchronously (the board's
 // stack shares this event loop, so nothing may block it while a board runs), namespaces owned by the bench
-// and removed on exit, error or signal, and the /dev/cpu_dma_latency hold that keeps idle vCPUs polling.
-// Used by bench/run.ts and bench/icmpRate.ts; never by the stack.
+// and removed on exit, error or signal, the /dev/cpu_dma_latency hold that keeps idle vCPUs polling, servers
+// run as children, per-process CPU from /proc, and helper programs built on demand into bench/build/.
+// Used by bench/run.ts, bench/icmpRate.ts and bench/tcpRate.ts; never by the stack.
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync, writeSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createNetns, deleteNetns, netnsExists } from "../src/host/iproute.js";
 
 /** Median, minimum and maximum of a set of repeats. */
@@ -183,4 +186,110 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   const line = (r: readonly string[]): string => `| ${widths.map((w, c) => (r[c] ?? "").padEnd(w)).join(" | ")} |`;
   const rule = `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`;
   return [line(header), rule, ...rows.map(line)].join("\n");
+}
+
+// ---- long-running children (servers) ------------------------------------------------------------------
+
+/** A server process started by `startServer`; `stop()` SIGTERMs it and resolves when it has exited. */
+export interface RunningServer {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Everything it wrote to stderr so far (its exit summary, or why it died). */
+  stderr(): string;
+  /** Whether it is still running. */
+  isAlive(): boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `argv` and waits (at most `timeoutMs`) until its stdout has a line starting with `readyPrefix`.
+ * The child is killed at clean-up if still running. Rejects if it exits or stays silent first.
+ */
+export function startServer(argv: readonly string[], readyPrefix: string, timeoutMs: number): Promise<RunningServer> {
+  const [cmd, ...args] = argv;
+  if (cmd === undefined) return Promise.reject(new Error("startServer: empty command"));
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    liveChildren.add(child);
+    let stdout = "";
+    let stderr = "";
+    let isReady = false;
+    const exited = new Promise<void>((done) => child.once("close", () => done()));
+    child.once("close", () => liveChildren.delete(child));
+    const fail = (why: string): void => {
+      if (isReady) return;
+      isReady = true;
+      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      reject(new Error(`${argv.join(" ")}: ${why}${stderr.trim() !== "" ? ` (${stderr.trim().split("\n")[0]})` : ""}`));
+    };
+    const timer = setTimeout(() => fail("not ready in time"), timeoutMs);
+    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+    child.stdout.setEncoding("utf8").on("data", (s: string) => {
+      stdout += s;
+      if (isReady || !stdout.split("\n").some((line) => line.startsWith(readyPrefix))) return;
+      isReady = true;
+      clearTimeout(timer);
+      resolve({
+        child,
+        pid: child.pid ?? -1,
+        stderr: () => stderr,
+        isAlive: () => child.exitCode === null && child.signalCode === null,
+        stop: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+          await exited;
+        },
+      });
+    });
+    child.on("error", (err) => fail(`cannot start: ${err.message}`));
+    child.once("close", (code, signal) => fail(`exited (${signal ?? String(code)}) before it was ready`));
+  });
+}
+
+/**
+ * CPU time (user + system, every thread) a process has used so far, in seconds, from the nanosecond
+ * counters in /proc/PID/task/TID/schedstat; NaN when the process is gone.
+ */
+export function processCpuSeconds(pid: number): number {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const field = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0];
+      ns += Number(field);
+    }
+    return ns / 1e9;
+  } catch {
+    return NaN;
+  }
+}
+
+// ---- helper programs ----------------------------------------------------------------------------------
+
+/** The directory holding package.json above this file (the repository, or the installed package). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("bench: no package.json above this file");
+    dir = parent;
+  }
+  return dir;
+}
+
+/**
+ * Runs `build` (synchronously: only before a board is started) unless `binary` exists and is newer than
+ * every one of `sources`. Returns `binary`. Build output goes to this process's stderr.
+ */
+export function buildIfStale(binary: string, sources: readonly string[], build: readonly string[]): string {
+  const builtMs = existsSync(binary) ? statSync(binary).mtimeMs : -1;
+  if (builtMs >= 0 && sources.every((s) => statSync(s).mtimeMs <= builtMs)) return binary;
+  mkdirSync(dirname(binary), { recursive: true });
+  const [cmd, ...args] = build;
+  if (cmd === undefined) throw new Error("buildIfStale: empty command");
+  try {
+    execFileSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"] });
+  } catch {
+    throw new Error(`building ${binary} failed (${build.join(" ")})`);
+  }
+  return binary;
 }

@@ -16,7 +16,7 @@ have dnsmasq || need+=(dnsmasq)
 have hping3 || need+=(hping3)
 have nc || need+=(netcat-openbsd)
 have /usr/lib/python3/dist-packages/scapy || need+=(python3-scapy)
-have /usr/include/lwip/init.h || need+=(liblwip-dev)
+have /usr/include/lwip/lwip/init.h || need+=(liblwip-dev)
 have cc || need+=(gcc)
 have make || need+=(make)
 

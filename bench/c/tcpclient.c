@@ -1,0 +1,218 @@
+/*
+ * The kernel-side TCP client of bench/tcpRate.ts, the same binary for every target (walnut board, Linux
+ * kernel over a veth, lwIP), run inside the bench's client namespace. One measurement per run, bounded in
+ * time (and count), one result line on stdout:
+ *
+ *   tcpclient send    IP PORT SECONDS  bulk to discard: write 64 KiB blocks for SECONDS, then half-close and
+ *                                      wait for the server's FIN (so every byte was taken); bytes / elapsed
+ *   tcpclient recv    IP PORT SECONDS  bulk from chargen: read for SECONDS, checking every byte against the
+ *                                      RFC 864 pattern (walnut's and the harnesses' shape)
+ *   tcpclient echo    IP PORT SECONDS  1-byte transactions on one connection (TCP_NODELAY): send, await, check
+ *   tcpclient connect IP PORT SECONDS  connect + 1-byte echo + close, sequentially (at most MAX_CONNECTS)
+ *
+ * Output: "ok mode=… ops=… bytes=… seconds=… cpu=…" (cpu: this client's user + system seconds). Any error,
+ * short read or mismatch prints "error …" on stderr, with the connection's TCP_INFO when one is open, and
+ * exits 1. Every socket has 5 s send/receive timeouts, so a stalled peer shows up as an error.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BLOCK_BYTES (64 * 1024)
+#define PATTERN_BYTES (95 * 74)
+#define MAX_CONNECTS 1000000L
+#define MAX_ECHOES 100000000L
+#define IO_TIMEOUT_S 5
+
+static unsigned char block[BLOCK_BYTES];
+static unsigned char pattern[2 * PATTERN_BYTES];
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double cpu_s(void) {
+  struct rusage r;
+  getrusage(RUSAGE_SELF, &r);
+  return (double)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) + (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+}
+
+/* The connection in use, for the TCP_INFO snapshot in die(); -1 between connections. */
+static int current_fd = -1;
+
+/* Says what failed and, when a connection is open, the kernel's view of it (a stall shows as retransmits). */
+static void die(const char *what) {
+  int err = errno;
+  fprintf(stderr, "error %s: %s", what, err != 0 ? strerror(err) : "unexpected");
+  struct tcp_info ti;
+  socklen_t len = sizeof(ti);
+  if (current_fd >= 0 && getsockopt(current_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
+    fprintf(stderr,
+            " [client TCP_INFO: state %u, retransmits %u, total_retrans %u, rto %u us, unacked %u, lost %u, "
+            "cwnd %u, last data sent %u ms ago, last data received %u ms ago]",
+            ti.tcpi_state, ti.tcpi_retransmits, ti.tcpi_total_retrans, ti.tcpi_rto, ti.tcpi_unacked, ti.tcpi_lost,
+            ti.tcpi_snd_cwnd, ti.tcpi_last_data_sent, ti.tcpi_last_data_recv);
+  }
+  fprintf(stderr, "\n");
+  exit(1);
+}
+
+static int open_socket(const struct sockaddr_in *dst, int no_delay) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) die("socket");
+  struct timeval tv = {IO_TIMEOUT_S, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)); /* also bounds connect() */
+  if (no_delay) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  if (connect(fd, (const struct sockaddr *)dst, sizeof(*dst)) != 0) die("connect");
+  current_fd = fd;
+  return fd;
+}
+
+static void write_all(int fd, const unsigned char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) die("write");
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
+/* One byte out, the same byte back. */
+static void echo_one(int fd, unsigned char value) {
+  unsigned char b = value;
+  write_all(fd, &b, 1);
+  for (;;) {
+    ssize_t r = read(fd, &b, 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 1) break;
+    if (r == 0) errno = 0;
+    die("echo read");
+  }
+  if (b != value) {
+    errno = 0;
+    die("echo: wrong byte back");
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc != 5) {
+    fprintf(stderr, "usage: tcpclient send|recv|echo|connect IP PORT SECONDS\n");
+    return 2;
+  }
+  const char *mode = argv[1];
+  struct sockaddr_in dst;
+  memset(&dst, 0, sizeof(dst));
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons((uint16_t)atoi(argv[3]));
+  double seconds = atof(argv[4]);
+  if (inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1 || seconds <= 0 || seconds > 60) {
+    fprintf(stderr, "tcpclient: bad address or SECONDS\n");
+    return 2;
+  }
+  for (int i = 0; i < PATTERN_BYTES; i++) {
+    int line = i / 74, col = i % 74;
+    pattern[i] = (unsigned char)(col < 72 ? 32 + (line + col) % 95 : col == 72 ? 13 : 10);
+  }
+  memcpy(pattern + PATTERN_BYTES, pattern, PATTERN_BYTES);
+  for (int i = 0; i < BLOCK_BYTES; i++) block[i] = (unsigned char)(i * 7 + 1);
+
+  long long ops = 0, bytes = 0;
+  double cpu0 = cpu_s(), t0 = now_s(), end = t0 + seconds, t1;
+
+  if (strcmp(mode, "send") == 0) {
+    int fd = open_socket(&dst, 0);
+    t0 = now_s();
+    end = t0 + seconds;
+    while (now_s() < end) {
+      write_all(fd, block, BLOCK_BYTES);
+      bytes += BLOCK_BYTES;
+      ops++;
+    }
+    if (shutdown(fd, SHUT_WR) != 0) die("shutdown");
+    /* The discard server closes on our FIN, which it sees only after every byte before it. */
+    for (;;) {
+      ssize_t r = read(fd, block, BLOCK_BYTES);
+      if (r == 0) break;
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) die("waiting for the server's FIN");
+    }
+    t1 = now_s();
+    close(fd);
+    current_fd = -1;
+  } else if (strcmp(mode, "recv") == 0) {
+    int fd = open_socket(&dst, 0);
+    size_t offset = 0; /* into the pattern: chargen starts every connection at its first line */
+    t0 = now_s();
+    end = t0 + seconds;
+    while (now_s() < end) {
+      ssize_t r = read(fd, block, BLOCK_BYTES);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        if (r == 0) errno = 0;
+        die("chargen read");
+      }
+      /* Compare in runs that stay inside the doubled pattern. */
+      for (size_t done = 0; done < (size_t)r;) {
+        size_t n = (size_t)r - done;
+        if (n > PATTERN_BYTES) n = PATTERN_BYTES;
+        if (memcmp(block + done, pattern + offset, n) != 0) {
+          errno = 0;
+          fprintf(stderr, "error chargen: data differs from the pattern after %lld bytes\n", bytes + (long long)done);
+          return 1;
+        }
+        done += n;
+        offset = (offset + n) % PATTERN_BYTES;
+      }
+      bytes += r;
+      ops++;
+    }
+    t1 = now_s();
+    close(fd); /* unread data: the kernel resets, which ends the server's side too */
+    current_fd = -1;
+  } else if (strcmp(mode, "echo") == 0) {
+    int fd = open_socket(&dst, 1);
+    t0 = now_s();
+    end = t0 + seconds;
+    while (ops < MAX_ECHOES && now_s() < end) {
+      echo_one(fd, (unsigned char)ops);
+      ops++;
+    }
+    t1 = now_s();
+    bytes = ops;
+    shutdown(fd, SHUT_WR);
+    close(fd);
+    current_fd = -1;
+  } else if (strcmp(mode, "connect") == 0) {
+    while (ops < MAX_CONNECTS && now_s() < end) {
+      int fd = open_socket(&dst, 1);
+      echo_one(fd, (unsigned char)ops);
+      close(fd); /* an ordinary FIN close; tcpRate.ts caps this namespace's TIME-WAIT table */
+      current_fd = -1;
+      ops++;
+    }
+    t1 = now_s();
+    bytes = ops;
+  } else {
+    fprintf(stderr, "tcpclient: unknown mode %s\n", mode);
+    return 2;
+  }
+  printf("ok mode=%s ops=%lld bytes=%lld seconds=%.6f cpu=%.6f\n", mode, ops, bytes, t1 - t0, cpu_s() - cpu0);
+  return 0;
+}
