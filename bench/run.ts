@@ -436,8 +436,8 @@ function lossTableLegend(t: LossTable): string {
     "  recovery. RTO: retransmission-timer expiries (back-offs included). Frames: both fault injectors.",
     "- Each direction's data segments carry the other direction's ACKs, and RFC 5681 counts only ACKs",
     "  without data as duplicates: with SACK off, losses are mostly recovered by RTO, not fast retransmit.",
-    "  With SACK on some still are: a full-sized data segment has no room for SACK blocks (walnut drops",
-    "  them rather than shrinking the segment), so while both directions are busy the ACKs say nothing.",
+    "  With SACK on, data segments shrink to carry SACK blocks, so ACKs riding on data still describe the",
+    "  holes; the RTOs left are mostly lost retransmissions and tail losses (no tail-loss probe yet).",
     `- Deterministic: loss seeds as in the heading, data seed fixed, stack entropy (ISNs, ports,`,
     `  timestamp offsets, IP IDs) seeded with ${t.entropySeed}: the same code gives the same table.`,
   ].join("\n");

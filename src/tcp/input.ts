@@ -421,11 +421,14 @@ export class TcpInput {
     this.processData(pcb, seg);
   }
 
-  /** RFC 9293 §3.10.7.4's acceptability table, against the window we advertised. */
+  /** RFC 9293 §3.10.7.4's acceptability table, against the window we advertised (right edge: see below). */
   private isAcceptable(pcb: TcpPcb, seg: TcpSegment): boolean {
     const wnd = Math.max(0, seqDiff(pcb.rcvAdv, pcb.rcvNxt));
     const len = seg.seqLength;
-    if (len === 0) return wnd === 0 ? seg.seq === pcb.rcvNxt : seqInWindow(seg.seq, pcb.rcvNxt, wnd);
+    // A zero-length segment may sit exactly at the right edge: Linux accepts RCV.NXT + RCV.WND (its
+    // tcp_sequence) and its senders put pure ACKs there when their data overran the window
+    // (tcp_acceptable_seq), so the RFC's strict "<" would drop every such ACK and deadlock the connection.
+    if (len === 0) return seqInWindow(seg.seq, pcb.rcvNxt, wnd + 1);
     if (wnd === 0) return false;
     return seqInWindow(seg.seq, pcb.rcvNxt, wnd) || seqInWindow(seqAdd(seg.seq, len - 1), pcb.rcvNxt, wnd);
   }

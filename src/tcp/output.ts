@@ -149,7 +149,7 @@ export class TcpOutput {
   retransmit(pcb: TcpPcb, seq: Seq, nowMs: number): number {
     const dataEnd = pcb.sndDataEnd;
     const available = Math.max(0, seqDiff(dataEnd, seq));
-    const length = Math.min(pcb.mssBytes, available);
+    const length = Math.min(this.segmentRoom(pcb), available);
     let flags = TcpFlag.ACK;
     // The FIN rides on the retransmission when it directly follows the data (or is all that is left).
     if (pcb.finQueued && seqDiff(dataEnd, seq) === length && seqGt(pcb.sndMax, dataEnd)) flags |= TcpFlag.FIN;
@@ -176,7 +176,7 @@ export class TcpOutput {
   sendWindowLimited(pcb: TcpPcb, nowMs: number): void {
     const unsent = seqDiff(pcb.sndDataEnd, pcb.sndNxt);
     const usable = pcb.sndWnd - seqDiff(pcb.sndNxt, pcb.sndUna);
-    const length = Math.min(pcb.mssBytes, unsent, usable);
+    const length = Math.min(this.segmentRoom(pcb), unsent, usable);
     if (length <= 0) return;
     const fin = pcb.finQueued && length === unsent;
     const flags = TcpFlag.ACK | (length === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
@@ -262,9 +262,10 @@ export class TcpOutput {
         const window = Math.min(pcb.cc.cwndBytes + pcb.inflationBytes, pcb.sndWnd);
         const inFlight = seqDiff(pcb.sndNxt, pcb.sndUna);
         const usable = window - inFlight;
-        let length = Math.min(pcb.mssBytes, unsent, usable);
+        const room = this.segmentRoom(pcb);
+        let length = Math.min(room, unsent, usable);
         if (length <= 0) break;
-        if (length < pcb.mssBytes && !this.mayAddSmall(pcb, length, unsent, inFlight)) break;
+        if (length < room && !this.mayAddSmall(pcb, length, unsent, inFlight)) break;
         length = Math.max(length, 0);
         const fin = pcb.finQueued && length === unsent;
         const flags = TcpFlag.ACK | (length === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
@@ -338,7 +339,7 @@ export class TcpOutput {
       }
       const unsent = seqDiff(pcb.sndDataEnd, pcb.sndMax);
       const room = pcb.sndWnd - seqDiff(pcb.sndMax, pcb.sndUna);
-      const length = Math.min(mss, unsent, room);
+      const length = Math.min(this.segmentRoom(pcb), unsent, room);
       if (length <= 0) break;
       pcb.sndNxt = pcb.sndMax;
       const fin = pcb.finQueued && length === unsent;
@@ -352,7 +353,7 @@ export class TcpOutput {
 
   private retransmitRange(pcb: TcpPcb, seq: Seq, length: number, nowMs: number): number {
     const available = Math.max(0, seqDiff(pcb.sndDataEnd, seq));
-    const n = Math.min(length, available);
+    const n = Math.min(length, available, this.segmentRoom(pcb));
     if (n <= 0) return this.retransmit(pcb, seq, nowMs);
     this.sendSegment(pcb, seq, TcpFlag.ACK, n, nowMs);
     this.stats.txRetransmits++;
@@ -360,6 +361,17 @@ export class TcpOutput {
     const end = seqAdd(seq, n);
     if (seqGt(end, pcb.highRxt)) pcb.highRxt = end;
     return n;
+  }
+
+  /**
+   * Payload bytes a data segment may carry now: the MSS less the SACK blocks it will carry. Like Linux, the
+   * segment shrinks so that every data segment still reports our out-of-order data (RFC 2018 §4: SACK
+   * blocks SHOULD go in every ACK while holes remain) — in a two-way transfer almost every ACK rides on data.
+   */
+  private segmentRoom(pcb: TcpPcb): number {
+    if (!pcb.sackOn || pcb.assembler.isEmpty) return pcb.mssBytes;
+    const blocks = Math.min(pcb.assembler.rangeCount, pcb.timestampsOn ? 3 : 4);
+    return pcb.mssBytes - (4 + 8 * blocks);
   }
 
   /** Arms the delayed-ACK, retransmission and persist timers as the PCB's state requires. */
