@@ -217,6 +217,7 @@ export class TcpInput {
     pcb.segmentsIn++;
     pcb.lastRecvMs = seg.nowMs;
     pcb.keepAliveProbes = 0;
+    pcb.unansweredProbes = 0;
     switch (pcb.state) {
       case TcpState.SYN_SENT:
         this.synSentInput(pcb, seg);
@@ -707,6 +708,14 @@ export class TcpInput {
         tcp.output.sendWindowLimited(pcb, nowMs);
         return;
       }
+      // RFC 1122 §4.2.2.17: probing goes on while the peer answers; a peer that answers none of
+      // maxRetries probes is gone (Linux gives up the same way, after tcp_retries2).
+      if (pcb.unansweredProbes >= tcp.config.maxRetries) {
+        tcp.stats.timeouts++;
+        tcp.fail(pcb, Err.TIMEOUT);
+        return;
+      }
+      pcb.unansweredProbes++;
       tcp.output.sendProbe(pcb, nowMs);
       pcb.rtt.backoff();
       tcp.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);

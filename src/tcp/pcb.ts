@@ -156,6 +156,8 @@ export class TcpPcb {
   /** Time anything was received, for keep-alive. */
   lastRecvMs = 0;
   keepAliveProbes = 0;
+  /** Zero-window probes sent since the peer last sent anything. */
+  unansweredProbes = 0;
   /** Persist (zero-window probe) mode: the retransmit deadline is the persist timer. */
   persisting = false;
   /** SYN or SYN-ACK transmissions so far. */

@@ -3,6 +3,7 @@
 // (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17), window shrinking, and silly window syndrome avoidance on both
 // sides (RFC 9293 §3.8.6.2). Both ISN pairs.
 
+import { Err } from "../../../src/core/errors.js";
 import { describe, expect, it } from "vitest";
 import { ISN_PAIRS, pattern, scriptFixture } from "../../helpers/tcpScript.js";
 
@@ -107,6 +108,24 @@ describe.each(ISN_PAIRS)("window ($name)", (isns) => {
     }
     expect(probes).toBeGreaterThan(5);
     expect(s.state(pcb)).toBe("ESTABLISHED");
+  });
+
+  it("RFC 1122 §4.2.2.17: a peer that answers none of maxRetries zero-window probes is gone: Err.TIMEOUT", () => {
+    const s = script({ isns, tcp: { maxRetries: 3 } });
+    const pcb = s.established();
+    s.inject(200, { flags: ".", seq: 1, ack: 1, win: 0 });
+    s.write(100);
+    let probes = 0;
+    for (let t = 300; t < 600_000 && s.errors.length === 0; t += 1000) {
+      s.at(t);
+      for (const seg of s.drain()) {
+        // Probes, then the reset of the give-up: the peer stays silent throughout.
+        if (seg.flags === ".") probes++;
+      }
+    }
+    expect(probes).toBe(3);
+    expect(s.errors).toEqual([Err.TIMEOUT]);
+    expect(s.state(pcb)).toBe("CLOSED");
   });
 
   it("RFC 1122 §4.2.2.16–17: a window shrunk to zero with data in flight is probed, and the connection is not timed out", () => {
