@@ -162,6 +162,7 @@ export class TcpInput {
     pcb.rcvWndShift = 0;
     pcb.state = TcpState.SYN_RECEIVED;
     tcp.output.sendSegment(pcb, cookie, TcpFlag.SYN | TcpFlag.ACK, 0, seg.nowMs);
+    tcp.releaseRings(pcb);
     tcp.stats.synCookiesSent++;
   }
 

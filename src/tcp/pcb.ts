@@ -4,7 +4,7 @@
 
 import type { Deadline } from "../core/scheduler.js";
 import type { ErrCode } from "../core/errors.js";
-import { ByteRing } from "../core/ring.js";
+import type { ByteRing } from "../core/ring.js";
 import { Assembler } from "../core/assembler.js";
 import { toSeq, type Seq } from "./seq.js";
 import { TcpState, type TcpStateCode } from "./state.js";
@@ -93,7 +93,7 @@ export class TcpPcb {
   /** Shift applied to the peer's advertised window (RFC 7323 §2.3); 0 without window scaling. */
   sndWndShift = 0;
   /** Bytes of application data queued from sequence number `sndBufSeq` on; the ring head is that byte. */
-  readonly sendRing: ByteRing;
+  sendRing: ByteRing;
   /** Sequence number of the first byte in sendRing (iss + 1 + bytes acknowledged). */
   sndBufSeq: Seq = toSeq(0);
   /** The application closed its sending side: a FIN follows the queued data. */
@@ -111,7 +111,7 @@ export class TcpPcb {
   /** Shift we apply to our advertised window (RFC 7323 §2.2); 0 without window scaling. */
   rcvWndShift = 0;
   /** In-order received data not yet read; out-of-order data sits beyond its tail. */
-  readonly recvRing: ByteRing;
+  recvRing: ByteRing;
   /** Which out-of-order ranges beyond rcvNxt are in recvRing. */
   readonly assembler: Assembler;
   /** Sequence number of the peer's FIN when it arrived ahead of missing data; null otherwise. */
@@ -203,9 +203,11 @@ export class TcpPcb {
     rtt: RttEstimator,
     cc: CongestionControl,
     maxOooRanges: number,
+    sendRing: ByteRing,
+    recvRing: ByteRing,
   ) {
-    this.sendRing = new ByteRing(options.sendBufferBytes);
-    this.recvRing = new ByteRing(options.recvBufferBytes);
+    this.sendRing = sendRing;
+    this.recvRing = recvRing;
     this.assembler = new Assembler(maxOooRanges);
     this.noDelay = options.noDelay;
     this.keepAliveIdleMs = options.keepAliveIdleMs;

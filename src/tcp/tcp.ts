@@ -5,6 +5,7 @@
 
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { makeCounters } from "../core/stats.js";
+import { EMPTY_RING, RingPool } from "../core/ringPool.js";
 import { Err, type ErrCode } from "../core/errors.js";
 import { IpCast, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type IpRx } from "../ip/ip.js";
 import { IpProto } from "../ip/ipv4.js";
@@ -155,6 +156,7 @@ export class TcpLayer implements IpProtocolHandler {
   private readonly pcbs = new Map<number, Map<number, TcpPcb>>();
   private pcbCount = 0;
   private readonly listeners = new Map<number, TcpListener>();
+  private readonly rings = new RingPool();
   private readonly touchedList: TcpPcb[] = [];
   private readonly touchedListeners: TcpListener[] = [];
   private inBatch = false;
@@ -475,7 +477,14 @@ export class TcpLayer implements IpProtocolHandler {
   }
 
   newPcb(options: TcpPcbOptions): TcpPcb {
-    const pcb = new TcpPcb(options, new RttEstimator(this.config.rto), createCongestionControl(options.congestionControl), this.config.maxOooRanges);
+    const pcb = new TcpPcb(
+      options,
+      new RttEstimator(this.config.rto),
+      createCongestionControl(options.congestionControl),
+      this.config.maxOooRanges,
+      this.rings.take(options.sendBufferBytes),
+      this.rings.take(options.recvBufferBytes),
+    );
     pcb.rtxDeadline = new Deadline((now) => this.onRtxTimer(pcb, now), "tcp rtx");
     pcb.ackDeadline = new Deadline(() => this.onAckTimer(pcb), "tcp delack");
     pcb.keepAliveDeadline = new Deadline((now) => this.onKeepAliveTimer(pcb, now), "tcp keepalive");
@@ -547,6 +556,16 @@ export class TcpLayer implements IpProtocolHandler {
       pcb.listener = null;
     }
     pcb.state = TcpState.CLOSED;
+    // The application has let go of it: its rings serve the next connection.
+    if (pcb.orphaned) this.releaseRings(pcb);
+  }
+
+  /** Returns a PCB's rings to the pool; the PCB keeps empty ones. Only for PCBs nobody will read again. */
+  releaseRings(pcb: TcpPcb): void {
+    this.rings.give(pcb.sendRing);
+    this.rings.give(pcb.recvRing);
+    pcb.sendRing = EMPTY_RING;
+    pcb.recvRing = EMPTY_RING;
   }
 
   /** The connection failed: the owner hears `err` after the batch, and the PCB is freed. */
