@@ -2,15 +2,27 @@
 // UDP and TCP on both input and output, so it reads 32 bits at a time and folds only at the end.
 // A plain 16-bit reference (`checksumNaive`) lives beside it for differential tests.
 
-let cachedBytes: Uint8Array | null = null;
-let cachedView: DataView = new DataView(new ArrayBuffer(0));
+// Views over the last two buffers summed: receive checks run over the device's slab and transmit sums over
+// the IP layer's frame buffer, alternately, so one slot would build a DataView per packet.
+let cachedBytesA: Uint8Array | null = null;
+let cachedViewA: DataView = new DataView(new ArrayBuffer(0));
+let cachedBytesB: Uint8Array | null = null;
+let cachedViewB: DataView = cachedViewA;
 
 function viewOver(bytes: Uint8Array): DataView {
-  if (bytes !== cachedBytes) {
-    cachedBytes = bytes;
-    cachedView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes === cachedBytesA) return cachedViewA;
+  if (bytes !== cachedBytesB) {
+    cachedBytesB = bytes;
+    cachedViewB = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
-  return cachedView;
+  // Swap so the most recent buffer is checked first next time.
+  const b = cachedBytesB;
+  const v = cachedViewB;
+  cachedBytesB = cachedBytesA;
+  cachedViewB = cachedViewA;
+  cachedBytesA = b;
+  cachedViewA = v;
+  return v;
 }
 
 /**
