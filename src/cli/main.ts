@@ -116,6 +116,11 @@ async function up(argv: readonly string[]): Promise<number> {
   await stopped;
   const stats = board.stack.stats();
   await board.stopGracefully();
-  console.log(`walnut: stopped; ip ${formatCounters(stats["ip"] ?? {})}; icmp ${formatCounters(stats["icmp"] ?? {})}`);
+  // Every layer's non-zero counters, drops included, one line each: the board's whole story at a glance.
+  console.log("walnut: stopped; counters:");
+  for (const [layer, counters] of Object.entries(stats)) {
+    const line = formatCounters(counters);
+    if (line.length > 0) console.log(`  ${layer}: ${line}`);
+  }
   return 0;
 }

@@ -149,7 +149,11 @@ describe.runIf(run)("walnut up, demo and privileges on a real TAP", () => {
 
     const exit = await interrupt(p);
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(p.stdout.at(-1)).toMatch(/^walnut: stopped; .*txEchoReplies=3/);
+    // The stop report: one line per layer with its non-zero counters.
+    const report = p.stdout.slice(p.stdout.indexOf("walnut: stopped; counters:"));
+    expect(report.length).toBeGreaterThan(1);
+    expect(report.find((l) => l.startsWith("  icmp: "))).toMatch(/txEchoReplies=3/);
+    expect(report.find((l) => l.startsWith("  netif: "))).toMatch(/rxFrames=\d+/);
     expect(p.stderr).toEqual([]);
     expect(netnsExists(ns)).toBe(false);
     expect(linkExists(null, tap)).toBe(false);
