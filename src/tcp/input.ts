@@ -739,8 +739,13 @@ export class TcpInput {
     // in flight nothing can be retransmitted, so this expiry probes the window instead, and since a peer
     // that answers its probes may keep the window closed indefinitely it does not count towards maxRetries.
     const isWindowClosed = pcb.sndWnd === 0;
-    if (!isWindowClosed) pcb.rtxCount++;
-    if (pcb.rtxCount > cfg.maxRetries) {
+    // Fix (found by test/fuzz/tcp): a peer that shrank the window and then fell silent was probed for ever,
+    // and a closed (orphaned) connection never went away. As in the persist branch above (RFC 1122
+    // §4.2.2.17: probing goes on while the peer answers), probes count only until the peer sends anything
+    // (pcbInput resets the count); maxRetries unanswered ones end the connection like a retransmission give-up.
+    if (isWindowClosed) pcb.unansweredProbes++;
+    else pcb.rtxCount++;
+    if (pcb.rtxCount > cfg.maxRetries || pcb.unansweredProbes > cfg.maxRetries) {
       tcp.stats.timeouts++;
       if (pcb.orphaned) tcp.abort(pcb);
       else {

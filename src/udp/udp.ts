@@ -190,9 +190,13 @@ export class UdpLayer implements IpProtocolHandler {
         for (const pcb of list) if (this.accepts(pcb, rx.src, v.srcPort, rx.dst, rx.cast)) delivered += this.deliver(pcb, v, rx);
       }
     }
-    if (delivered === 0 && (list === undefined || rx.cast === IpCast.UNICAST) && this.noListener(list, rx, v)) {
+    // Fix (found by test/fuzz/udp): a broadcast or multicast datagram to a port whose PCBs all refused it
+    // (bound to another address, connected elsewhere) was dropped without a counter; every datagram that
+    // reaches no PCB is now counted. For unicast, delivered === 0 means no PCB matched at all.
+    if (delivered === 0) {
       stats.dropNoPort++;
-      // RFC 1122 §4.1.3.1: port unreachable for a unicast datagram to a closed port (icmp rate-limits it).
+      // RFC 1122 §4.1.3.1: port unreachable for a unicast datagram to a closed port (icmp rate-limits it, and
+      // suppresses it for broadcast and multicast, RFC 1122 §3.2.2).
       this.icmp.sendUnreachable(rx, UnreachableCode.PORT);
     }
   }
@@ -242,11 +246,6 @@ export class UdpLayer implements IpProtocolHandler {
     }
     if (pcb.remoteIp !== 0 && (pcb.remoteIp !== src || pcb.remotePort !== srcPort)) return false;
     return true;
-  }
-
-  private noListener(list: UdpPcb[] | undefined, rx: IpRx, v: UdpView): boolean {
-    if (list === undefined) return true;
-    return this.match(list, rx.src, v.srcPort, rx.dst, rx.cast) === null;
   }
 
   private deliver(pcb: UdpPcb, v: UdpView, rx: IpRx): number {
