@@ -152,6 +152,23 @@ describe.each(ISN_PAIRS)("window ($name)", (isns) => {
     s.expectSent(300_000, { flags: "P.", seq: 501, len: 500 });
   });
 
+  it("RFC 1122 §4.2.2.17: a window shrunk to zero with data in flight, then a silent peer: the connection times out", () => {
+    const s = script({ isns, tcp: { maxRetries: 3 } });
+    const pcb = s.established();
+    s.write(1000);
+    s.expectSent(100, { flags: "P.", seq: 1, len: 1000 });
+    s.inject(150, { flags: ".", seq: 1, ack: 501, win: 0 });
+    let probes = 0;
+    for (let t = 200; t < 600_000 && s.errors.length === 0; t += 500) {
+      s.at(t);
+      // The peer says nothing more: its probes go unanswered (the final reset is counted too).
+      probes += s.drain().length;
+    }
+    expect(probes).toBeGreaterThanOrEqual(3);
+    expect(s.errors).toEqual([Err.TIMEOUT]);
+    expect(s.state(pcb)).toBe("CLOSED");
+  });
+
   it("RFC 9293 §3.8.6.2.2: receiver SWS avoidance — no window update until the window can grow by min(buffer/2, MSS)", () => {
     const s = script({ isns });
     s.established({ pcb: { recvBufferBytes: 4096 } });
