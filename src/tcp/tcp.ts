@@ -621,8 +621,9 @@ export class TcpLayer implements IpProtocolHandler {
     if (this.listeners.has(port)) return true;
     const m = this.pcbs.get(port);
     if (m === undefined) return false;
+    // SO_REUSEADDR (as Linux): only a listener holds the port; connections left by a closed listener, in
+    // TIME-WAIT or still open, do not (demux matches them by their full 4-tuple first).
     if (!reuseAddress) return m.size > 0;
-    for (const pcb of m.values()) if (pcb.state !== TcpState.TIME_WAIT) return true;
     return false;
   }
 

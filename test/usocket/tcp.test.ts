@@ -200,6 +200,25 @@ describe("socket errors", () => {
     expect(await errnoOf(() => u2.bind(["", 7000]))).toBe(98);
   });
 
+  it("SO_REUSEADDR also allows a port whose closed listener left a live connection (USOCKET.md: 'a closed listener')", async () => {
+    setup();
+    const { server, conn, client } = await pair(5000);
+    server.close();
+    // The accepted connection still uses port 5000.
+    expect(net.a.tcp.allPcbs().map((p) => net.a.tcp.info(p).state)).toEqual(["ESTABLISHED"]);
+    expect(await errnoOf(() => A.socket().bind(["", 5000]))).toBe(98);
+    const again = A.socket();
+    again.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    again.bind(["", 5000]);
+    again.listen();
+    // The old connection keeps working beside the new listener.
+    await run(client.send("still here"));
+    expect(text(await run(conn.recv(64)))).toBe("still here");
+    conn.close();
+    client.close();
+    again.close();
+  });
+
   it("a bad address is a ValueError/TypeError at the edge", async () => {
     setup();
     const s = A.socket();
