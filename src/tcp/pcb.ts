@@ -187,6 +187,11 @@ export class TcpPcb {
   touched = false;
   /** The application has released the PCB (close/abort); it finishes on its own and is then freed. */
   orphaned = false;
+  /**
+   * Called once when a closing connection no longer needs its owner: our FIN is acknowledged (FIN-WAIT-2,
+   * TIME-WAIT) or the PCB is freed. Lets an owner drop its own close timeout (usocket's 10 s abort).
+   */
+  closeDone: (() => void) | null = null;
   /** Set once the PCB is removed from the layer. */
   freed = false;
   noDelay: boolean;

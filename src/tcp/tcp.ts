@@ -556,8 +556,16 @@ export class TcpLayer implements IpProtocolHandler {
       pcb.listener = null;
     }
     pcb.state = TcpState.CLOSED;
+    this.fireCloseDone(pcb);
     // The application has let go of it: its rings serve the next connection.
     if (pcb.orphaned) this.releaseRings(pcb);
+  }
+
+  private fireCloseDone(pcb: TcpPcb): void {
+    const done = pcb.closeDone;
+    if (done === null) return;
+    pcb.closeDone = null;
+    done();
   }
 
   /** Returns a PCB's rings to the pool; the PCB keeps empty ones. Only for PCBs nobody will read again. */
@@ -579,6 +587,7 @@ export class TcpLayer implements IpProtocolHandler {
 
   setState(pcb: TcpPcb, state: (typeof TcpState)[keyof typeof TcpState]): void {
     pcb.state = state;
+    if (state === TcpState.FIN_WAIT_2 || state === TcpState.TIME_WAIT) this.fireCloseDone(pcb);
     if (state === TcpState.TIME_WAIT) {
       const s = this.scheduler;
       s.cancel(pcb.rtxDeadline);

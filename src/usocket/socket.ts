@@ -790,6 +790,11 @@ export class Socket {
     }, "usocket close");
     closing.add(deadline);
     this.ctx.scheduler.after(deadline, this.ctx.options.closeAbortMs);
+    // Finished early (FIN acknowledged, or the PCB freed): no abort needed, and nothing left armed.
+    pcb.closeDone = () => {
+      closing.delete(deadline);
+      this.ctx.scheduler.cancel(deadline);
+    };
   }
 }
 
