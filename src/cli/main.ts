@@ -7,6 +7,7 @@ import { parseIpv4Cidr, prefixToMask } from "../core/addr.js";
 import { linkExists } from "../host/iproute.js";
 import { formatCounters } from "../core/stats.js";
 import { runDemo } from "./demo.js";
+import { netstatLines } from "./netstat.js";
 
 const USAGE = `usage: walnut <command> [options]
 commands:
@@ -76,6 +77,10 @@ async function up(argv: readonly string[]): Promise<number> {
     const stop = (): void => resolve();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    // `kill -USR1 <pid>` prints what the stack holds now (connections, listeners, ARP, counters).
+    process.on("SIGUSR1", () => {
+      for (const line of netstatLines(board.stack)) console.log(line);
+    });
   });
   // ---- DHCP: wait (bounded) for the first lease before announcing the board ----
   if (board.dhcp !== null) {
@@ -112,7 +117,7 @@ async function up(argv: readonly string[]): Promise<number> {
     };
   }
   // ---- end DHCP ----
-  console.log(`walnut: ${board.describe()} — Ctrl-C to stop`);
+  console.log(`walnut: ${board.describe()} — Ctrl-C to stop; kill -USR1 ${process.pid} prints connections and counters`);
   await stopped;
   const stats = board.stack.stats();
   await board.stopGracefully();

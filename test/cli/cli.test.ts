@@ -164,6 +164,32 @@ describe.runIf(run)("walnut up, demo and privileges on a real TAP", () => {
     expect(lines(decoded.stdout).filter((l) => l.includes("Echo (ping) reply"))).toHaveLength(3);
   });
 
+  it("SIGUSR1 prints a netstat-like snapshot: an open TCP connection with its state, listeners, ARP, counters", async () => {
+    const ns = uniqueName("wclin");
+    const tap = uniqueName("wclit");
+    namespaces.push(ns);
+    const p = startUp(["--ip", "10.67.4.2/24", "--netns", ns, "--tap", tap]);
+    const up = await waitForBoardUp(p);
+    expect(up).toContain(`kill -USR1 ${p.child.pid}`);
+    // A kernel client holds a connection to the board's echo service open for a moment.
+    const holder = runInNetns(ns, [
+      "/usr/bin/python3",
+      "-c",
+      "import socket, time; c = socket.create_connection(('10.67.4.2', 7), timeout=5); c.sendall(b'x'); c.recv(1); time.sleep(1.5)",
+    ]);
+    await new Promise((r) => setTimeout(r, 500));
+    p.child.kill("SIGUSR1");
+    await waitFor(() => p.stdout.some((l) => l.startsWith("counters:")), 3000, "the snapshot");
+    const at = p.stdout.indexOf("TCP connections:");
+    const snapshot = p.stdout.slice(at);
+    expect(snapshot.some((l) => /10\.67\.4\.2:7 +10\.67\.4\.1:\d+ +ESTABLISHED .*cwnd=\d+ .*\[wscale \d+,\d+ ts sack\]/.test(l))).toBe(true);
+    expect(snapshot.some((l) => /^\s+\*:7 +backlog=/.test(l))).toBe(true);
+    expect(snapshot.some((l) => /^\s+10\.67\.4\.1 +[0-9a-f:]{17} REACHABLE/.test(l))).toBe(true);
+    expect(snapshot.some((l) => /^\s+tcp: .*passiveOpens=1/.test(l))).toBe(true);
+    await holder;
+    expect(await interrupt(p)).toEqual({ code: 0, signal: null });
+  });
+
   it("uses a namespace that already exists and leaves it in place at exit", async () => {
     const ns = uniqueName("wclie");
     const tap = uniqueName("wclix");
