@@ -259,7 +259,10 @@ export class TcpOutput {
     for (let guard = 0; guard < 100_000; guard++) {
       const unsent = seqDiff(dataEnd, pcb.sndNxt);
       if (unsent > 0) {
-        const window = Math.min(pcb.cc.cwndBytes + pcb.inflationBytes, pcb.sndWnd);
+        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out beyond
+        // cwnd, so a small window still produces the third duplicate ACK instead of waiting for the RTO.
+        const limitedTransmit = !pcb.inRecovery && pcb.dupAcks > 0 && pcb.dupAcks < 3 ? pcb.dupAcks * pcb.mssBytes : 0;
+        const window = Math.min(pcb.cc.cwndBytes + pcb.inflationBytes + limitedTransmit, pcb.sndWnd);
         const inFlight = seqDiff(pcb.sndNxt, pcb.sndUna);
         const usable = window - inFlight;
         const room = this.segmentRoom(pcb);
