@@ -32,6 +32,23 @@ describe.each(ISN_PAIRS)("recovery ($name)", (isns) => {
     expect(s.mustPcb().inRecovery).toBe(true);
   });
 
+  it("RFC 3042: each of the first two duplicate ACKs sends one new segment beyond cwnd (limited transmit)", () => {
+    const s = script({ isns });
+    s.established();
+    // 12 segments queued, the initial window (10 segments) sends 10.
+    s.write(12 * MSS);
+    for (let i = 0; i < 10; i++) s.expectSent(100, { flags: ".", seq: at(i), len: MSS });
+    s.expectNothing(150);
+    s.inject(200, { flags: ".", seq: 1, ack: at(0) });
+    s.expectSent(200, { flags: ".", seq: at(10), len: MSS });
+    s.inject(210, { flags: ".", seq: 1, ack: at(0) });
+    s.expectSent(210, { flags: "P.", seq: at(11), len: MSS });
+    // The third duplicate ACK starts fast retransmit as usual.
+    s.inject(220, { flags: ".", seq: 1, ack: at(0) });
+    s.expectSent(220, { flags: "P.", seq: at(0), len: MSS });
+    expect(s.stack.tcp.stats.fastRetransmits).toBe(1);
+  });
+
   it("RFC 5681 §2: ACKs that carry data or change the window are not duplicate ACKs", () => {
     const s = script({ isns });
     s.established();
