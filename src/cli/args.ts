@@ -223,3 +223,30 @@ export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
   --tap NAME           TAP name: attach to an existing TAP as it is, or create one with this name
   --pcap FILE          write every frame the board sees and sends to FILE (pcapng)
   --trace              print one decoded line per frame`;
+
+// ---- walnut run (MicroPython) ----
+
+/** `walnut run [up options] script.py`: the up options, and the script (the first argument not an option or its value). */
+export function splitRunArgs(argv: readonly string[]): { upArgs: string[]; script: string | null } {
+  const upArgs: string[] = [];
+  let script: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (script === null && !arg.startsWith("-")) {
+      script = arg;
+      continue;
+    }
+    upArgs.push(arg);
+    const name = arg.startsWith("--") ? arg.slice(2) : "";
+    const spec = (UP_SPEC as Readonly<Record<string, { type: string }>>)[name];
+    if (spec?.type === "string" && i + 1 < argv.length) upArgs.push(argv[++i] as string);
+  }
+  return { upArgs, script };
+}
+
+export const RUN_USAGE = `usage: walnut run [up options] script.py
+  brings a board up (the same options as walnut up: --ip, --netns, --host-ip, --dhcp, …), runs the MicroPython
+  script on it (its usocket/socket, select and network modules are the board's), prints its output and tears
+  the board down; exit code 0 when the script ended normally, 1 on an uncaught exception (traceback on stderr)`;
+
+// ---- end walnut run ----

@@ -7,11 +7,17 @@ import { parseIpv4Cidr, prefixToMask } from "../core/addr.js";
 import { linkExists } from "../host/iproute.js";
 import { formatCounters } from "../core/stats.js";
 import { runDemo } from "./demo.js";
+// ---- walnut run (MicroPython) ----
+import { RUN_USAGE, splitRunArgs, type UpOptions } from "./args.js";
+import type { BoardOptions } from "../board/board.js";
+import { runScriptFile } from "../board/micropython/script.js";
+// ---- end walnut run ----
 import { netstatLines } from "./netstat.js";
 
 const USAGE = `usage: walnut <command> [options]
 commands:
   up      bring a board up on a TAP and serve until Ctrl-C (walnut up --help)
+  run     bring a board up, run a MicroPython script on it, tear it down (walnut run --help)
   demo    a board in a private namespace, pinged by the kernel, with a decoded trace
   help    this text`;
 
@@ -21,6 +27,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       case "up":
         return await up(rest);
+      case "run":
+        return await run(rest);
       case "demo":
         return await runDemo(rest);
       case undefined:
@@ -129,3 +137,55 @@ async function up(argv: readonly string[]): Promise<number> {
   }
   return 0;
 }
+
+// ---- walnut run (MicroPython) ----
+
+/** The board `walnut up` would build from these options (the kernel side's defaults as in `up`). */
+function runBoardOptions(o: UpOptions): BoardOptions {
+  let hostCidr = o.hostCidr;
+  let gateway = o.gateway;
+  if (hostCidr === null && !o.dhcp && o.bridge === null && !linkExists(null, o.tapName)) {
+    hostCidr = defaultHostCidr(o.ip, o.prefixLength);
+    if (gateway === 0) gateway = parseIpv4Cidr(hostCidr).addr;
+  }
+  return {
+    mac: o.mac,
+    ip: o.ip,
+    netmask: prefixToMask(o.prefixLength),
+    gateway,
+    mtu: o.mtu,
+    tapName: o.tapName,
+    netns: o.netns,
+    hostCidr,
+    pcapPath: o.pcapPath,
+    trace: o.trace ? (line) => process.stderr.write(`${line}\n`) : null,
+    faults: null,
+    dhcp: o.dhcp,
+    bridge: o.bridge,
+    dnsServers: o.dnsServers,
+  };
+}
+
+/** `walnut run [up options] script.py`: exit code 0 if the script ended normally, 1 on an uncaught exception. */
+async function run(argv: readonly string[]): Promise<number> {
+  const { upArgs, script } = splitRunArgs(argv);
+  if (upArgs.includes("--help") || upArgs.includes("-h")) {
+    console.log(RUN_USAGE);
+    return 0;
+  }
+  if (script === null) throw new UsageError("run: which script? (walnut run [up options] script.py)");
+  const o = parseUpOptions(upArgs, { netns: "walnut", tapName: "walnut%d" });
+  if (o === "help") {
+    console.log(RUN_USAGE);
+    return 0;
+  }
+  const board = Board.start(runBoardOptions(o));
+  try {
+    // With DHCP the script's network.WLAN().connect() waits for the lease (bounded), as a board's does.
+    return await runScriptFile(board, script);
+  } finally {
+    await board.stopGracefully();
+  }
+}
+
+// ---- end walnut run ----

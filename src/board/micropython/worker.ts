@@ -1,0 +1,204 @@
+// The MicroPython worker (DESIGN.md "The board"): runs one script in the WebAssembly build of MicroPython
+// and gives it `_walnut`, a JS module whose calls block on Atomics.wait while the main thread, which owns
+// the stack, serves them (FINDINGS.md "MicroPython in a worker, blocking on the stack"). Data moves by
+// copying between the shared buffer and the wasm Memory at a Python buffer's address (uctypes.addressof):
+// the Memory is captured by wrapping WebAssembly.instantiate, since the build does not export HEAPU8.
+// Bridge calls never throw into Python (a throw would skip try/finally): they return a value and leave a
+// status that the Python wrapper turns into OSError, ValueError, KeyboardInterrupt, …
+
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
+import {
+  DATA_MAX,
+  DATA_OFFSET,
+  Slot,
+  State,
+  Status,
+  STRING_OFFSET,
+  type Request,
+  type WorkerInput,
+  type WorkerMessage,
+} from "./protocol.js";
+
+interface WasmMemoryLike {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmGlobal {
+  WebAssembly: {
+    Memory: new (d: { initial: number }) => WasmMemoryLike;
+    instantiate: (...args: unknown[]) => Promise<unknown>;
+  };
+}
+interface MicroPython {
+  runPython(code: string): unknown;
+  registerJsModule(name: string, module: Record<string, unknown>): void;
+  FS: { mkdirTree(path: string): void; writeFile(path: string, data: string): void };
+}
+interface MicroPythonModule {
+  loadMicroPython(options: {
+    heapsize: number;
+    stdout: (b: Uint8Array) => void;
+    stderr: (b: Uint8Array) => void;
+    linebuffer: boolean;
+  }): Promise<MicroPython>;
+}
+
+const input = workerData as WorkerInput;
+if (parentPort === null) throw new Error("worker.ts runs only as a worker thread");
+const port: MessagePort = parentPort;
+const i32 = new Int32Array(input.shared);
+const shared = new Uint8Array(input.shared);
+const decoder = new TextDecoder();
+
+let memory: WasmMemoryLike | null = null;
+const wasm = (globalThis as unknown as WasmGlobal).WebAssembly;
+const instantiate = wasm.instantiate.bind(wasm);
+wasm.instantiate = async (...args: unknown[]): Promise<unknown> => {
+  const r = await instantiate(...args);
+  const inst = (typeof r === "object" && r !== null && "instance" in r ? (r as { instance: unknown }).instance : r) as {
+    exports?: Record<string, unknown>;
+  };
+  for (const v of Object.values(inst.exports ?? {})) {
+    if (typeof v === "object" && v !== null && "buffer" in v && "grow" in v) memory = v as WasmMemoryLike;
+  }
+  return r;
+};
+
+function heap(): Uint8Array {
+  if (memory === null) throw new Error("wasm memory not captured");
+  // A fresh view each time: growing the memory detaches the old buffer.
+  return new Uint8Array(memory.buffer);
+}
+
+// ---- output: buffered per stream, flushed at a newline, before each bridge call and at the end ----
+const pending: Record<"stdout" | "stderr", number[]> = { stdout: [], stderr: [] };
+function flush(stream: "stdout" | "stderr"): void {
+  const bytes = pending[stream];
+  if (bytes.length === 0) return;
+  const msg: WorkerMessage = { kind: "output", stream, text: decoder.decode(new Uint8Array(bytes)) };
+  pending[stream] = [];
+  port.postMessage(msg);
+}
+function flushAll(): void {
+  flush("stdout");
+  flush("stderr");
+}
+function writer(stream: "stdout" | "stderr"): (b: Uint8Array) => void {
+  return (b) => {
+    for (const c of b) {
+      pending[stream].push(c);
+      if (c === 0x0a || pending[stream].length >= 4096) flush(stream);
+    }
+  };
+}
+
+// ---- the bridge ----
+let seq = 0;
+let lastStatus: number = Status.OK;
+let lastString = "";
+
+type Arg = number | string | null | undefined;
+const norm = (x: Arg): number | string | null => (x === undefined ? null : x);
+
+/**
+ * One blocking call: `ptr`/`n` > 0 copies n bytes at ptr (wasm memory) into the data area for the main
+ * thread. The answer's data stays in the data area until `take` copies it out. → VALUE (status in lastStatus).
+ */
+function call(op: string, sid: number, a?: Arg, b?: Arg, c?: Arg, ptr?: number, n?: number): number {
+  flushAll();
+  if (Atomics.load(i32, Slot.INTERRUPT) !== 0) return interrupted();
+  const len = n ?? 0;
+  if (len > DATA_MAX) {
+    lastStatus = Status.VALUE_ERROR;
+    lastString = `at most ${DATA_MAX} bytes per call`;
+    return 0;
+  }
+  if (len > 0 && ptr !== undefined) shared.set(heap().subarray(ptr, ptr + len), DATA_OFFSET);
+  Atomics.store(i32, Slot.DATA_LENGTH, len);
+  seq += 1;
+  Atomics.store(i32, Slot.STATE, State.WAITING);
+  const req: Request = { kind: "call", seq, op, sid, a: norm(a), b: norm(b), c: norm(c) };
+  port.postMessage(req);
+  for (;;) {
+    const state = Atomics.load(i32, Slot.STATE);
+    if (state === State.DONE && Atomics.load(i32, Slot.SEQ) === seq) break;
+    if (Atomics.load(i32, Slot.INTERRUPT) !== 0) return interrupted();
+    Atomics.wait(i32, Slot.STATE, state, 1000);
+  }
+  lastStatus = Atomics.load(i32, Slot.STATUS);
+  const sl = Atomics.load(i32, Slot.STRING_LENGTH);
+  lastString = sl > 0 ? decoder.decode(shared.slice(STRING_OFFSET, STRING_OFFSET + sl)) : "";
+  const value = Atomics.load(i32, Slot.VALUE);
+  Atomics.store(i32, Slot.STATE, State.IDLE);
+  return value;
+}
+
+function interrupted(): number {
+  Atomics.store(i32, Slot.INTERRUPT, 0);
+  Atomics.store(i32, Slot.STATE, State.IDLE);
+  lastStatus = Status.INTERRUPTED;
+  lastString = "";
+  return 0;
+}
+
+/** Copies the last answer's data (at most `max` bytes) to wasm memory at `ptr` → bytes copied. */
+function take(ptr: number, max: number): number {
+  const n = Math.min(Atomics.load(i32, Slot.DATA_LENGTH), max);
+  if (n > 0) heap().set(shared.subarray(DATA_OFFSET, DATA_OFFSET + n), ptr);
+  return n;
+}
+
+/** time.sleep without a busy loop; an interrupt ends it early → 1 if interrupted. */
+function sleepMs(ms: number): number {
+  flushAll();
+  if (ms > 0) Atomics.wait(i32, Slot.INTERRUPT, 0, ms);
+  if (Atomics.load(i32, Slot.INTERRUPT) !== 0) {
+    Atomics.store(i32, Slot.INTERRUPT, 0);
+    return 1;
+  }
+  return 0;
+}
+
+const bridge: Record<string, unknown> = {
+  call,
+  take,
+  sleep_ms: sleepMs,
+  status: (): number => lastStatus,
+  string: (): string => lastString,
+  value2: (): number => Atomics.load(i32, Slot.VALUE2),
+  data_max: DATA_MAX,
+};
+
+async function main(): Promise<void> {
+  const mod = (await import(input.micropythonUrl)) as MicroPythonModule;
+  const mp = await mod.loadMicroPython({
+    heapsize: input.heapBytes,
+    stdout: writer("stdout"),
+    stderr: writer("stderr"),
+    linebuffer: false,
+  });
+  mp.registerJsModule("_walnut", bridge);
+  for (const [path, text] of Object.entries(input.files)) {
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    if (dir.length > 0) mp.FS.mkdirTree(dir);
+    mp.FS.writeFile(path, text);
+  }
+  let done: WorkerMessage;
+  try {
+    mp.runPython("import _walnutboot\n");
+    mp.runPython(input.source);
+    done = { kind: "done", ok: true, traceback: null, exitCode: 0 };
+  } catch (e) {
+    const err = e as { name?: string; type?: string; message?: string };
+    if (err.name === "PythonError" && err.type === "SystemExit") {
+      done = { kind: "done", ok: true, traceback: null, exitCode: 0 };
+    } else if (err.name === "PythonError") {
+      done = { kind: "done", ok: false, traceback: err.message ?? String(e), exitCode: 1 };
+    } else {
+      done = { kind: "done", ok: false, traceback: `walnut: MicroPython failed: ${e instanceof Error ? e.message : String(e)}\n`, exitCode: 1 };
+    }
+  }
+  flushAll();
+  port.postMessage(done);
+}
+
+void main();
