@@ -6,7 +6,7 @@
 
 import { Worker } from "node:worker_threads";
 import { createRequire } from "node:module";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -355,6 +355,8 @@ async function workerUrl(): Promise<URL> {
   const ts = (await import("typescript")).default;
   const dir = join(tmpdir(), `walnut-mp-${process.pid}`);
   mkdirSync(dir, { recursive: true });
+  // Gone with the process: nothing of the transpiled worker stays in the temporary directory.
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, "package.json"), '{"type":"module"}\n');
   for (const name of ["worker", "protocol"]) {
     const src = readFileSync(fileURLToPath(new URL(`./${name}.ts`, import.meta.url)), "utf8");
