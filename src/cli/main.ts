@@ -50,22 +50,20 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function up(argv: readonly string[]): Promise<number> {
-  const o = parseUpOptions(argv, { netns: "walnut", tapName: "walnut%d" });
-  if (o === "help") {
-    console.log(UP_USAGE);
-    return 0;
-  }
-  // args.ts leaves the kernel side unaddressed with --tap, since an existing TAP is attached as it is; a TAP
-  // that --tap creates still gets the documented default (.1 of the subnet), which is also the gateway.
+/**
+ * The board these options describe, tracing to `traceTo` when asked. args.ts leaves the kernel side
+ * unaddressed with --tap, since an existing TAP is attached as it is; a TAP that --tap creates still gets the
+ * documented default (.1 of the subnet), which is also the gateway. (DHCP and --bridge: the kernel side is
+ * addressed only if --host-ip says so.)
+ */
+function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream): BoardOptions {
   let hostCidr = o.hostCidr;
   let gateway = o.gateway;
-  // (DHCP and --bridge: the kernel side is addressed only if --host-ip says so.)
   if (hostCidr === null && !o.dhcp && o.bridge === null && !linkExists(null, o.tapName)) {
     hostCidr = defaultHostCidr(o.ip, o.prefixLength);
     if (gateway === 0) gateway = parseIpv4Cidr(hostCidr).addr;
   }
-  const board = Board.start({
+  return {
     mac: o.mac,
     ip: o.ip,
     netmask: prefixToMask(o.prefixLength),
@@ -75,12 +73,21 @@ async function up(argv: readonly string[]): Promise<number> {
     netns: o.netns,
     hostCidr,
     pcapPath: o.pcapPath,
-    trace: o.trace ? (line) => process.stdout.write(`${line}\n`) : null,
+    trace: o.trace ? (line) => void traceTo.write(`${line}\n`) : null,
     faults: null,
     dhcp: o.dhcp,
     bridge: o.bridge,
     dnsServers: o.dnsServers,
-  });
+  };
+}
+
+async function up(argv: readonly string[]): Promise<number> {
+  const o = parseUpOptions(argv, { netns: "walnut", tapName: "walnut%d" });
+  if (o === "help") {
+    console.log(UP_USAGE);
+    return 0;
+  }
+  const board = Board.start(boardOptions(o, process.stdout));
   const stopped = new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once("SIGINT", stop);
@@ -140,31 +147,6 @@ async function up(argv: readonly string[]): Promise<number> {
 
 // ---- walnut run (MicroPython) ----
 
-/** The board `walnut up` would build from these options (the kernel side's defaults as in `up`). */
-function runBoardOptions(o: UpOptions): BoardOptions {
-  let hostCidr = o.hostCidr;
-  let gateway = o.gateway;
-  if (hostCidr === null && !o.dhcp && o.bridge === null && !linkExists(null, o.tapName)) {
-    hostCidr = defaultHostCidr(o.ip, o.prefixLength);
-    if (gateway === 0) gateway = parseIpv4Cidr(hostCidr).addr;
-  }
-  return {
-    mac: o.mac,
-    ip: o.ip,
-    netmask: prefixToMask(o.prefixLength),
-    gateway,
-    mtu: o.mtu,
-    tapName: o.tapName,
-    netns: o.netns,
-    hostCidr,
-    pcapPath: o.pcapPath,
-    trace: o.trace ? (line) => process.stderr.write(`${line}\n`) : null,
-    faults: null,
-    dhcp: o.dhcp,
-    bridge: o.bridge,
-    dnsServers: o.dnsServers,
-  };
-}
 
 /** `walnut run [up options] script.py`: exit code 0 if the script ended normally, 1 on an uncaught exception. */
 async function run(argv: readonly string[]): Promise<number> {
@@ -179,7 +161,7 @@ async function run(argv: readonly string[]): Promise<number> {
     console.log(RUN_USAGE);
     return 0;
   }
-  const board = Board.start(runBoardOptions(o));
+  const board = Board.start(boardOptions(o, process.stderr));
   try {
     // With DHCP the script's network.WLAN().connect() waits for the lease (bounded), as a board's does.
     return await runScriptFile(board, script);
