@@ -13,12 +13,16 @@ import type { BoardOptions } from "../board/board.js";
 import { runScriptFile } from "../board/micropython/script.js";
 // ---- end walnut run ----
 import { netstatLines } from "./netstat.js";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 const USAGE = `usage: walnut <command> [options]
 commands:
   up      bring a board up on a TAP and serve until Ctrl-C (walnut up --help)
   run     bring a board up, run a MicroPython script on it, tear it down (walnut run --help)
   demo    a board in a private namespace, pinged by the kernel, with a decoded trace
+  bench   the benchmarks: board vs the Linux kernel and lwIP (walnut bench --help; needs root)
   help    this text`;
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -31,6 +35,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await run(rest);
       case "demo":
         return await runDemo(rest);
+      case "bench":
+        return await runBench(rest);
       case undefined:
       case "help":
       case "--help":
@@ -171,3 +177,16 @@ async function run(argv: readonly string[]): Promise<number> {
 }
 
 // ---- end walnut run ----
+
+/**
+ * `walnut bench [options]`: the benchmark runner (bench/run.ts, compiled next to the CLI in dist/) in its own
+ * process, so its namespaces, signals and clean-up stay its own. Its options and exit code pass through.
+ */
+function runBench(argv: readonly string[]): Promise<number> {
+  const script = fileURLToPath(new URL("../../bench/run.js", import.meta.url));
+  if (!existsSync(script)) throw new Error(`the benchmarks are not built (${script}): run npm run build`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script, ...argv], { stdio: "inherit" });
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+}

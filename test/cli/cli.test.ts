@@ -59,6 +59,18 @@ describe("walnut usage errors", () => {
   });
 });
 
+describe("walnut bench", () => {
+  it("passes its options to the benchmark runner: --help prints the usage, a bad option exits 2 in one line", async () => {
+    const help = await walnut(["bench", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--loss-table/);
+    const bad = await walnut(["bench", "--bogus"]);
+    expect(bad.code).toBe(2);
+    expect(lines(bad.stderr)).toHaveLength(1);
+    expect(bad.stderr).toContain("--bogus");
+  });
+});
+
 /** `walnut up …` as a child: its stdout lines as they arrive, and its exit. */
 interface UpProcess {
   child: ChildProcessByStdio<null, Readable, Readable>;
