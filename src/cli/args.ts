@@ -250,3 +250,13 @@ export const RUN_USAGE = `usage: walnut run [up options] script.py
   the board down; exit code 0 when the script ended normally, 1 on an uncaught exception (traceback on stderr)`;
 
 // ---- end walnut run ----
+
+// ---- walnut repl (MicroPython) ----
+
+export const REPL_USAGE = `usage: walnut repl [up options]
+  brings a board up (the same options as walnut up: --ip, --netns, --host-ip, --dhcp, …) and runs MicroPython's
+  interactive REPL on it (its usocket/socket, select and network modules are the board's): >>> prompt, multi-line
+  input, tab completion, Ctrl-C raises KeyboardInterrupt in a blocked call; Ctrl-D on an empty line, exit() or
+  the end of piped input leaves the REPL and tears the board down (exit code 0)`;
+
+// ---- end walnut repl ----

@@ -12,6 +12,10 @@ import { RUN_USAGE, splitRunArgs, type UpOptions } from "./args.js";
 import type { BoardOptions } from "../board/board.js";
 import { runScriptFile } from "../board/micropython/script.js";
 // ---- end walnut run ----
+// ---- walnut repl (MicroPython) ----
+import { REPL_USAGE } from "./args.js";
+import { runRepl } from "../board/micropython/repl.js";
+// ---- end walnut repl ----
 import { netstatLines } from "./netstat.js";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -21,6 +25,7 @@ const USAGE = `usage: walnut <command> [options]
 commands:
   up      bring a board up on a TAP and serve until Ctrl-C (walnut up --help)
   run     bring a board up, run a MicroPython script on it, tear it down (walnut run --help)
+  repl    bring a board up with an interactive MicroPython REPL on it; Ctrl-D tears it down (walnut repl --help)
   demo    a board in a private namespace, pinged by the kernel, with a decoded trace
   bench   the benchmarks: board vs the Linux kernel and lwIP (walnut bench --help; needs root)
   help    this text`;
@@ -33,6 +38,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await up(rest);
       case "run":
         return await run(rest);
+      case "repl":
+        return await repl(rest);
       case "demo":
         return await runDemo(rest);
       case "bench":
@@ -190,3 +197,23 @@ function runBench(argv: readonly string[]): Promise<number> {
     child.on("close", (code) => resolve(code ?? 1));
   });
 }
+
+// ---- walnut repl (MicroPython) ----
+
+/** `walnut repl [up options]`: exit code 0 when the REPL was left (Ctrl-D, end of input, exit()). */
+async function repl(argv: readonly string[]): Promise<number> {
+  const o = parseUpOptions(argv, { netns: "walnut", tapName: "walnut%d" });
+  if (o === "help") {
+    console.log(REPL_USAGE);
+    return 0;
+  }
+  const board = Board.start(boardOptions(o, process.stderr));
+  try {
+    process.stderr.write(`walnut: ${board.describe()} — MicroPython REPL, Ctrl-D to leave\n`);
+    return await runRepl(board);
+  } finally {
+    await board.stopGracefully();
+  }
+}
+
+// ---- end walnut repl ----

@@ -21,6 +21,8 @@ export const Slot = {
   DATA_LENGTH: 6,
   /** Bytes of UTF-8 in the string area (answer). */
   STRING_LENGTH: 7,
+  /** REPL: 1 while the worker is inside replProcessChar (a statement may be running), 0 while it waits for input. */
+  BUSY: 8,
 } as const;
 
 export const State = { IDLE: 0, WAITING: 1, DONE: 2 } as const;
@@ -62,4 +64,9 @@ export interface WorkerInput {
   files: Record<string, string>;
   source: string;
   heapBytes: number;
+  /** Run the interactive REPL (fed by ReplInput messages) instead of `source`. */
+  repl?: boolean;
 }
+
+/** Main → worker, REPL only: raw characters (a terminal), one line of piped input (no newline), or end of input. */
+export type ReplInput = { kind: "chars"; text: string } | { kind: "line"; text: string } | { kind: "eof" };

@@ -5,7 +5,7 @@
 
 const USOCKET = String.raw`# usocket for the walnut board: sockets are PCBs of the board's stack (USOCKET.md).
 import _walnut as _w
-import uctypes
+import uctypes as _uctypes
 
 AF_INET = 2
 AF_INET6 = 0
@@ -54,7 +54,7 @@ def _cd(op, sid, data, a=None, b=None):
     if isinstance(data, str):
         data = data.encode()
     n = len(data)
-    return _check(_call(op, sid, a, b, None, uctypes.addressof(data) if n else 0, n))
+    return _check(_call(op, sid, a, b, None, _uctypes.addressof(data) if n else 0, n))
 
 
 def _rd(op, sid, n, flags=0):
@@ -65,7 +65,7 @@ def _rd(op, sid, n, flags=0):
     if k == 0:
         return b""
     b = bytearray(k)
-    _w.take(uctypes.addressof(b), k)
+    _w.take(_uctypes.addressof(b), k)
     return bytes(b)
 
 

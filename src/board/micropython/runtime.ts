@@ -24,6 +24,7 @@ import {
   Status,
   STRING_MAX,
   STRING_OFFSET,
+  type ReplInput,
   type Request,
   type WorkerInput,
   type WorkerMessage,
@@ -83,6 +84,59 @@ export async function runScript(net: BoardNetwork, source: string, options: Scri
   const worker = new Worker(url, { workerData: input });
   return new Bridge(net, worker, shared, options);
 }
+
+// ---- REPL (walnut repl) ----
+
+/** A running REPL: input goes in with these; output, tracebacks included, comes out through `stdout`. */
+export interface ReplRun extends ScriptRun {
+  /** Characters as a terminal in raw mode sends them (Enter is \r, Ctrl-D on an empty line leaves). */
+  chars(text: string): void;
+  /** One line of piped input, without its newline. */
+  line(text: string): void;
+  /** End of piped input: the statement being entered runs, then the REPL ends as with Ctrl-D. */
+  eof(): void;
+  /**
+   * Ctrl-C: a running statement blocked in a call or sleep raises KeyboardInterrupt ("interrupted"); at the
+   * prompt it clears the line being entered ("line").
+   */
+  ctrlC(): "interrupted" | "line";
+}
+
+/** Starts MicroPython's interactive REPL on the board (its banner and `>>> ` prompt arrive through stdout). */
+export async function startRepl(net: BoardNetwork, options: ScriptOptions = {}): Promise<ReplRun> {
+  const url = await workerUrl();
+  const shared = new SharedArrayBuffer(SHARED_BYTES);
+  const input: WorkerInput = {
+    shared,
+    micropythonUrl: micropythonUrl(),
+    files: { ...PYTHON_FILES },
+    source: "",
+    heapBytes: options.heapBytes ?? 2 * 1024 * 1024,
+    repl: true,
+  };
+  const worker = new Worker(url, { workerData: input });
+  const bridge = new Bridge(net, worker, shared, options);
+  const i32 = new Int32Array(shared);
+  const post = (m: ReplInput): void => worker.postMessage(m);
+  return {
+    done: bridge.done,
+    interrupt: () => bridge.interrupt(),
+    terminate: () => bridge.terminate(),
+    chars: (text) => post({ kind: "chars", text }),
+    line: (text) => post({ kind: "line", text }),
+    eof: () => post({ kind: "eof" }),
+    ctrlC: () => {
+      if (Atomics.load(i32, Slot.BUSY) !== 0) {
+        bridge.interrupt();
+        return "interrupted";
+      }
+      post({ kind: "chars", text: "\x03" });
+      return "line";
+    },
+  };
+}
+
+// ---- end REPL ----
 
 class Bridge implements ScriptRun {
   readonly done: Promise<ScriptResult>;

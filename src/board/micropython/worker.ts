@@ -14,6 +14,7 @@ import {
   State,
   Status,
   STRING_OFFSET,
+  type ReplInput,
   type Request,
   type WorkerInput,
   type WorkerMessage,
@@ -31,6 +32,9 @@ interface WasmGlobal {
 interface MicroPython {
   runPython(code: string): unknown;
   registerJsModule(name: string, module: Record<string, unknown>): void;
+  replInit(): void;
+  /** One byte of console input → PYEXEC_* flags (0x100: forced exit, i.e. Ctrl-D on an empty line or SystemExit). */
+  replProcessChar(c: number): number;
   FS: { mkdirTree(path: string): void; writeFile(path: string, data: string): void };
 }
 interface MicroPythonModule {
@@ -82,9 +86,12 @@ function flushAll(): void {
   flush("stdout");
   flush("stderr");
 }
+/** REPL: what stdout received while one character was processed (to see the continuation prompt). */
+let capture: number[] | null = null;
 function writer(stream: "stdout" | "stderr"): (b: Uint8Array) => void {
   return (b) => {
     for (const c of b) {
+      if (capture !== null && stream === "stdout") capture.push(c);
       pending[stream].push(c);
       if (c === 0x0a || pending[stream].length >= 4096) flush(stream);
     }
@@ -185,6 +192,10 @@ async function main(): Promise<void> {
   let done: WorkerMessage;
   try {
     mp.runPython("import _walnutboot\n");
+    if (input.repl === true) {
+      startRepl(mp);
+      return;
+    }
     mp.runPython(input.source);
     done = { kind: "done", ok: true, traceback: null, exitCode: 0 };
   } catch (e) {
@@ -200,5 +211,96 @@ async function main(): Promise<void> {
   flushAll();
   port.postMessage(done);
 }
+
+// ---- REPL (walnut repl) ----
+
+const PYEXEC_FORCED_EXIT = 0x100;
+const BACKSPACE = 8;
+const ENTER = 13;
+const CTRL_C = 3;
+const CTRL_D = 4;
+
+/**
+ * The build's event-driven REPL (replInit / replProcessChar, the friendly REPL of a board's UART): the main
+ * thread posts ReplInput messages, each processed synchronously, so a statement runs (and blocks on bridge
+ * calls) inside replProcessChar while later input queues. BUSY tells the main thread whether Ctrl-C should
+ * interrupt a running statement or go to the line editor. Piped lines are typed in as they are, except for
+ * the REPL's auto-indent after a line ending in ':': the indentation it inserted (seen after the `... `
+ * prompt) is taken off the line, or erased with backspaces when the line is indented less (a dedent).
+ */
+function startRepl(mp: MicroPython): void {
+  mp.runPython("import builtins, sys\nbuiltins.exit = builtins.quit = sys.exit\n");
+  mp.replInit();
+  flushAll();
+  let ended = false;
+  let indent = 0;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    flushAll();
+    const done: WorkerMessage = { kind: "done", ok: true, traceback: null, exitCode: 0 };
+    port.postMessage(done);
+  };
+  /** One byte to the REPL → whether it ended. */
+  const feed = (c: number): boolean => {
+    Atomics.store(i32, Slot.INTERRUPT, 0);
+    Atomics.store(i32, Slot.BUSY, 1);
+    let r: number;
+    try {
+      r = mp.replProcessChar(c);
+    } finally {
+      Atomics.store(i32, Slot.BUSY, 0);
+    }
+    flushAll();
+    return (r & PYEXEC_FORCED_EXIT) !== 0;
+  };
+  const feedAll = (bytes: Uint8Array): boolean => {
+    for (const c of bytes) if (feed(c)) return true;
+    return false;
+  };
+  const eraseIndent = (): boolean => {
+    for (let cur = indent; cur > 0; cur -= cur >= 4 ? 4 : 1) if (feed(BACKSPACE)) return true;
+    indent = 0;
+    return false;
+  };
+  const line = (raw: string): boolean => {
+    let text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    const lead = /^ */.exec(text)?.[0].length ?? 0;
+    if (lead >= indent) text = text.slice(indent);
+    else if (eraseIndent()) return true;
+    if (feedAll(new TextEncoder().encode(text))) return true;
+    capture = [];
+    let stop: boolean;
+    try {
+      stop = feed(ENTER);
+    } finally {
+      const out = decoder.decode(new Uint8Array(capture));
+      capture = null;
+      indent = /\.\.\. ( *)$/.exec(out)?.[1]?.length ?? 0;
+    }
+    return stop;
+  };
+  port.on("message", (m: ReplInput) => {
+    if (ended) return;
+    let stop = false;
+    try {
+      if (m.kind === "chars") stop = feedAll(new TextEncoder().encode(m.text));
+      else if (m.kind === "line") stop = line(m.text);
+      else {
+        // End of piped input: finish a statement still being entered, then leave as Ctrl-D does.
+        stop = eraseIndent() || [CTRL_D, CTRL_D, CTRL_C, CTRL_D].some((c) => feed(c)) || true;
+      }
+    } catch (e) {
+      ended = true;
+      flushAll();
+      const done: WorkerMessage = { kind: "done", ok: false, traceback: `walnut: MicroPython failed: ${e instanceof Error ? e.message : String(e)}\n`, exitCode: 1 };
+      port.postMessage(done);
+      return;
+    }
+    if (stop) end();
+  });
+}
+
+// ---- end REPL ----
 
 void main();

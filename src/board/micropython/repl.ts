@@ -1,0 +1,70 @@
+// `walnut repl` on a board that is up: MicroPython's interactive REPL on walnut's terminal. On a TTY stdin
+// is put in raw mode and every key goes to the REPL's line editor (history, tab completion, auto-indent,
+// Ctrl-C, Ctrl-D on an empty line to leave); piped stdin is fed line by line, and its end leaves the REPL
+// (after running a statement still being entered). Ctrl-C while a statement runs raises KeyboardInterrupt
+// in a blocked call or sleep; a second one while it still runs (a pure-Python busy loop) stops the
+// interpreter, which ends the REPL. → exit code 0 when the REPL was left (Ctrl-D, EOF, exit()), 1 otherwise.
+
+import { createInterface } from "node:readline";
+import { startRepl, type BoardNetwork } from "./runtime.js";
+
+export async function runRepl(board: BoardNetwork): Promise<number> {
+  let unanswered = 0;
+  const repl = await startRepl(board, {
+    stdout: (t) => {
+      unanswered = 0;
+      process.stdout.write(t);
+    },
+  });
+  const ctrlC = (): void => {
+    if (repl.ctrlC() === "line") {
+      unanswered = 0;
+      return;
+    }
+    unanswered += 1;
+    if (unanswered >= 2) {
+      process.stderr.write("\r\nwalnut: the statement ignores Ctrl-C (a pure-Python loop?): stopping the interpreter\r\n");
+      void repl.terminate();
+    }
+  };
+  process.on("SIGINT", ctrlC);
+  const stdin = process.stdin;
+  const tty = stdin.isTTY === true;
+  const cleanup: (() => void)[] = [];
+  if (tty) {
+    stdin.setRawMode(true);
+    stdin.setEncoding("utf8");
+    const onData = (text: string): void => {
+      // Ctrl-C is a character in raw mode; it may arrive with other keys (a paste).
+      const parts = text.split("\x03");
+      parts.forEach((part, i) => {
+        if (i > 0) ctrlC();
+        if (part.length > 0) repl.chars(part);
+      });
+    };
+    stdin.on("data", onData);
+    stdin.on("end", () => repl.eof());
+    cleanup.push(() => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+    });
+  } else {
+    const rl = createInterface({ input: stdin, terminal: false });
+    rl.on("line", (l) => repl.line(l));
+    rl.on("close", () => repl.eof());
+    cleanup.push(() => {
+      rl.close();
+      stdin.unref?.();
+    });
+  }
+  try {
+    const r = await repl.done;
+    if (!r.ok && r.traceback !== null) process.stderr.write(r.traceback);
+    else process.stdout.write("\n");
+    return r.ok ? 0 : 1;
+  } finally {
+    process.off("SIGINT", ctrlC);
+    for (const c of cleanup) c();
+  }
+}
