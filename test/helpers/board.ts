@@ -106,7 +106,7 @@ export interface TestBoard {
 export function startTestBoard(
   prefix: string,
   subnet: string,
-  extra: Partial<Pick<BoardOptions, "pcapPath" | "trace" | "mtu">> = {},
+  extra: Partial<Pick<BoardOptions, "pcapPath" | "trace" | "mtu" | "faults">> = {},
 ): TestBoard {
   const ns = uniqueName(`${prefix}n`);
   const tap = uniqueName(`${prefix}t`);
@@ -126,7 +126,7 @@ export function startTestBoard(
       hostCidr: `${kernelIp}/24`,
       pcapPath: extra.pcapPath ?? null,
       trace: extra.trace ?? null,
-      faults: null,
+      faults: extra.faults ?? null,
     });
   } catch (err) {
     removeNetns(ns);

@@ -5,14 +5,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { Board } from "../../src/board/board.js";
-import { formatMac, parseIpv4, prefixToMask } from "../../src/core/addr.js";
+import { parseIpv4 } from "../../src/core/addr.js";
 import { Err, type ErrCode } from "../../src/core/errors.js";
-import type { FaultOptions } from "../../src/link/fault.js";
 import type { TcpLayer } from "../../src/tcp/tcp.js";
 import type { TcpPcb } from "../../src/tcp/pcb.js";
-import { removeNetns, runInNetns, type TestBoard } from "./board.js";
-import { uniqueName } from "./env.js";
+import { runInNetns } from "./board.js";
 
 /** Debian's interpreter (the pyenv one on PATH is not guaranteed inside `ip netns exec`). */
 export const PYTHON = "/usr/bin/python3";
@@ -179,52 +176,6 @@ export function rfc864(n: number): Uint8Array {
   return out;
 }
 
-/** Like startTestBoard, but also passing fault injection (which startTestBoard does not take). */
-export function startTcpBoard(
-  prefix: string,
-  subnet: string,
-  extra: { faults?: Partial<FaultOptions> | null; pcapPath?: string | null } = {},
-): TestBoard {
-  const ns = uniqueName(`${prefix}n`);
-  const tap = uniqueName(`${prefix}t`);
-  const boardIp = `${subnet}.2`;
-  const kernelIp = `${subnet}.1`;
-  const mac = new Uint8Array([0x02, 0x57, 0x41, 0x4c, Math.floor(Math.random() * 256), 0x02]);
-  let board: Board;
-  try {
-    board = Board.start({
-      mac,
-      ip: parseIpv4(boardIp),
-      netmask: prefixToMask(24),
-      gateway: parseIpv4(kernelIp),
-      mtu: 1500,
-      tapName: tap,
-      netns: ns,
-      hostCidr: `${kernelIp}/24`,
-      pcapPath: extra.pcapPath ?? null,
-      trace: null,
-      faults: extra.faults ?? null,
-    });
-  } catch (err) {
-    removeNetns(ns);
-    throw err;
-  }
-  return {
-    board,
-    ns,
-    tap,
-    boardIp,
-    kernelIp,
-    boardMac: formatMac(mac),
-    stop(): void {
-      try {
-        board.stop();
-      } finally {
-        removeNetns(ns);
-      }
-    },
-  };
-}
 
 export interface BoardEchoResult {
   /** Err.OK, or the code the `error` event reported. */

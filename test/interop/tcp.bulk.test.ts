@@ -5,8 +5,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canRunTapTests } from "../helpers/env.js";
-import { type TestBoard } from "../helpers/board.js";
-import { mibPerSec, pcbSummary, rfc864, runPeer, sha256Hex, startTcpBoard, PYTHON } from "../helpers/tcpPeer.js";
+import { startTestBoard, type TestBoard } from "../helpers/board.js";
+import { mibPerSec, pcbSummary, rfc864, runPeer, sha256Hex, PYTHON } from "../helpers/tcpPeer.js";
 import type { TcpPcb } from "../../src/tcp/pcb.js";
 
 const run = canRunTapTests("tcp.bulk.test.ts", [PYTHON]);
@@ -25,7 +25,7 @@ describe.runIf(run)("bulk TCP from the Linux kernel to the board's services", ()
   let tb: TestBoard | null = null;
 
   beforeAll(() => {
-    tb = startTcpBoard("wtb", "10.66.10");
+    tb = startTestBoard("wtb", "10.66.10");
   });
 
   afterAll(() => {

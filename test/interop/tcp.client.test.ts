@@ -7,8 +7,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { canRunTapTests } from "../helpers/env.js";
-import { runAsync, type TestBoard } from "../helpers/board.js";
-import { boardEchoClient, InteractivePeer, kernelCounter, mibPerSec, pcbSummary, sha256Hex, startTcpBoard, PYTHON } from "../helpers/tcpPeer.js";
+import { runAsync, startTestBoard, type TestBoard } from "../helpers/board.js";
+import { boardEchoClient, InteractivePeer, kernelCounter, mibPerSec, pcbSummary, sha256Hex, PYTHON } from "../helpers/tcpPeer.js";
 import { parseIpv4 } from "../../src/core/addr.js";
 import { Err, type ErrCode } from "../../src/core/errors.js";
 import { TcpState } from "../../src/tcp/state.js";
@@ -21,7 +21,7 @@ describe.runIf(run)("the board connecting to the Linux kernel", () => {
   let tb: TestBoard | null = null;
 
   beforeAll(() => {
-    tb = startTcpBoard("wtk", "10.66.13");
+    tb = startTestBoard("wtk", "10.66.13");
   });
 
   afterEach(() => {

@@ -6,7 +6,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { canRunTapTests } from "../helpers/env.js";
-import { waitFor, type TestBoard } from "../helpers/board.js";
+import { startTestBoard, waitFor, type TestBoard } from "../helpers/board.js";
 import {
   InteractivePeer,
   mibPerSec,
@@ -14,7 +14,7 @@ import {
   runPeer,
   sha256Hex,
   ssRows,
-  startTcpBoard,
+  
   PYTHON,
 } from "../helpers/tcpPeer.js";
 import type { TcpListener, TcpPcb } from "../../src/tcp/pcb.js";
@@ -28,7 +28,7 @@ describe.runIf(run)("TCP connections between the Linux kernel and the board", ()
   let tb: TestBoard | null = null;
 
   beforeAll(() => {
-    tb = startTcpBoard("wtc", "10.66.11");
+    tb = startTestBoard("wtc", "10.66.11");
   });
 
   afterEach(async () => {

@@ -5,8 +5,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canRunTapTests } from "../helpers/env.js";
-import { type TestBoard } from "../helpers/board.js";
-import { kernelCounter, mibPerSec, pcbSummary, runPeer, startTcpBoard, PYTHON } from "../helpers/tcpPeer.js";
+import { startTestBoard, type TestBoard } from "../helpers/board.js";
+import { kernelCounter, mibPerSec, pcbSummary, runPeer, PYTHON } from "../helpers/tcpPeer.js";
 import { FaultInjector } from "../../src/link/fault.js";
 
 const run = canRunTapTests("tcp.loss.test.ts", [PYTHON, "nstat"]);
@@ -17,7 +17,7 @@ describe.runIf(run)("TCP echo through 2 % loss each way", () => {
   let tb: TestBoard | null = null;
 
   beforeAll(() => {
-    tb = startTcpBoard("wtl", "10.66.12", { faults: { seed: 7, loss: 0.02 } });
+    tb = startTestBoard("wtl", "10.66.12", { faults: { seed: 7, loss: 0.02 } });
   });
 
   afterAll(() => {
