@@ -2,6 +2,7 @@
 // (and always removes), and kernel-side programs run asynchronously — the stack shares this process's event
 // loop, so a synchronous child (execFileSync) would stall it and every reply with it.
 
+import { afterAll, beforeAll, expect } from "vitest";
 import { spawn } from "node:child_process";
 import { Board, type BoardOptions } from "../../src/board/board.js";
 import { formatMac, parseIpv4, prefixToMask } from "../../src/core/addr.js";
@@ -165,4 +166,30 @@ export function dropTotal(stats: Record<string, Readonly<Record<string, number>>
     for (const [name, value] of Object.entries(layer)) if (name.startsWith("drop")) total += value;
   }
   return total;
+}
+
+/**
+ * The usual fixture of an interop file: a board started before its tests (inside a describe), stopped after
+ * them with its namespace removed, and checked quiescent (STYLE.md: a stopped board has nothing armed).
+ * Returns the accessor the tests call.
+ */
+export function useTestBoard(
+  prefix: string,
+  subnet: string,
+  extra: Parameters<typeof startTestBoard>[2] = {},
+): () => TestBoard {
+  let tb: TestBoard | null = null;
+  beforeAll(() => {
+    tb = startTestBoard(prefix, subnet, extra);
+  });
+  afterAll(() => {
+    const b = tb;
+    tb = null;
+    b?.stop();
+    if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
+  });
+  return () => {
+    if (tb === null) throw new Error("board did not start");
+    return tb;
+  };
 }

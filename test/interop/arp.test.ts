@@ -2,33 +2,16 @@
 // holds the board's MAC), and the board resolves the kernel side to ping it (its cache then holds the TAP's
 // MAC as `ip link` reports it). Traffic stays inside 10.66.2.0/24 in a namespace this file creates.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { canRunTapTests } from "../helpers/env.js";
-import { kernelMac, parsePingSummary, runAsync, runInNetns, startTestBoard, type TestBoard } from "../helpers/board.js";
+import { kernelMac, parsePingSummary, runAsync, runInNetns, useTestBoard } from "../helpers/board.js";
 import { Pinger } from "../../src/stack/ping.js";
 import { formatMac, parseIpv4 } from "../../src/core/addr.js";
 
 const run = canRunTapTests("arp.test.ts", ["ping", "tshark"]);
 
 describe.runIf(run)("ARP with the Linux kernel", () => {
-  let tb: TestBoard | null = null;
-
-  beforeAll(() => {
-    tb = startTestBoard("war", "10.66.2");
-  });
-
-  afterAll(() => {
-    const b = tb;
-    tb = null;
-    b?.stop();
-    // Quiescence (STYLE.md): once stopped, the board has nothing armed.
-    if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
-  });
-
-  function board(): TestBoard {
-    if (tb === null) throw new Error("board did not start");
-    return tb;
-  }
+  const board = useTestBoard("war", "10.66.2");
 
   it("answers the kernel's ARP request: `ip neigh` lists the board's IP with the board's MAC", async () => {
     const b = board();

@@ -2,31 +2,14 @@
 // on a real TAP — a burst, fragmented echoes both ways (8000 and 65000 bytes), a flood, and a broadcast echo
 // the board must ignore as Linux does. Traffic stays inside 10.66.1.0/24 in that namespace.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { canRunTapTests } from "../helpers/env.js";
-import { parsePingSummary, runInNetns, startTestBoard, type TestBoard } from "../helpers/board.js";
+import { parsePingSummary, runInNetns, useTestBoard } from "../helpers/board.js";
 
 const run = canRunTapTests("icmp.test.ts", ["ping", "tshark"]);
 
 describe.runIf(run)("ICMP echo from the Linux kernel", () => {
-  let tb: TestBoard | null = null;
-
-  beforeAll(() => {
-    tb = startTestBoard("wic", "10.66.1");
-  });
-
-  afterAll(() => {
-    const b = tb;
-    tb = null;
-    b?.stop();
-    // Quiescence (STYLE.md): once stopped, the board has nothing armed.
-    if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
-  });
-
-  function board(): TestBoard {
-    if (tb === null) throw new Error("board did not start");
-    return tb;
-  }
+  const board = useTestBoard("wic", "10.66.1");
 
   it("answers 100 pings 10 ms apart with no loss", async () => {
     const b = board();

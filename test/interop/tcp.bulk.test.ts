@@ -3,9 +3,9 @@
 // to what was sent, discard (RFC 863) 100 MiB with the board's sequence space showing every byte, and chargen
 // (RFC 864) 50 MiB checked against the RFC's pattern. Traffic stays inside 10.66.10.0/24 in that namespace.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { canRunTapTests } from "../helpers/env.js";
-import { startTestBoard, type TestBoard } from "../helpers/board.js";
+import { type TestBoard, useTestBoard } from "../helpers/board.js";
 import { mibPerSec, pcbSummary, rfc864, runPeer, sha256Hex, PYTHON } from "../helpers/tcpPeer.js";
 import type { TcpPcb } from "../../src/tcp/pcb.js";
 
@@ -22,24 +22,7 @@ interface StreamResult {
 }
 
 describe.runIf(run)("bulk TCP from the Linux kernel to the board's services", () => {
-  let tb: TestBoard | null = null;
-
-  beforeAll(() => {
-    tb = startTestBoard("wtb", "10.66.10");
-  });
-
-  afterAll(() => {
-    const b = tb;
-    tb = null;
-    b?.stop();
-    // Quiescence (STYLE.md): once stopped, the board has nothing armed.
-    if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
-  });
-
-  function board(): TestBoard {
-    if (tb === null) throw new Error("board did not start");
-    return tb;
-  }
+  const board = useTestBoard("wtb", "10.66.10");
 
   /** Collects the board's PCBs on `port` while `work` runs (they are freed when the connection ends). */
   async function watchPcbs<T>(port: number, work: Promise<T>): Promise<{ result: T; pcbs: Set<TcpPcb> }> {
