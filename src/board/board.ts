@@ -129,7 +129,13 @@ export class Board {
         if (lease.dnsServers.length > 0 && staticDns.length === 0) dns = ` dns ${lease.dnsServers.map(formatIpv4).join(",")}`;
       }
     }
-    return `board up: ip ${formatIpv4(netif.ip)}/${maskToPrefix(netif.netmask)}${dhcp}${gw}${dns} mac ${formatMac(o.mac)} mtu ${o.mtu} tap ${this.host.tapName} (${where}${hostSide}${bridge})`;
+    const faults =
+      o.faults !== null
+        ? ` faults ${Object.entries(o.faults)
+            .map(([k, v]) => `${k}=${String(v)}`)
+            .join(",")}`
+        : "";
+    return `board up: ip ${formatIpv4(netif.ip)}/${maskToPrefix(netif.netmask)}${dhcp}${gw}${dns} mac ${formatMac(o.mac)} mtu ${o.mtu} tap ${this.host.tapName} (${where}${hostSide}${bridge})${faults}`;
   }
 
   /**

@@ -2,6 +2,7 @@
 // every mistake into one line naming the option (a UsageError; main prints it and exits 2).
 
 import { parseArgs } from "node:util";
+import type { FaultOptions } from "../link/fault.js";
 import { parseIpv4, parseIpv4Cidr, parseMac, prefixToMask, randomLocalMac, formatIpv4, type MacAddr } from "../core/addr.js";
 
 export class UsageError extends Error {}
@@ -27,6 +28,8 @@ export interface UpOptions {
   // ---- end DHCP and bridging ----
   /** --dns: the board's DNS servers (empty: none, or the DHCP lease's). */
   dnsServers: number[];
+  /** --loss, --delay, … : faults injected on the board's link (both directions), or null for none. */
+  faults: Partial<FaultOptions> | null;
 }
 
 const UP_SPEC = {
@@ -44,6 +47,14 @@ const UP_SPEC = {
   "dhcp-wait": { type: "string" },
   bridge: { type: "string" },
   dns: { type: "string" },
+  loss: { type: "string" },
+  duplicate: { type: "string" },
+  reorder: { type: "string" },
+  corrupt: { type: "string" },
+  delay: { type: "string" },
+  jitter: { type: "string" },
+  rate: { type: "string" },
+  seed: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -124,7 +135,44 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     dhcpWaitSeconds: 0,
     bridge: v.bridge !== undefined ? validIfName(v.bridge, "bridge") : null,
     dnsServers: parseDnsServers(v.dns),
+    faults: parseFaults(v),
   };
+}
+
+function probability(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const p = Number(text);
+  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(text) || p < 0 || p > 1) throw new UsageError(`--${name}: '${text}' must be a probability from 0 to 1, like 0.02`);
+  return p;
+}
+
+function nonNegative(name: string, text: string | undefined, unit: string, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n > max) throw new UsageError(`--${name}: '${text}' must be ${unit} from 0 to ${max}`);
+  return n;
+}
+
+/**
+ * `--loss P --duplicate P --reorder P --corrupt P --delay MS --jitter MS --rate BITS/S --seed N`: the board's
+ * FaultInjector on both directions of its link, so scripts can be tried under a bad network. Null when none.
+ */
+function parseFaults(v: ParsedUp): Partial<FaultOptions> | null {
+  const f: Partial<FaultOptions> = {};
+  const set = <K extends keyof FaultOptions>(key: K, value: FaultOptions[K] | undefined): void => {
+    if (value !== undefined) f[key] = value;
+  };
+  set("loss", probability("loss", v.loss));
+  set("duplicate", probability("duplicate", v.duplicate));
+  set("reorder", probability("reorder", v.reorder));
+  set("corrupt", probability("corrupt", v.corrupt));
+  set("delayMs", nonNegative("delay", v.delay, "milliseconds", 10_000));
+  set("jitterMs", nonNegative("jitter", v.jitter, "milliseconds", 10_000));
+  set("rateBitsPerSec", nonNegative("rate", v.rate, "bits per second", 100e9));
+  const seed = nonNegative("seed", v.seed, "a whole number", 0xffffffff);
+  if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed: '${v.seed ?? ""}' must be a whole number`);
+  set("seed", seed);
+  return Object.keys(f).length === 0 || (Object.keys(f).length === 1 && f.seed !== undefined) ? null : f;
 }
 
 /** `--dns A.B.C.D[,A.B.C.D…]`: up to 3 servers, as a board's resolver keeps (lwIP DNS_MAX_SERVERS is 2–3). */
@@ -200,6 +248,7 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
     dhcpWaitSeconds,
     bridge,
     dnsServers: parseDnsServers(v.dns),
+    faults: parseFaults(v),
   };
 }
 
@@ -216,6 +265,8 @@ export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
                        with --dhcp: required, unless --bridge or --tap)
   --gw A.B.C.D         the board's default gateway (default: the kernel side's address)
   --dns A.B.C.D[,...]  DNS servers for the board's resolver (default: the DHCP lease's, else none)
+  --loss P --duplicate P --reorder P --corrupt P   faults on the board's link, both directions (0 to 1)
+  --delay MS --jitter MS --rate BITS/S --seed N    extra one-way delay, jitter, a rate limit, the faults' seed
   --mac XX:XX:XX:XX:XX:XX  the board's MAC (default: random, locally administered)
   --mtu N              IP MTU, 576-9000 (default 1500)
   --netns NAME         namespace for the kernel side (default: walnut; created and removed if missing)

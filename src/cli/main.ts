@@ -87,7 +87,7 @@ function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream): BoardOption
     hostCidr,
     pcapPath: o.pcapPath,
     trace: o.trace ? (line) => void traceTo.write(`${line}\n`) : null,
-    faults: null,
+    faults: o.faults,
     dhcp: o.dhcp,
     bridge: o.bridge,
     dnsServers: o.dnsServers,

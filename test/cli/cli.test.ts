@@ -49,6 +49,8 @@ describe("walnut usage errors", () => {
     { argv: ["up", "--ip", "10.0.0.1/24", "--bogus"], names: "--bogus" },
     { argv: ["frobnicate"], names: "frobnicate" },
     { argv: ["up", "--ip", "10.0.0.1/24", "--host", "--netns", "x"], names: "--host" },
+    { argv: ["up", "--ip", "10.0.0.1/24", "--loss", "2"], names: "--loss" },
+    { argv: ["up", "--ip", "10.0.0.1/24", "--delay", "-5"], names: "--delay" },
   ])("walnut $argv exits 2 with one line naming $names", async ({ argv, names }) => {
     const r = await walnut(argv);
     expect(r.code).toBe(2);
@@ -199,6 +201,21 @@ describe.runIf(run)("walnut up, demo and privileges on a real TAP", () => {
     expect(snapshot.some((l) => /^\s+10\.67\.4\.1 +[0-9a-f:]{17} REACHABLE/.test(l))).toBe(true);
     expect(snapshot.some((l) => /^\s+tcp: .*passiveOpens=1/.test(l))).toBe(true);
     await holder;
+    expect(await interrupt(p)).toEqual({ code: 0, signal: null });
+  });
+
+  it("--loss injects faults on the board's link: some pings are lost, not all, and the start-up line says so", async () => {
+    const ns = uniqueName("wclin");
+    const tap = uniqueName("wclit");
+    namespaces.push(ns);
+    const p = startUp(["--ip", "10.67.5.2/24", "--netns", ns, "--tap", tap, "--loss", "0.3", "--delay", "5", "--seed", "9"]);
+    const up = await waitForBoardUp(p);
+    expect(up).toContain("faults loss=0.3,delayMs=5,seed=9");
+    const ping = await runInNetns(ns, ["ping", "-c", "40", "-i", "0.02", "-W", "1", "10.67.5.2"], 20_000);
+    const summary = parsePingSummary(ping.stdout);
+    // Each echo crosses the faulty link twice: P(reply) = 0.7² ≈ 0.49.
+    expect(summary.received).toBeGreaterThan(5);
+    expect(summary.received).toBeLessThan(35);
     expect(await interrupt(p)).toEqual({ code: 0, signal: null });
   });
 
