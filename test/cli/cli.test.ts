@@ -4,17 +4,14 @@
 // 10.67.0.0/16, and the demo's own 192.168.50.0/24 in its private namespace.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { spawn, type ChildProcessByStdio } from "node:child_process";
-import type { Readable } from "node:stream";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canRunTapTests, uniqueName } from "../helpers/env.js";
+import { interrupt, ROOT, spawnWalnut, WALNUT, waitForLine, type WalnutProcess } from "../helpers/walnutProcess.js";
 import { parsePingSummary, removeNetns, runAsync, runInNetns, waitFor } from "../helpers/board.js";
 import { createNetns, linkExists, netnsExists } from "../../src/host/iproute.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const WALNUT = join(ROOT, "bin", "walnut.js");
 const NODE = process.execPath;
 
 const run = canRunTapTests("cli.test.ts", ["ping", "tshark", "setpriv"]);
@@ -73,16 +70,16 @@ describe("walnut bench", () => {
   });
 });
 
-/** `walnut up …` as a child: its stdout lines as they arrive, and its exit. */
-interface UpProcess {
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  stdout: string[];
-  stderr: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 describe.runIf(run)("walnut up, demo and privileges on a real TAP", () => {
-  const children: UpProcess["child"][] = [];
+  const children: WalnutProcess["child"][] = [];
+
+  function startUp(args: readonly string[]): WalnutProcess {
+    const p = spawnWalnut(["up", ...args]);
+    children.push(p.child);
+    return p;
+  }
+
+  const waitForBoardUp = (p: WalnutProcess): Promise<string> => waitForLine(p, /board up:/, 10_000);
   const namespaces: string[] = [];
   let dir = "";
 
@@ -105,44 +102,8 @@ describe.runIf(run)("walnut up, demo and privileges on a real TAP", () => {
     if (dir !== "") rmSync(dir, { recursive: true, force: true });
   });
 
-  function startUp(args: readonly string[]): UpProcess {
-    const child = spawn(NODE, [WALNUT, "up", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    children.push(child);
-    const stdout: string[] = [];
-    const stderr: string[] = [];
-    let pendingOut = "";
-    child.stdout.on("data", (c: Buffer) => {
-      const parts = (pendingOut + c.toString()).split("\n");
-      pendingOut = parts.pop() ?? "";
-      stdout.push(...parts);
-    });
-    child.stderr.on("data", (c: Buffer) => stderr.push(...lines(c.toString())));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once("close", (code, signal) => {
-        if (pendingOut.length > 0) stdout.push(pendingOut);
-        resolve({ code, signal });
-      }),
-    );
-    return { child, stdout, stderr, exited };
-  }
 
-  async function waitForBoardUp(p: UpProcess): Promise<string> {
-    let exitedEarly = false;
-    void p.exited.then(() => (exitedEarly = true));
-    await waitFor(() => exitedEarly || p.stdout.some((l) => l.includes("board up:")), 10_000, "'board up:'");
-    const line = p.stdout.find((l) => l.includes("board up:"));
-    if (line === undefined) throw new Error(`walnut up exited before coming up: ${p.stderr.join("\n")}`);
-    return line;
-  }
 
-  /** SIGINT, then the exit, which must come within 5 s. */
-  async function interrupt(p: UpProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    p.child.kill("SIGINT");
-    const timeout = new Promise<null>((r) => setTimeout(() => r(null), 5000).unref());
-    const result = await Promise.race([p.exited, timeout]);
-    if (result === null) throw new Error("walnut up did not exit within 5 s of SIGINT");
-    return result;
-  }
 
   it("serves pings with trace and capture, and removes its namespace and TAP on SIGINT", async () => {
     const ns = uniqueName("wclin");

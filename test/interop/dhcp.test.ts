@@ -5,20 +5,18 @@
 // address, bridge and dnsmasq lives in namespaces this file creates (10.55.0.0/16); all are removed after.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { spawn, type ChildProcessByStdio } from "node:child_process";
-import type { Readable } from "node:stream";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canRunTapTests, uniqueName } from "../helpers/env.js";
+import { interrupt, ROOT, spawnWalnut, WALNUT, waitForLine, type WalnutProcess } from "../helpers/walnutProcess.js";
 import { parsePingSummary, removeNetns, runAsync, runInNetns, waitFor } from "../helpers/board.js";
 import { Board } from "../../src/board/board.js";
 import { formatIpv4, formatMac, parseIpv4 } from "../../src/core/addr.js";
 import { createNetns, ipIn, linkExists, netnsExists } from "../../src/host/iproute.js";
 import { parseUpOptions, UsageError } from "../../src/cli/args.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const WALNUT = join(ROOT, "bin", "walnut.js");
 const NODE = process.execPath;
 
 const run = canRunTapTests("dhcp.test.ts", ["dnsmasq", "ping"]);
@@ -255,16 +253,15 @@ describe.runIf(run)("DHCP: a Board leases from dnsmasq on the TAP's kernel side"
   });
 });
 
-/** `walnut up …` as a child: stdout/stderr lines as they arrive, and its exit. */
-interface UpProcess {
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  stdout: string[];
-  stderr: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 describe.runIf(run)("walnut up --dhcp end to end", () => {
-  const children: UpProcess["child"][] = [];
+  const children: WalnutProcess["child"][] = [];
+
+  /** Spawns `[prefix…] node bin/walnut.js up args…`. */
+  function startUp(args: readonly string[], prefix: readonly string[] = []): WalnutProcess {
+    const p = spawnWalnut(["up", ...args], prefix);
+    children.push(p.child);
+    return p;
+  }
   const namespaces: string[] = [];
   const servers: Dnsmasq[] = [];
   let dir = "";
@@ -295,45 +292,8 @@ describe.runIf(run)("walnut up --dhcp end to end", () => {
     if (dir !== "") rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Spawns `[prefix…] node bin/walnut.js up args…`. */
-  function startUp(args: readonly string[], prefix: readonly string[] = []): UpProcess {
-    const argv = [...prefix, NODE, WALNUT, "up", ...args];
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    children.push(child);
-    const stdout: string[] = [];
-    const stderr: string[] = [];
-    let pendingOut = "";
-    child.stdout.on("data", (c: Buffer) => {
-      const parts = (pendingOut + c.toString()).split("\n");
-      pendingOut = parts.pop() ?? "";
-      stdout.push(...parts);
-    });
-    child.stderr.on("data", (c: Buffer) => stderr.push(...lines(c.toString())));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once("close", (code, signal) => {
-        if (pendingOut.length > 0) stdout.push(pendingOut);
-        resolve({ code, signal });
-      }),
-    );
-    return { child, stdout, stderr, exited };
-  }
 
-  async function waitForLine(p: UpProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
-    let exitedEarly = false;
-    void p.exited.then(() => (exitedEarly = true));
-    await waitFor(() => exitedEarly || p.stdout.some((l) => pattern.test(l)), timeoutMs, String(pattern));
-    const line = p.stdout.find((l) => pattern.test(l));
-    if (line === undefined) throw new Error(`walnut up exited first:\n${p.stdout.join("\n")}\n${p.stderr.join("\n")}`);
-    return line;
-  }
 
-  async function interrupt(p: UpProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    p.child.kill("SIGINT");
-    const timeout = new Promise<null>((r) => setTimeout(() => r(null), 5000).unref());
-    const result = await Promise.race([p.exited, timeout]);
-    if (result === null) throw new Error("walnut up did not exit within 5 s of SIGINT");
-    return result;
-  }
 
   /** The leased address and MAC from the start-up line. */
   function parseUpLine(line: string): { ip: string; mac: string } {
