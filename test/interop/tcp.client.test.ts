@@ -5,9 +5,9 @@
 // stays inside 10.66.13.0/24 in that namespace.
 
 import { randomBytes } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { canRunTapTests } from "../helpers/env.js";
-import { runAsync, startTestBoard, type TestBoard } from "../helpers/board.js";
+import { runAsync, type TestBoard, useTestBoard } from "../helpers/board.js";
 import { boardEchoClient, InteractivePeer, kernelCounter, mibPerSec, pcbSummary, sha256Hex, PYTHON } from "../helpers/tcpPeer.js";
 import { parseIpv4 } from "../../src/core/addr.js";
 import { Err, type ErrCode } from "../../src/core/errors.js";
@@ -18,11 +18,7 @@ const run = canRunTapTests("tcp.client.test.ts", [PYTHON, "nstat"]);
 const MiB = 1024 * 1024;
 
 describe.runIf(run)("the board connecting to the Linux kernel", () => {
-  let tb: TestBoard | null = null;
-
-  beforeAll(() => {
-    tb = startTestBoard("wtk", "10.66.13");
-  });
+  const board = useTestBoard("wtk", "10.66.13");
 
   afterEach(() => {
     // TIME-WAIT (the board closed first) lasts 2·MSL; anything else left is a leak of the test before.
@@ -31,19 +27,6 @@ describe.runIf(run)("the board connecting to the Linux kernel", () => {
     for (const p of tcp.allPcbs()) tcp.abort(p);
     expect(live).toEqual([]);
   });
-
-  afterAll(() => {
-    const b = tb;
-    tb = null;
-    b?.stop();
-    // Quiescence (STYLE.md): once stopped, the board has nothing armed.
-    if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
-  });
-
-  function board(): TestBoard {
-    if (tb === null) throw new Error("board did not start");
-    return tb;
-  }
 
   /** Connects and waits for the outcome of the open alone: "connected" or the `error` event's code. */
   function openOutcome(ip: string, port: number, timeoutMs: number): Promise<{ outcome: "connected" | ErrCode; ms: number }> {

@@ -4,9 +4,9 @@
 // options both sides agreed on. States are checked on both sides: `ss -tan` in the namespace, the board's
 // PCBs through allPcbs()/info(). Traffic stays inside 10.66.11.0/24 in that namespace.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { canRunTapTests } from "../helpers/env.js";
-import { startTestBoard, waitFor, type TestBoard } from "../helpers/board.js";
+import { waitFor, type TestBoard, useTestBoard } from "../helpers/board.js";
 import {
   InteractivePeer,
   mibPerSec,
@@ -25,11 +25,7 @@ const run = canRunTapTests("tcp.conn.test.ts", [PYTHON, "ss"]);
 const MiB = 1024 * 1024;
 
 describe.runIf(run)("TCP connections between the Linux kernel and the board", () => {
-  let tb: TestBoard | null = null;
-
-  beforeAll(() => {
-    tb = startTestBoard("wtc", "10.66.11");
-  });
+  const board = useTestBoard("wtc", "10.66.11");
 
   afterEach(async () => {
     // Each test starts from a board with no live connections; TIME-WAIT PCBs (ours) are dropped here because
@@ -42,19 +38,6 @@ describe.runIf(run)("TCP connections between the Linux kernel and the board", ()
     for (const p of tcp.allPcbs()) tcp.abort(p);
     expect(live).toEqual([]);
   });
-
-  afterAll(() => {
-    const b = tb;
-    tb = null;
-    b?.stop();
-    // Quiescence (STYLE.md): once stopped, the board has nothing armed.
-    if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
-  });
-
-  function board(): TestBoard {
-    if (tb === null) throw new Error("board did not start");
-    return tb;
-  }
 
   /** Waits until every board PCB is in TIME-WAIT (or gone). */
   async function settle(b: TestBoard): Promise<void> {
