@@ -22,7 +22,7 @@ import { SynCookies } from "../../src/tcp/syncookie.js";
 import type { TcpListener, TcpPcb, TcpEvents, TcpPcbOptions } from "../../src/tcp/pcb.js";
 import { TCP_STATE_NAMES, TcpState } from "../../src/tcp/state.js";
 import { seqDiff, seqGeq, seqLeq, toSeq } from "../../src/tcp/seq.js";
-import { IP_A, IP_B, IP_C, MAC_A, MAC_B, MAC_BCAST, MAC_C, ether, fragments, ipv4 } from "../helpers/wire.js";
+import { IP_A, IP_B, IP_C, MAC_A, MAC_B, MAC_BCAST, MAC_C, ether, fragments, ipv4, tcpSegment } from "../helpers/wire.js";
 
 /** Fixed seed, deterministic; FUZZ_SEED / FUZZ_RUNS override both for a longer hunt by hand. */
 const RUNS = { seed: Number(process.env["FUZZ_SEED"] ?? 4242), numRuns: Number(process.env["FUZZ_RUNS"] ?? 3000) } as const;
@@ -283,19 +283,7 @@ interface RawSegment {
 
 /** The TCP segment with its checksum from the reference implementation (never the stack's writer). */
 function tcpBytes(s: RawSegment): Uint8Array {
-  const length = 20 + s.options.length + s.data.length;
-  const b = new Uint8Array(length);
-  b.set([...u16b(s.srcPort), ...u16b(s.dstPort), ...u32b(s.seq >>> 0), ...u32b(s.ack >>> 0)], 0);
-  b[12] = ((20 + s.options.length) / 4) << 4;
-  b[13] = s.flags;
-  b.set([...u16b(s.win), 0, 0, ...u16b(s.urg)], 14);
-  b.set(s.options, 20);
-  b.set(s.data, 20 + s.options.length);
-  const pseudo = (s.srcIp >>> 16) + (s.srcIp & 0xffff) + (s.dstIp >>> 16) + (s.dstIp & 0xffff) + 6 + length;
-  const sum = checksumNaive(b, 0, length, pseudo);
-  b[16] = sum >>> 8;
-  b[17] = sum & 0xff;
-  return b;
+  return tcpSegment({ ...s, src: s.srcIp, dst: s.dstIp });
 }
 
 /** RFC 9293 §3.2, independently of tcp/header: EOL ends the list, NOP is one byte, the rest carry a length ≥ 2 within the header. */

@@ -30,6 +30,7 @@ import type { TcpConfig } from "../../src/tcp/tcp.js";
 import type { TcpListener, TcpPcb, TcpPcbOptions } from "../../src/tcp/pcb.js";
 import { TCP_STATE_NAMES } from "../../src/tcp/state.js";
 import { toSeq } from "../../src/tcp/seq.js";
+import { ether, ipv4, tcpSegment } from "./wire.js";
 
 // ------------------------------------------------------------------ addresses and constants
 
@@ -261,31 +262,8 @@ interface RawTcp {
 
 /** Ethernet + IPv4 + TCP, both checksums from the reference implementation. */
 function buildFrame(src: number, dst: number, t: RawTcp): Uint8Array {
-  const tcpLength = 20 + t.options.length + t.data.length;
-  const tcp = new Uint8Array(tcpLength);
-  tcp.set([...u16(t.srcPort), ...u16(t.dstPort), ...u32(t.seq), ...u32(t.ack)], 0);
-  tcp[12] = ((20 + t.options.length) / 4) << 4;
-  tcp[13] = t.flags;
-  tcp.set([...u16(t.win), 0, 0, ...u16(t.urg)], 14);
-  tcp.set(t.options, 20);
-  tcp.set(t.data, 20 + t.options.length);
-  const pseudo = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + 6 + tcpLength;
-  const sum = checksumNaive(tcp, 0, tcpLength, pseudo);
-  tcp[16] = sum >>> 8;
-  tcp[17] = sum & 0xff;
-  const ip = new Uint8Array(20);
-  ip.set([0x45, 0, ...u16(20 + tcpLength), 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, ...u32(src), ...u32(dst)]);
-  const ipSum = checksumNaive(ip, 0, 20);
-  ip[10] = ipSum >>> 8;
-  ip[11] = ipSum & 0xff;
-  const frame = new Uint8Array(14 + 20 + tcpLength);
-  frame.set(STACK_MAC, 0);
-  frame.set(PEER_MAC, 6);
-  frame[12] = 0x08;
-  frame[13] = 0x00;
-  frame.set(ip, 14);
-  frame.set(tcp, 34);
-  return frame;
+  const tcp = tcpSegment({ ...t, src, dst });
+  return ether(STACK_MAC, PEER_MAC, 0x0800, ipv4({ src, dst, protocol: 6, payload: tcp, flags: 0x4000 }));
 }
 
 function arpReply(targetMac: Uint8Array, targetIp: number): Uint8Array {

@@ -113,6 +113,33 @@ export function udp(srcPort: number, dstPort: number, data: Uint8Array): Uint8Ar
   return concat(u16(srcPort), u16(dstPort), u16(8 + data.length), [0, 0], data);
 }
 
+/** Fields of a TCP segment for `tcpSegment`; numbers are written as they are (u32 for seq/ack). */
+export interface TcpSpec {
+  src: number;
+  dst: number;
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  win: number;
+  urg: number;
+  /** Option bytes, a multiple of 4, at most 40. */
+  options: readonly number[];
+  data: Uint8Array;
+}
+
+/** A TCP segment with its checksum (pseudo-header included) from the reference implementation, never the stack's writer. */
+export function tcpSegment(t: TcpSpec): Uint8Array {
+  const length = 20 + t.options.length + t.data.length;
+  const b = concat(u16(t.srcPort), u16(t.dstPort), u32(t.seq >>> 0), u32(t.ack >>> 0), [((20 + t.options.length) / 4) << 4, t.flags], u16(t.win), [0, 0], u16(t.urg), t.options, t.data);
+  const pseudo = (t.src >>> 16) + (t.src & 0xffff) + (t.dst >>> 16) + (t.dst & 0xffff) + 6 + length;
+  const sum = checksumNaive(b, 0, length, pseudo);
+  b[16] = sum >>> 8;
+  b[17] = sum & 0xff;
+  return b;
+}
+
 export function bytesOf(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
