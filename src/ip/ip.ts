@@ -131,6 +131,8 @@ export class IpLayer implements NetifUpper {
   readonly batchEndListeners: ((nowMs: number) => void)[] = [];
 
   private readonly handlers: (IpProtocolHandler | undefined)[] = new Array<IpProtocolHandler | undefined>(256);
+  /** The registered handlers once each, for the per-batch pass (not a walk over 256 protocol slots). */
+  private readonly registered: IpProtocolHandler[] = [];
   private readonly view = new Ipv4View();
   private readonly rx = new IpRx();
   private readonly fragFrame: Uint8Array;
@@ -158,7 +160,10 @@ export class IpLayer implements NetifUpper {
   }
 
   register(protocol: number, handler: IpProtocolHandler): void {
+    const previous = this.handlers[protocol];
+    if (previous !== undefined) this.registered.splice(this.registered.indexOf(previous), 1);
     this.handlers[protocol] = handler;
+    this.registered.push(handler);
   }
 
   handlerFor(protocol: number): IpProtocolHandler | undefined {
@@ -268,12 +273,12 @@ export class IpLayer implements NetifUpper {
   }
 
   endBatch(nowMs: number): void {
-    for (const h of this.handlers) h?.endBatch?.(nowMs);
+    for (const h of this.registered) h.endBatch?.(nowMs);
     for (const listener of this.batchEndListeners) listener(nowMs);
   }
 
   neighborUnreachable(ip: number, _dropped: number): void {
-    for (const h of this.handlers) h?.unreachable?.(ip);
+    for (const h of this.registered) h.unreachable?.(ip);
   }
 
   // ---- output ----

@@ -682,8 +682,8 @@ export class TcpInput {
       // timestamp) may reopen the connection.
       const o = seg.options;
       const newer = pcb.timestampsOn && o.hasTimestamps ? tsLt(pcb.tsRecent, o.tsVal) : seqGt(seg.seq, pcb.rcvNxt);
-      const l = tcp.activeListeners.find((x) => x.localPort === pcb.localPort && !x.closed);
-      if (newer && l !== undefined) {
+      const l = tcp.listenerOn(pcb.localPort);
+      if (newer && l !== null) {
         tcp.stats.timeWaitRecycled++;
         tcp.free(pcb);
         this.listenInput(l, seg);

@@ -208,8 +208,8 @@ export class TcpLayer implements IpProtocolHandler {
       this.touch(pcb);
       return;
     }
-    const listener = this.listeners.get(seg.dstPort);
-    if (listener !== undefined && !listener.closed && (listener.localIp === 0 || listener.localIp === rx.dst)) {
+    const listener = this.listenerOn(seg.dstPort);
+    if (listener !== null && (listener.localIp === 0 || listener.localIp === rx.dst)) {
       this.input_.listenInput(listener, seg);
       return;
     }
@@ -421,6 +421,12 @@ export class TcpLayer implements IpProtocolHandler {
     const out: TcpPcb[] = [];
     for (const m of this.pcbs.values()) for (const p of m.values()) out.push(p);
     return out;
+  }
+
+  /** The open listener on `port`, if any. */
+  listenerOn(port: number): TcpListener | null {
+    const l = this.listeners.get(port);
+    return l !== undefined && !l.closed ? l : null;
   }
 
   get activeListeners(): TcpListener[] {
