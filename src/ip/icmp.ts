@@ -91,6 +91,9 @@ export class Icmp implements IpProtocolHandler {
     quoteOffset: 0,
     quoteLength: 0,
     nextHopMtu: 0,
+    quotedSrcPort: 0,
+    quotedDstPort: 0,
+    quotedWord: 0,
   };
 
   constructor(
@@ -203,6 +206,10 @@ export class Icmp implements IpProtocolHandler {
       info.type === IcmpType.DEST_UNREACHABLE && info.code === UnreachableCode.FRAGMENTATION_NEEDED
         ? view.getUint16(rx.payloadOffset + 6)
         : 0;
+    const q = info.quoteOffset;
+    info.quotedSrcPort = info.quoteLength >= 4 ? view.getUint16(q) : 0;
+    info.quotedDstPort = info.quoteLength >= 4 ? view.getUint16(q + 2) : 0;
+    info.quotedWord = info.quoteLength >= 8 ? view.getUint32(q + 4) : 0;
     this.ip.handlerFor(info.protocol)?.icmpError?.(info);
   }
 

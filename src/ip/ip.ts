@@ -58,6 +58,13 @@ export interface IcmpErrorInfo {
   quoteLength: number;
   /** RFC 1191 next-hop MTU for "fragmentation needed", else 0. */
   nextHopMtu: number;
+  /**
+   * The quoted transport header's first two 16-bit fields (our source and destination port for UDP and TCP)
+   * and the 32-bit word after them (TCP's sequence number), read once here; 0 where the quote is shorter.
+   */
+  quotedSrcPort: number;
+  quotedDstPort: number;
+  quotedWord: number;
 }
 
 /** A protocol above IP (ICMP, UDP, TCP). Registered once per protocol number. */

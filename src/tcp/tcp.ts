@@ -224,11 +224,8 @@ export class TcpLayer implements IpProtocolHandler {
 
   icmpError(info: IcmpErrorInfo): void {
     if (info.quoteLength < 8) return;
-    const v = new DataView(info.bytes.buffer, info.bytes.byteOffset, info.bytes.byteLength);
-    const localPort = v.getUint16(info.quoteOffset);
-    const remotePort = v.getUint16(info.quoteOffset + 2);
-    const seq = toSeq(v.getUint32(info.quoteOffset + 4));
-    const pcb = this.lookup(localPort, info.dst, remotePort);
+    const seq = toSeq(info.quotedWord);
+    const pcb = this.lookup(info.quotedSrcPort, info.dst, info.quotedDstPort);
     if (pcb === null) return;
     // RFC 5927 §4.1: the quoted sequence number must be in flight, or the message is forged.
     if (seqDiff(seq, pcb.sndUna) < 0 || seqDiff(seq, pcb.sndMax) >= 0) return;

@@ -211,10 +211,8 @@ export class UdpLayer implements IpProtocolHandler {
 
   icmpError(info: IcmpErrorInfo): void {
     if (info.quoteLength < 4) return;
-    const v = new DataView(info.bytes.buffer, info.bytes.byteOffset, info.bytes.byteLength);
-    const localPort = v.getUint16(info.quoteOffset);
-    const remotePort = v.getUint16(info.quoteOffset + 2);
-    for (const pcb of this.byPort.get(localPort) ?? []) {
+    const remotePort = info.quotedDstPort;
+    for (const pcb of this.byPort.get(info.quotedSrcPort) ?? []) {
       // RFC 1122 §4.1.3.3: report to the application; only a connected PCB can attribute it (as Linux does).
       if (pcb.remoteIp === info.dst && pcb.remotePort === remotePort) {
         pcb.pendingError = info.type === 3 && info.code === UnreachableCode.PORT ? Err.RST : Err.RTE;

@@ -244,6 +244,9 @@ describe("receiving errors", () => {
         quoteOffset: 14 + 20 + 8 + 20,
         quoteLength: 13,
         nextHopMtu: 0,
+        quotedSrcPort: 5000,
+        quotedDstPort: 9,
+        quotedWord: 0x000d946e,
         quote: [0x13, 0x88, 0x00, 0x09, 0x00, 0x0d, 0x94, 0x6e, 0x68, 0x65, 0x6c, 0x6c, 0x6f],
       },
     ]);
