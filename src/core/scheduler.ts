@@ -29,8 +29,6 @@ export class Scheduler {
   private hostTimer: ReturnType<typeof setTimeout> | null = null;
   private hostTimerAt = Infinity;
   private running = false;
-  /** Called after each wake-up that fired deadlines, so the stack can flush batched output. */
-  afterFire: (() => void) | null = null;
 
   constructor(readonly clock: Clock) {}
 
@@ -110,7 +108,6 @@ export class Scheduler {
     } finally {
       this.running = false;
     }
-    if (fired > 0) this.afterFire?.();
     this.armHost();
     return fired;
   }

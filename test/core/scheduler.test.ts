@@ -138,17 +138,6 @@ describe("Scheduler", () => {
     expect(log).toEqual([["past", 1000, 1000]]);
   });
 
-  it("calls afterFire once per wake-up that fired something", () => {
-    const s = sim();
-    let calls = 0;
-    s.afterFire = () => calls++;
-    s.set(new Deadline(() => {}, "x"), 5);
-    s.set(new Deadline(() => {}, "y"), 5);
-    s.set(new Deadline(() => {}, "z"), 7);
-    s.advance(10);
-    expect(calls).toBe(2);
-  });
-
   it("lists armed labels for leak reports", () => {
     const s = sim();
     const a = new Deadline(() => {}, "alpha");
