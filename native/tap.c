@@ -654,42 +654,6 @@ static napi_value m_write(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* writeBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count): frames sent or queued */
-static napi_value m_write_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], result;
-  tap_t *t = unwrap_this(env, info, &argc, argv, NULL);
-  if (t == NULL) return NULL;
-  void *data, *offsets_data, *lengths_data;
-  size_t bytes, offsets_count, lengths_count;
-  uint32_t count;
-  if (argc < 4 || !get_typed(env, argv[0], napi_uint8_array, &data, &bytes) ||
-      !get_typed(env, argv[1], napi_uint32_array, &offsets_data, &offsets_count) ||
-      !get_typed(env, argv[2], napi_uint32_array, &lengths_data, &lengths_count) || !get_u32(env, argv[3], &count)) {
-    napi_throw_type_error(env, NULL,
-                          "writeBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number)");
-    return NULL;
-  }
-  const uint32_t *offsets = offsets_data, *lengths = lengths_data;
-  if (count > offsets_count || count > lengths_count) {
-    napi_throw_range_error(env, NULL, "writeBatch: count is larger than offsets or lengths");
-    return NULL;
-  }
-  /* Check every frame before sending any, so a bad argument never leaves half a batch sent. */
-  for (uint32_t i = 0; i < count; i++) {
-    if ((uint64_t)offsets[i] + lengths[i] > bytes) {
-      napi_throw_range_error(env, NULL, "writeBatch: a frame's offset + length is past the end of buf");
-      return NULL;
-    }
-  }
-  uint32_t accepted = 0;
-  for (uint32_t i = 0; i < count; i++) {
-    if (tap_send(t, (const uint8_t *)data + offsets[i], lengths[i]) >= 0) accepted++;
-  }
-  napi_create_uint32(env, accepted, &result);
-  return result;
-}
-
 static void set_count(napi_env env, napi_value obj, const char *key, uint64_t value) {
   napi_value v;
   if (napi_create_double(env, (double)value, &v) == napi_ok) napi_set_named_property(env, obj, key, v);
@@ -747,7 +711,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"startReading", NULL, m_start_reading, NULL, NULL, NULL, napi_default_method, NULL},
       {"stopReading", NULL, m_stop_reading, NULL, NULL, NULL, napi_default_method, NULL},
       {"write", NULL, m_write, NULL, NULL, NULL, napi_default_method, NULL},
-      {"writeBatch", NULL, m_write_batch, NULL, NULL, NULL, napi_default_method, NULL},
       {"stats", NULL, m_stats, NULL, NULL, NULL, napi_default_method, NULL},
       {"close", NULL, m_close, NULL, NULL, NULL, napi_default_method, NULL},
   };

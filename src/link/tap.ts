@@ -44,8 +44,6 @@ export interface TapAddonHandle {
   stopReading(): void;
   /** 1 sent, 0 queued (EAGAIN), -1 dropped (queue full, closed, or rejected by the kernel). */
   write(buf: Uint8Array, offset: number, length: number): number;
-  /** Frames sent or queued. */
-  writeBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
   stats(): TapStats;
   /** Stops the watcher and closes the fd. Idempotent; safe inside onBatch. */
   close(): void;
