@@ -40,16 +40,13 @@ export const TCP_MAX_WINDOW_SCALE = 14;
 /** At most 4 SACK blocks fit in 40 bytes of options (RFC 2018 §3). */
 export const TCP_MAX_SACK_BLOCKS = 4;
 
-/** Reasons a segment is dropped before the state machine; 0 is ok. Names index `TCP_CHECK_NAMES`. */
-export const TcpCheck = { OK: 0, TRUNCATED: 1, BAD_DATA_OFFSET: 2, BAD_CHECKSUM: 3, BAD_OPTIONS: 4 } as const;
+/**
+ * Reasons `check()` drops a segment before the state machine; 0 is ok. Names index `TCP_CHECK_NAMES`.
+ * Bad option syntax is found later, by `parseTcpOptions`, and counted by the layer as dropBadOptions.
+ */
+export const TcpCheck = { OK: 0, TRUNCATED: 1, BAD_DATA_OFFSET: 2, BAD_CHECKSUM: 3 } as const;
 
-export const TCP_CHECK_NAMES = [
-  "ok",
-  "dropTruncated",
-  "dropBadDataOffset",
-  "dropBadChecksum",
-  "dropBadOptions",
-] as const;
+export const TCP_CHECK_NAMES = ["ok", "dropTruncated", "dropBadDataOffset", "dropBadChecksum"] as const;
 
 export class TcpView extends PacketView {
   /**
@@ -113,10 +110,6 @@ export class TcpView extends PacketView {
 
   get payloadLength(): number {
     return this.length - this.headerLength;
-  }
-
-  hasFlag(flag: number): boolean {
-    return (this.view.getUint8(this.offset + TCP.flags) & flag) !== 0;
   }
 }
 

@@ -205,8 +205,6 @@ describe("TcpView", () => {
     expect(v.ack).toBe(0);
     expect(v.headerLength).toBe(40);
     expect(v.flags).toBe(TcpFlag.SYN);
-    expect(v.hasFlag(TcpFlag.SYN)).toBe(true);
-    expect(v.hasFlag(TcpFlag.ACK)).toBe(false);
     expect(v.window).toBe(64240);
     expect(v.checksum).toBe(0xa323);
     expect(v.urgent).toBe(0);
@@ -219,7 +217,7 @@ describe("TcpView", () => {
     expect(v.check(SYN_DST, SYN_SRC, true)).toBe(TcpCheck.OK);
     expect(v.seq).toBe(0xfffffff0);
     expect(v.ack).toBe(0x01020305);
-    expect(v.hasFlag(TcpFlag.SYN) && v.hasFlag(TcpFlag.ACK)).toBe(true);
+    expect(v.flags).toBe(TcpFlag.SYN | TcpFlag.ACK);
   });
 
   it("locates the payload inside a larger frame", () => {
@@ -267,7 +265,7 @@ describe("TcpView", () => {
     expect(TCP_CHECK_NAMES[TcpCheck.TRUNCATED]).toBe("dropTruncated");
     expect(TCP_CHECK_NAMES[TcpCheck.BAD_DATA_OFFSET]).toBe("dropBadDataOffset");
     expect(TCP_CHECK_NAMES[TcpCheck.BAD_CHECKSUM]).toBe("dropBadChecksum");
-    expect(TCP_CHECK_NAMES[TcpCheck.BAD_OPTIONS]).toBe("dropBadOptions");
+    expect(TCP_CHECK_NAMES).toHaveLength(Object.keys(TcpCheck).length);
   });
 });
 
