@@ -45,7 +45,7 @@ afterEach(() => {
 
 async function run(p: Pair, source: string, options: ScriptOptions = {}): Promise<ScriptResult & { out: string }> {
   let out = "";
-  const r = await runScript({ stack: p.board, dhcp: null }, source, { stdout: (t) => (out += t), stderr: (t) => (out += t), ...options });
+  const r = await runScript({ stack: p.board }, source, { stdout: (t) => (out += t), stderr: (t) => (out += t), ...options });
   const res = await r.done;
   return { ...res, out };
 }
@@ -164,7 +164,7 @@ finally:
     print('finally')
     u.close()
 `;
-    const r1 = await runScript({ stack: p.board, dhcp: null }, source, { stdout: (t) => (out += t) });
+    const r1 = await runScript({ stack: p.board }, source, { stdout: (t) => (out += t) });
     await waitUntil(() => out.includes("waiting"));
     r1.interrupt();
     const res1 = await r1.done;
@@ -173,7 +173,7 @@ finally:
     expect(res1.traceback).toContain("KeyboardInterrupt");
 
     out = "";
-    const r2 = await runScript({ stack: p.board, dhcp: null }, source.replace("finally:\n    print('finally')", "finally:\n    pass"), { stdout: (t) => (out += t) });
+    const r2 = await runScript({ stack: p.board }, source.replace("finally:\n    print('finally')", "finally:\n    pass"), { stdout: (t) => (out += t) });
     await waitUntil(() => out.includes("waiting"));
     await r2.terminate();
     // The port the dead script held is free again.

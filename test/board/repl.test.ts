@@ -20,7 +20,7 @@ const tap = canRunTapTests("repl.test.ts", ["python3"]);
 describe("startRepl (no network)", () => {
   it("completes socket. and a socket object's methods with Tab; exit() ends it", async () => {
     let out = "";
-    const net = { stack: {}, dhcp: null } as unknown as BoardNetwork;
+    const net = { stack: {} } as unknown as BoardNetwork;
     const repl = await startRepl(net, { stdout: (t) => (out += t) });
     repl.chars("import socket\r");
     repl.chars("socket.\t\x03");
@@ -44,7 +44,7 @@ describe("startRepl (no network)", () => {
 
   it("runs multi-line input, prints results and tracebacks, and ends at end of input", async () => {
     let out = "";
-    const net = { stack: {}, dhcp: null } as unknown as BoardNetwork;
+    const net = { stack: {} } as unknown as BoardNetwork;
     const repl = await startRepl(net, { stdout: (t) => (out += t) });
     for (const l of ["for i in range(2):", "    if i:", "        print('odd', i)", "    print('i', i)", "", "1/0", "6*7", "def f(x):", "    return x + 1"]) repl.line(l);
     repl.eof();

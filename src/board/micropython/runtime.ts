@@ -12,7 +12,6 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { formatIpv4, formatMac, parseIpv4 } from "../../core/addr.js";
 import type { Stack } from "../../stack/stack.js";
-import type { DhcpClient } from "../../udp/dhcp.js";
 import { OSError, ValueError, usocketFor, type Socket, type Usocket } from "../../usocket/index.js";
 import { PYTHON_FILES } from "./python.js";
 import {
@@ -30,10 +29,9 @@ import {
   type WorkerMessage,
 } from "./protocol.js";
 
-/** What the runtime needs of a board: its stack, and its DHCP client when it has one. */
+/** What the runtime needs of a board: its stack. network.WLAN waits for the netif's address, whoever sets it. */
 export interface BoardNetwork {
   readonly stack: Stack;
-  readonly dhcp: DhcpClient | null;
 }
 
 export interface ScriptOptions {
