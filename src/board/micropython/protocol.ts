@@ -53,7 +53,7 @@ export interface Request {
 export type WorkerMessage =
   | Request
   | { kind: "output"; stream: "stdout" | "stderr"; text: string }
-  | { kind: "done"; ok: boolean; traceback: string | null; exitCode: number };
+  | { kind: "done"; ok: boolean; traceback: string | null };
 
 /** What the worker is started with. */
 export interface WorkerInput {

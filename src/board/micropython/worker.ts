@@ -197,15 +197,15 @@ async function main(): Promise<void> {
       return;
     }
     mp.runPython(input.source);
-    done = { kind: "done", ok: true, traceback: null, exitCode: 0 };
+    done = { kind: "done", ok: true, traceback: null };
   } catch (e) {
     const err = e as { name?: string; type?: string; message?: string };
     if (err.name === "PythonError" && err.type === "SystemExit") {
-      done = { kind: "done", ok: true, traceback: null, exitCode: 0 };
+      done = { kind: "done", ok: true, traceback: null };
     } else if (err.name === "PythonError") {
-      done = { kind: "done", ok: false, traceback: err.message ?? String(e), exitCode: 1 };
+      done = { kind: "done", ok: false, traceback: err.message ?? String(e) };
     } else {
-      done = { kind: "done", ok: false, traceback: `walnut: MicroPython failed: ${e instanceof Error ? e.message : String(e)}\n`, exitCode: 1 };
+      done = { kind: "done", ok: false, traceback: `walnut: MicroPython failed: ${e instanceof Error ? e.message : String(e)}\n` };
     }
   }
   flushAll();
@@ -238,7 +238,7 @@ function startRepl(mp: MicroPython): void {
     if (ended) return;
     ended = true;
     flushAll();
-    const done: WorkerMessage = { kind: "done", ok: true, traceback: null, exitCode: 0 };
+    const done: WorkerMessage = { kind: "done", ok: true, traceback: null };
     port.postMessage(done);
   };
   /** One byte to the REPL → whether it ended. */
@@ -293,7 +293,7 @@ function startRepl(mp: MicroPython): void {
     } catch (e) {
       ended = true;
       flushAll();
-      const done: WorkerMessage = { kind: "done", ok: false, traceback: `walnut: MicroPython failed: ${e instanceof Error ? e.message : String(e)}\n`, exitCode: 1 };
+      const done: WorkerMessage = { kind: "done", ok: false, traceback: `walnut: MicroPython failed: ${e instanceof Error ? e.message : String(e)}\n` };
       port.postMessage(done);
       return;
     }
