@@ -266,10 +266,9 @@ export class TcpOutput {
         const inFlight = seqDiff(pcb.sndNxt, pcb.sndUna);
         const usable = window - inFlight;
         const room = this.segmentRoom(pcb);
-        let length = Math.min(room, unsent, usable);
+        const length = Math.min(room, unsent, usable);
         if (length <= 0) break;
         if (length < room && !this.mayAddSmall(pcb, length, unsent, inFlight)) break;
-        length = Math.max(length, 0);
         const fin = pcb.finQueued && length === unsent;
         const flags = TcpFlag.ACK | (length === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
         const isNew = pcb.sndNxt === pcb.sndMax;
