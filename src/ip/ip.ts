@@ -146,8 +146,8 @@ export class IpLayer implements NetifUpper {
   private readonly fragView: DataView;
   private nextId: number;
   /**
-   * Joined groups with join counts. Fix: this was a Set while the netif counts joins, so two joins and one
-   * leave stopped IP accepting a group whose Ethernet address the netif still accepted.
+   * Joined groups with join counts, like the netif's: a group stays accepted until its last leave, so two
+   * joins and one leave keep IP and the netif's Ethernet filter in agreement.
    */
   private readonly multicastGroups = new Map<number, number>();
   private readonly loopbackQueue: Uint8Array[] = [];

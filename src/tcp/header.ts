@@ -1,6 +1,6 @@
-// TCP header view, option parser and header writer (RFC 9293 §3.1, RFC 7323, RFC 2018). Input:
-// ip → tcp/demux → `TcpView.check()` + `parseTcpOptions()` → tcp/input. Output: tcp/output computes
-// `tcpOptionsLength()`, calls `writeTcpHeader()` at PAYLOAD_OFFSET, copies the payload once, then
+// TCP header view, option parser and header writer (RFC 9293 §3.1, RFC 7323, RFC 2018). Input: ip →
+// TcpLayer.input (tcp/tcp) → `TcpView.check()` + `parseTcpOptions()` → tcp/input. Output: tcp/output
+// computes `tcpOptionsLength()`, calls `writeTcpHeader()` at PAYLOAD_OFFSET, copies the payload once, then
 // `finishTcpChecksum()`. Nothing here allocates per segment.
 
 import { PacketView } from "../core/view.js";

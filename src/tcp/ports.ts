@@ -1,6 +1,7 @@
 // Ephemeral port selection for active opens (RFC 6056 §3.3.4, Algorithm 4 "double-hash port selection").
-// tcp/api connect (and a bind to port 0) asks `choose()` for a local port; the caller's `isFree` says whether
-// a candidate is usable (no PCB on the same 4-tuple, or not bound). Runs once per connection, not per segment.
+// TcpLayer.connect and listen (tcp/tcp) and a usocket bind to port 0 ask `choose()` for a local port; the
+// caller's `isFree` says whether a candidate is usable (no PCB on the same 4-tuple, or not bound). Runs once
+// per connection, not per segment.
 
 import { createCipheriv, createHmac, randomBytes } from "node:crypto";
 import { assert } from "../core/assert.js";

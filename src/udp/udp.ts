@@ -125,7 +125,7 @@ export class UdpLayer implements IpProtocolHandler {
   sendTo(pcb: UdpPcb, data: Uint8Array, offset: number, length: number, dst: number | null, dstPort: number): ErrCode {
     const to = dst ?? pcb.remoteIp;
     const toPort = dst === null ? pcb.remotePort : dstPort;
-    // Fix: a closed PCB could still send (and, unbound, bind an ephemeral port nobody would release).
+    // A closed PCB sends nothing: unbound, it would otherwise bind an ephemeral port nobody would release.
     if (pcb.closed) return Err.CLSD;
     if (to === 0 || toPort === 0) return Err.CONN;
     if (length > UDP_MAX_DATA) return Err.MSGSIZE;
@@ -233,10 +233,9 @@ export class UdpLayer implements IpProtocolHandler {
   }
 
   /**
-   * Fix: a PCB bound to a multicast group matched every destination (unicast to us and other groups), and
-   * broadcast/multicast skipped the local-address check entirely. Now, as lwIP's udp_input_local_match: an
-   * unbound (0) PCB hears everything, a bound one only datagrams to its address — plus broadcasts when it
-   * is bound to a unicast address (lwIP delivers subnet broadcasts to those).
+   * As lwIP's udp_input_local_match: an unbound (0) PCB hears everything, a bound one only datagrams to its
+   * address — plus broadcasts when it is bound to a unicast address (lwIP delivers subnet broadcasts to
+   * those). So a PCB bound to a multicast group hears that group only, not unicast or other groups.
    */
   private accepts(pcb: UdpPcb, src: number, srcPort: number, dst: number, cast: IpCastCode): boolean {
     if (pcb.localIp !== 0 && pcb.localIp !== dst) {

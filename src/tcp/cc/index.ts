@@ -1,5 +1,5 @@
-// Congestion control chosen by name (the PCB's `cc` option, the CLI's `--cc`): one factory over the
-// algorithms in this folder. Call order: PCB creation → createCongestionControl(name) → the PCB calls the
+// Congestion control chosen by name (TcpPcbOptions.congestionControl, for the stack or per PCB): one factory
+// over the algorithms in this folder. Call order: PCB creation → createCongestionControl(name) → the PCB calls the
 // returned CongestionControl from ack processing (tcp/input) and reads cwndBytes in tcp/output.
 
 import type { CongestionControl } from "./cc.js";
