@@ -15,11 +15,10 @@ import { memLinkPair } from "../src/link/memlink.js";
 import { FaultInjector } from "../src/link/fault.js";
 import { Stack, type StackConfig } from "../src/stack/stack.js";
 import { SERVICE_PORTS, TcpServices } from "../src/stack/services.js";
-import { DEFAULT_TCP_CONFIG, type TcpLayer } from "../src/tcp/tcp.js";
+import { DEFAULT_TCP_CONFIG, type TcpLayer, type TcpPcbInfo } from "../src/tcp/tcp.js";
 import { IsnGenerator } from "../src/tcp/isn.js";
 import { EphemeralPorts } from "../src/tcp/ports.js";
 import type { TcpPcb } from "../src/tcp/pcb.js";
-import type { TcpPcbInfo } from "../src/tcp/tcp.js";
 import { formatTable } from "./util.js";
 
 export const LOSS_RATES = [0, 0.001, 0.01, 0.02, 0.05] as const;

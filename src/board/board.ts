@@ -11,15 +11,12 @@ import { FaultInjector, type FaultOptions } from "../link/fault.js";
 import { PcapWriter, wallClockMicros } from "../link/pcap.js";
 import { Tracer } from "../link/tracer.js";
 import { describeFrame } from "../debug/describe.js";
-import { HostLink } from "../host/hostLink.js";
+import { HostLink, HostSetupError } from "../host/hostLink.js";
 import { Stack } from "../stack/stack.js";
 import { TcpServices } from "../stack/services.js";
 import { UdpServices } from "../stack/udpServices.js";
-// ---- DHCP and bridging ----
 import { DhcpClient, type DhcpClientOptions, type DhcpLease } from "../udp/dhcp.js";
 import { ipIn } from "../host/iproute.js";
-import { HostSetupError } from "../host/hostLink.js";
-// ---- end DHCP and bridging ----
 
 export interface BoardOptions {
   mac: MacAddr;
@@ -34,13 +31,11 @@ export interface BoardOptions {
   /** Receives one decoded line per frame; null turns tracing off. */
   trace: ((line: string) => void) | null;
   faults: Partial<FaultOptions> | null;
-  // ---- DHCP and bridging ----
   /** Take the address by DHCP (RFC 2131); `ip`, `netmask` and `gateway` are then ignored. */
   dhcp?: boolean;
   dhcpOptions?: Partial<DhcpClientOptions>;
   /** Attach the TAP (kept in the current namespace, unaddressed) to this existing Linux bridge. */
   bridge?: string | null;
-  // ---- end DHCP and bridging ----
   /** DNS servers for the board's resolver; without them the DHCP lease's servers are used. */
   dnsServers?: number[];
 }
@@ -183,8 +178,6 @@ export class Board {
     this.host.close();
   }
 }
-
-// ---- DHCP and bridging ----
 
 /** `ip link set TAP master BR`, after checking that BR is a Linux bridge in the current namespace. */
 function attachToBridge(tap: string, bridge: string): void {

@@ -18,14 +18,12 @@ export interface UpOptions {
   tapName: string;
   pcapPath: string | null;
   trace: boolean;
-  // ---- DHCP and bridging ----
   /** Take the address by DHCP (--dhcp, or no --ip); `ip`, `prefixLength` and `gateway` are then 0. */
   dhcp: boolean;
   /** How long `walnut up` waits for the first lease. */
   dhcpWaitSeconds: number;
   /** --bridge: the Linux bridge the TAP joins (the TAP stays in the current namespace); null otherwise. */
   bridge: string | null;
-  // ---- end DHCP and bridging ----
   /** --dns: the board's DNS servers (empty: none, or the DHCP lease's). */
   dnsServers: number[];
   /** --loss, --delay, … : faults injected on the board's link (both directions), or null for none. */
@@ -201,8 +199,6 @@ function captureOptions(v: ParsedUp, defaults: { tapName: string }): Pick<UpOpti
   return { tapName: validIfName(v.tap ?? defaults.tapName, "tap"), pcapPath: v.pcap ?? null, trace: v.trace === true };
 }
 
-// ---- DHCP and bridging ----
-
 /**
  * `--dhcp` (or no `--ip`) and `--bridge`. Returns the options for DHCP, or null for a static `--ip` (with or
  * without --bridge), which the caller parses as before. With DHCP the kernel side of a TAP walnut creates
@@ -252,8 +248,6 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
   };
 }
 
-// ---- end DHCP and bridging ----
-
 export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
        walnut up --dhcp (--host-ip A.B.C.D/LEN | --bridge BR | --tap NAME) [options]
   --ip A.B.C.D/LEN     the board's static address
@@ -274,8 +268,6 @@ export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
   --tap NAME           TAP name: attach to an existing TAP as it is, or create one with this name
   --pcap FILE          write every frame the board sees and sends to FILE (pcapng)
   --trace              print one decoded line per frame`;
-
-// ---- walnut run (MicroPython) ----
 
 /** `walnut run [up options] script.py`: the up options, and the script (the first argument not an option or its value). */
 export function splitRunArgs(argv: readonly string[]): { upArgs: string[]; script: string | null } {
@@ -300,14 +292,8 @@ export const RUN_USAGE = `usage: walnut run [up options] script.py
   script on it (its usocket/socket, select and network modules are the board's), prints its output and tears
   the board down; exit code 0 when the script ended normally, 1 on an uncaught exception (traceback on stderr)`;
 
-// ---- end walnut run ----
-
-// ---- walnut repl (MicroPython) ----
-
 export const REPL_USAGE = `usage: walnut repl [up options]
   brings a board up (the same options as walnut up: --ip, --netns, --host-ip, --dhcp, …) and runs MicroPython's
   interactive REPL on it (its usocket/socket, select and network modules are the board's): >>> prompt, multi-line
   input, tab completion, Ctrl-C raises KeyboardInterrupt in a blocked call; Ctrl-D on an empty line, exit() or
   the end of piped input leaves the REPL and tears the board down (exit code 0)`;
-
-// ---- end walnut repl ----

@@ -1,21 +1,14 @@
 // The `walnut` command: `up` runs a board until SIGINT/SIGTERM, `demo` runs the scripted first look that
 // `npm start` shows. Every failure ends as one line on stderr and a non-zero exit code.
 
-import { defaultHostCidr, parseUpOptions, UP_USAGE, UsageError } from "./args.js";
-import { Board } from "../board/board.js";
+import { defaultHostCidr, parseUpOptions, REPL_USAGE, RUN_USAGE, splitRunArgs, UP_USAGE, UsageError, type UpOptions } from "./args.js";
+import { Board, type BoardOptions } from "../board/board.js";
 import { parseIpv4Cidr, prefixToMask } from "../core/addr.js";
 import { linkExists } from "../host/iproute.js";
 import { formatCounters } from "../core/stats.js";
 import { runDemo } from "./demo.js";
-// ---- walnut run (MicroPython) ----
-import { RUN_USAGE, splitRunArgs, type UpOptions } from "./args.js";
-import type { BoardOptions } from "../board/board.js";
 import { runScriptFile } from "../board/micropython/script.js";
-// ---- end walnut run ----
-// ---- walnut repl (MicroPython) ----
-import { REPL_USAGE } from "./args.js";
 import { runRepl } from "../board/micropython/repl.js";
-// ---- end walnut repl ----
 import { netstatLines } from "./netstat.js";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -110,7 +103,7 @@ async function up(argv: readonly string[]): Promise<number> {
       for (const line of netstatLines(board.stack)) console.log(line);
     });
   });
-  // ---- DHCP: wait (bounded) for the first lease before announcing the board ----
+  // With DHCP, wait (bounded) for the first lease before announcing the board.
   if (board.dhcp !== null) {
     const dhcp = board.dhcp;
     const tap = board.host.tapName;
@@ -144,7 +137,6 @@ async function up(argv: readonly string[]): Promise<number> {
       console.log(`walnut: dhcp: lease lost, board has no address (${dhcp.state})`);
     };
   }
-  // ---- end DHCP ----
   console.log(`walnut: ${board.describe()} — Ctrl-C to stop; kill -USR1 ${process.pid} prints connections and counters`);
   await stopped;
   const stats = board.stack.stats();
@@ -157,9 +149,6 @@ async function up(argv: readonly string[]): Promise<number> {
   }
   return 0;
 }
-
-// ---- walnut run (MicroPython) ----
-
 
 /** `walnut run [up options] script.py`: exit code 0 if the script ended normally, 1 on an uncaught exception. */
 async function run(argv: readonly string[]): Promise<number> {
@@ -183,8 +172,6 @@ async function run(argv: readonly string[]): Promise<number> {
   }
 }
 
-// ---- end walnut run ----
-
 /**
  * `walnut bench [options]`: the benchmark runner (bench/run.ts, compiled next to the CLI in dist/) in its own
  * process, so its namespaces, signals and clean-up stay its own. Its options and exit code pass through.
@@ -197,8 +184,6 @@ function runBench(argv: readonly string[]): Promise<number> {
     child.on("close", (code) => resolve(code ?? 1));
   });
 }
-
-// ---- walnut repl (MicroPython) ----
 
 /** `walnut repl [up options]`: exit code 0 when the REPL was left (Ctrl-D, end of input, exit()). */
 async function repl(argv: readonly string[]): Promise<number> {
@@ -215,5 +200,3 @@ async function repl(argv: readonly string[]): Promise<number> {
     await board.stopGracefully();
   }
 }
-
-// ---- end walnut repl ----

@@ -3,8 +3,7 @@
 // min-heap and holds at most one host timer, for the earliest. With a SimClock nothing is armed on the host:
 // tests call `advance()` and minutes of protocol time run in milliseconds.
 
-import type { Clock } from "./clock.js";
-import { SimClock } from "./clock.js";
+import { SimClock, type Clock } from "./clock.js";
 
 export class Deadline {
   /** When it fires (ms on the scheduler's clock); Infinity when not armed. */

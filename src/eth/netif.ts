@@ -3,10 +3,9 @@
 // a finished frame (Ethernet header space at 0..13) to sendIpv4, which fills in MACs or queues for ARP.
 
 import type { Device, FrameReceiver } from "../link/device.js";
-import type { Scheduler } from "../core/scheduler.js";
+import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { makeCounters } from "../core/stats.js";
 import { IPV4_BROADCAST, isMulticastIpv4, MAC_BROADCAST, type MacAddr } from "../core/addr.js";
-import { Deadline } from "../core/scheduler.js";
 import { ETH, EtherType, EthernetView, writeEthernetHeader, writeMulticastMac } from "./ethernet.js";
 import { ARP, ArpCheck, ArpOp, ArpView, writeArp } from "./arp.js";
 import { NeighborCache, type NeighborOptions } from "./neighbor.js";

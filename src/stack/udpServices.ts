@@ -1,9 +1,8 @@
 // Built-in UDP services of the board: echo (RFC 862, port 7) answers every datagram with itself, discard
 // (RFC 863, port 9) drops them. Queues are deep enough for benchmarks (the board's default of 4 would drop).
 
-import type { UdpLayer, UdpPcb } from "../udp/udp.js";
+import { UDP_MAX_DATA, type UdpLayer, type UdpPcb } from "../udp/udp.js";
 import { Err, type ErrCode } from "../core/errors.js";
-import { UDP_MAX_DATA } from "../udp/udp.js";
 import { SERVICE_PORTS } from "./services.js";
 
 export class UdpServices {

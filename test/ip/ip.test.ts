@@ -10,8 +10,7 @@ import { EtherType } from "../../src/eth/ethernet.js";
 import { LinkCast } from "../../src/eth/netif.js";
 import { IpCast, MAX_PAYLOAD, PAYLOAD_OFFSET, type IpProtocolHandler, type IpRx } from "../../src/ip/ip.js";
 import { IpFlag, Ipv4View } from "../../src/ip/ipv4.js";
-import type { Stack } from "../../src/stack/stack.js";
-import type { StackConfig } from "../../src/stack/stack.js";
+import type { Stack, StackConfig } from "../../src/stack/stack.js";
 import { IP_A, IP_B, MAC_A, MAC_B, MAC_BCAST, MASK_24, Wire, ether, ipv4, stackOn, type Ipv4Spec } from "../helpers/wire.js";
 import { ECHO_FRAGMENTS, PROTOCOL_UNREACHABLE, PROTO_253_DATAGRAM, u8 } from "../helpers/vectors.js";
 

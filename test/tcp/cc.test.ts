@@ -6,8 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CONGESTION_CONTROLS, createCongestionControl, Cubic, NewReno } from "../../src/tcp/cc/index.js";
-import type { CongestionControl } from "../../src/tcp/cc/cc.js";
-import { SSTHRESH_INFINITE_BYTES, initialWindowBytes } from "../../src/tcp/cc/cc.js";
+import { SSTHRESH_INFINITE_BYTES, initialWindowBytes, type CongestionControl } from "../../src/tcp/cc/cc.js";
 
 const MSS = 1460;
 const RTT_MS = 100;

@@ -83,8 +83,6 @@ export async function runScript(net: BoardNetwork, source: string, options: Scri
   return new Bridge(net, worker, shared, options);
 }
 
-// ---- REPL (walnut repl) ----
-
 /** A running REPL: input goes in with these; output, tracebacks included, comes out through `stdout`. */
 export interface ReplRun extends ScriptRun {
   /** Characters as a terminal in raw mode sends them (Enter is \r, Ctrl-D on an empty line leaves). */
@@ -133,8 +131,6 @@ export async function startRepl(net: BoardNetwork, options: ScriptOptions = {}):
     },
   };
 }
-
-// ---- end REPL ----
 
 class Bridge implements ScriptRun {
   readonly done: Promise<ScriptResult>;
