@@ -301,6 +301,4 @@ function startRepl(mp: MicroPython): void {
   });
 }
 
-// ---- end REPL ----
-
 void main();
