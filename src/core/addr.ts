@@ -9,18 +9,27 @@ export type Ipv4Addr = number;
 export const IPV4_ANY: Ipv4Addr = 0;
 export const IPV4_BROADCAST: Ipv4Addr = 0xffffffff;
 
-/** Formats a u32 as dotted quad. */
+/** Formats a u32 as dotted quad: the one formatter, for traces, netstat, usocket addresses and the CLI. */
 export function formatIpv4(addr: Ipv4Addr): string {
   return `${addr >>> 24}.${(addr >>> 16) & 0xff}.${(addr >>> 8) & 0xff}.${addr & 0xff}`;
 }
 
-/** Parses a dotted quad; throws an Error naming the input when it is not one. */
-export function parseIpv4(text: string): Ipv4Addr {
-  const [ok, why] = Validator.isValidIPv4String(text);
-  if (!ok || !/^\d+\.\d+\.\d+\.\d+$/.test(text)) {
-    throw new Error(`'${text}' is not an IPv4 address${why.length > 0 ? ` (${why.join("; ")})` : ""}`);
-  }
+/**
+ * The one dotted-quad parser: four decimal octets of at most 255, without leading zeros or anything around
+ * them (ip-num rejects the rest), as a u32; -1 when `text` is not one. For text that may be a host name as
+ * well (getaddrinfo, the resolver); where only an address will do, `parseIpv4` throws instead.
+ */
+export function tryParseIpv4(text: string): Ipv4Addr | -1 {
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(text) || !Validator.isValidIPv4String(text)[0]) return -1;
   return Number(IPv4.fromDecimalDottedString(text).getValue()) >>> 0;
+}
+
+/** Parses a dotted quad (as `tryParseIpv4`); throws an Error naming the input, and ip-num's reason, when it is not one. */
+export function parseIpv4(text: string): Ipv4Addr {
+  const addr = tryParseIpv4(text);
+  if (addr >= 0) return addr;
+  const [, why] = Validator.isValidIPv4String(text);
+  throw new Error(`'${text}' is not an IPv4 address${why.length > 0 ? ` (${why.join("; ")})` : ""}`);
 }
 
 /** Parses `a.b.c.d/len` into address and prefix length. */

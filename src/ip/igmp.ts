@@ -9,7 +9,7 @@
 import { checksum } from "../core/checksum.js";
 import { makeCounters } from "../core/stats.js";
 import { Err, type ErrCode } from "../core/errors.js";
-import { isMulticastIpv4 } from "../core/addr.js";
+import { formatIpv4, isMulticastIpv4 } from "../core/addr.js";
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { PAYLOAD_OFFSET, type IpLayer, type IpProtocolHandler, type IpRx, type IpSendOptions } from "./ip.js";
 import { IpProto } from "./ipv4.js";
@@ -60,7 +60,7 @@ class GroupState {
     readonly group: number,
     fire: (state: GroupState) => void,
   ) {
-    this.timer = new Deadline(() => fire(this), `igmp report ${group >>> 24}.${(group >>> 16) & 0xff}.${(group >>> 8) & 0xff}.${group & 0xff}`);
+    this.timer = new Deadline(() => fire(this), `igmp report ${formatIpv4(group)}`);
   }
 }
 

@@ -4,6 +4,7 @@
 // Call order: ip/input → TcpLayer.input → tcp/input (state machine) → events → tcp/output → ip/output.
 
 import { Deadline, type Scheduler } from "../core/scheduler.js";
+import { formatIpv4 } from "../core/addr.js";
 import { makeCounters } from "../core/stats.js";
 import { EMPTY_RING, RingPool } from "../core/ringPool.js";
 import { Err, type ErrCode } from "../core/errors.js";
@@ -431,8 +432,7 @@ export class TcpLayer implements IpProtocolHandler {
   }
 
   info(pcb: TcpPcb): TcpPcbInfo {
-    const fmt = (ip: number, port: number): string =>
-      `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}:${port}`;
+    const fmt = (ip: number, port: number): string => `${formatIpv4(ip)}:${port}`;
     const opts: string[] = [];
     if (pcb.windowScaleOn) opts.push(`wscale ${pcb.sndWndShift},${pcb.rcvWndShift}`);
     if (pcb.timestampsOn) opts.push("ts");

@@ -10,6 +10,7 @@
 
 import { randomFillSync } from "node:crypto";
 import { Err, type ErrCode } from "../core/errors.js";
+import { tryParseIpv4 } from "../core/addr.js";
 import { assert } from "../core/assert.js";
 import { makeCounters } from "../core/stats.js";
 import { Deadline, type Scheduler } from "../core/scheduler.js";
@@ -129,19 +130,6 @@ function cryptoRandom(): number {
   return (cryptoWord[0] as number) / 0x100000000;
 }
 
-/** A dotted quad in canonical form (no leading zeros, octets ≤ 255) as a u32, or -1. */
-export function parseDottedQuad(text: string): number {
-  const m = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/.exec(text);
-  if (m === null) return -1;
-  let addr = 0;
-  for (let i = 1; i <= 4; i++) {
-    const octet = Number(m[i]);
-    if (octet > 255) return -1;
-    addr = addr * 256 + octet;
-  }
-  return addr;
-}
-
 export class DnsResolver {
   readonly stats = makeCounters([
     "queries",
@@ -225,7 +213,7 @@ export class DnsResolver {
   /** The A records of `name` (a dotted quad is its own answer, with no query and TTL 0). Never rejects. */
   resolve(name: string): Promise<DnsResult> {
     this.stats.queries++;
-    const quad = parseDottedQuad(name);
+    const quad = tryParseIpv4(name);
     if (quad >= 0) {
       this.stats.dottedQuads++;
       return Promise.resolve({ ok: true, addresses: [quad], ttlSeconds: 0 });

@@ -3,8 +3,7 @@
 // block return Promises; errors are OSError with `errno` and `code`. The board binds one per stack.
 
 import { Errno } from "../core/errors.js";
-import { formatIpv4 } from "../core/addr.js";
-import { parseDottedQuad } from "../udp/dns.js";
+import { formatIpv4, tryParseIpv4 } from "../core/addr.js";
 import type { Stack } from "../stack/stack.js";
 import { AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM } from "./constants.js";
 import { OSError, ValueError } from "./oserror.js";
@@ -57,7 +56,7 @@ export function usocketFor(stack: Stack, options: Partial<UsocketOptions> = {}):
     async getaddrinfo(host: string, port: number, _af = 0, _type = 0, _proto = 0, _flags = 0): Promise<AddrInfo[]> {
       if (typeof host !== "string") throw new TypeError("host must be a str");
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ValueError(`port ${port} out of range 0-65535`);
-      let addr = parseDottedQuad(host);
+      let addr = tryParseIpv4(host);
       if (addr < 0) {
         const r = await stack.dns.resolve(host);
         if (!r.ok || r.addresses.length === 0) throw new OSError(EAI_NONAME);

@@ -15,6 +15,7 @@ import {
   parseMac,
   prefixToMask,
   randomLocalMac,
+  tryParseIpv4,
 } from "../../src/core/addr.js";
 import { Prng } from "../../src/core/prng.js";
 
@@ -41,6 +42,43 @@ describe("IPv4 text", () => {
         expect(parseIpv4(formatIpv4(a))).toBe(a);
       }),
       { seed: 42, numRuns: 500 },
+    );
+  });
+
+  it("takes only canonical dotted quads as addresses; anything else is a name (-1)", () => {
+    expect(tryParseIpv4("0.0.0.0")).toBe(0);
+    expect(tryParseIpv4("255.255.255.255")).toBe(0xffffffff);
+    expect(tryParseIpv4("192.168.50.66")).toBe(0xc0a83242);
+    for (const text of ["256.1.1.1", "01.2.3.4", "1.2.3.00", "1.2.3", "1.2.3.4.", "1.2.3.4.5", " 1.2.3.4", "1.2.3.4 ", "a.b.c.d", "+1.2.3.4", "0x1.2.3.4", ""]) {
+      expect(tryParseIpv4(text), text).toBe(-1);
+    }
+  });
+
+  it("parses exactly what a canonical dotted-quad grammar accepts, and parseIpv4 throws on the rest", () => {
+    // Reference: four octets 0 | [1-9][0-9]{0,2}, each at most 255, big-endian.
+    const reference = (text: string): number => {
+      const m = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/.exec(text);
+      if (m === null) return -1;
+      const octets = m.slice(1).map(Number);
+      return octets.some((o) => o > 255) ? -1 : octets.reduce((a, o) => a * 256 + o, 0);
+    };
+    // Mostly well-formed octets, so that valid quads are common, mixed with near misses.
+    const part = fc.oneof(
+      { arbitrary: fc.nat({ max: 255 }).map(String), weight: 8 },
+      { arbitrary: fc.nat({ max: 999 }).map(String), weight: 1 },
+      { arbitrary: fc.stringMatching(/^[0-9]{1,4}$/), weight: 1 },
+      { arbitrary: fc.constantFrom("", " 1", "1 ", "x", "-0", "00", "01", "+1"), weight: 1 },
+    );
+    const parts = fc.oneof(fc.array(part, { minLength: 4, maxLength: 4 }), fc.array(part, { minLength: 1, maxLength: 6 }));
+    const text = parts.map((p) => p.join("."));
+    fc.assert(
+      fc.property(text, (t) => {
+        const expected = reference(t);
+        expect(tryParseIpv4(t)).toBe(expected);
+        if (expected < 0) expect(() => parseIpv4(t)).toThrow(`'${t}' is not an IPv4 address`);
+        else expect(parseIpv4(t)).toBe(expected);
+      }),
+      { seed: 7, numRuns: 2000 },
     );
   });
 
