@@ -19,10 +19,10 @@ import { DEFAULT_TCP_CONFIG, type TcpLayer, type TcpPcbInfo } from "../src/tcp/t
 import { IsnGenerator } from "../src/tcp/isn.js";
 import { EphemeralPorts } from "../src/tcp/ports.js";
 import type { TcpPcb } from "../src/tcp/pcb.js";
+import { CONGESTION_CONTROLS, type CongestionControlName } from "../src/tcp/cc/index.js";
 import { formatTable } from "./util.js";
 
 export const LOSS_RATES = [0, 0.001, 0.01, 0.02, 0.05] as const;
-const CONGESTION_CONTROLS = ["newreno", "cubic"] as const;
 /** One-way latency of the simulated wire (RTT 2 ms); no rate limit, so windows bound the goodput. */
 export const LATENCY_MS = 1;
 /** FaultInjector seeds: A's transmit side uses SEED, B's SEED + 1 (as test/helpers/twoStacks.ts). */
@@ -39,7 +39,7 @@ const LIMIT_MS = 30 * 60 * 1000;
 export interface LossRow {
   lossRate: number;
   sack: boolean;
-  congestionControl: string;
+  congestionControl: CongestionControlName;
   /** Simulated milliseconds from connect() to the client's receipt of the server's FIN. */
   transferMs: number;
   /** Payload bytes per second each way (SIZE / transferMs). */
@@ -111,7 +111,7 @@ export function runLossRow(
   dataSha: string,
   lossRate: number,
   sack: boolean,
-  congestionControl: string,
+  congestionControl: CongestionControlName,
   entropySeed: number,
 ): LossRow {
   const wall0 = performance.now();
@@ -130,7 +130,7 @@ function transfer(
   dataSha: string,
   lossRate: number,
   sack: boolean,
-  congestionControl: string,
+  congestionControl: CongestionControlName,
   entropy: Prng,
   wall0: number,
 ): LossRow {

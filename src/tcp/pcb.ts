@@ -10,6 +10,7 @@ import { toSeq, type Seq } from "./seq.js";
 import { TcpState, type TcpStateCode } from "./state.js";
 import type { RttEstimator } from "./rtt.js";
 import type { CongestionControl } from "./cc/cc.js";
+import type { CongestionControlName } from "./cc/index.js";
 import { SackScoreboard } from "./sack.js";
 
 /** What a connection tells its owner. Called after the input batch, never from inside segment processing. */
@@ -39,7 +40,8 @@ export interface TcpPcbOptions {
   noDelay: boolean;
   /** Keep-alive probes after this much idle time; 0 = off (RFC 1122 §4.2.3.6: off by default). */
   keepAliveIdleMs: number;
-  congestionControl: string;
+  /** Checked by TcpLayer where it is configured; PCB creation relies on it being known. */
+  congestionControl: CongestionControlName;
 }
 
 /** Bits recorded by input and fired after the batch. */

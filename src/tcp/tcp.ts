@@ -15,7 +15,7 @@ import { IsnGenerator } from "./isn.js";
 import { EphemeralPorts } from "./ports.js";
 import { SynCookies } from "./syncookie.js";
 import { RttEstimator, type RtoOptions } from "./rtt.js";
-import { createCongestionControl } from "./cc/index.js";
+import { createCongestionControl, isCongestionControlName, unknownCongestionControl } from "./cc/index.js";
 import { PcbEvent, TcpListener, TcpPcb, type TcpEvents, type TcpListenEvents, type TcpPcbOptions } from "./pcb.js";
 import { TcpOutput, tsNow } from "./output.js";
 import { TcpInput, type TcpSegment } from "./input.js";
@@ -174,6 +174,9 @@ export class TcpLayer implements IpProtocolHandler {
     config: Partial<TcpConfig> = {},
   ) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...config, defaults: { ...DEFAULT_TCP_CONFIG.defaults, ...config.defaults } };
+    // Refused here, not when a SYN first needs a PCB: a config from untyped code may name any string.
+    const cc = this.config.defaults.congestionControl;
+    if (!isCongestionControlName(cc)) throw unknownCongestionControl(cc);
     this.challengeTokens = this.config.challengeAckPerSec;
     this.output = new TcpOutput(ip, scheduler, this.stats, () => ip.netif.mtu - 40);
     this.input_ = new TcpInput(this);
@@ -251,8 +254,12 @@ export class TcpLayer implements IpProtocolHandler {
 
   // ================= PCB API =================
 
-  /** Starts listening on `localPort` (0.0.0.0 = any local address). Err.USE if the port is taken. */
+  /**
+   * Starts listening on `localPort` (0.0.0.0 = any local address). Err.USE if the port is taken; Err.VAL for
+   * an unknown congestion control, which would otherwise fail only when the first SYN arrives.
+   */
   listen(localIp: number, localPort: number, backlog: number, events: TcpListenEvents, options: Partial<TcpPcbOptions> = {}, reuseAddress = false): TcpListener | ErrCode {
+    if (!this.areOptionsValid(options)) return Err.VAL;
     if (localPort === 0) {
       localPort = this.ports.choose(localIp, 0, 0, (p) => !this.portInUse(p, false));
       if (localPort === 0) return Err.USE;
@@ -283,7 +290,7 @@ export class TcpLayer implements IpProtocolHandler {
     }
   }
 
-  /** Active open (RFC 9293 §3.10.1). `localPort` 0 picks an ephemeral port (RFC 6056). */
+  /** Active open (RFC 9293 §3.10.1). `localPort` 0 picks an ephemeral port (RFC 6056). Err.VAL for an unknown congestion control. */
   connect(
     remoteIp: number,
     remotePort: number,
@@ -291,6 +298,7 @@ export class TcpLayer implements IpProtocolHandler {
     options: Partial<TcpPcbOptions> = {},
     localPort = 0,
   ): TcpPcb | ErrCode {
+    if (!this.areOptionsValid(options)) return Err.VAL;
     const localIp = this.ip.sourceFor(remoteIp);
     if (localIp === 0 || this.ip.nextHop(remoteIp) === 0) {
       if (!this.ip.isLocal(remoteIp)) return Err.RTE;
@@ -471,6 +479,11 @@ export class TcpLayer implements IpProtocolHandler {
       this.listeners.delete(l.localPort);
     }
     for (const pcb of this.allPcbs()) this.free(pcb);
+  }
+
+  /** PCB options from a caller that may be untyped: the congestion control must be one we have. */
+  private areOptionsValid(options: Partial<TcpPcbOptions>): boolean {
+    return options.congestionControl === undefined || isCongestionControlName(options.congestionControl);
   }
 
   // ================= used by tcp/input =================

@@ -5,7 +5,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CONGESTION_CONTROLS, createCongestionControl, Cubic, NewReno } from "../../src/tcp/cc/index.js";
+import { CONGESTION_CONTROLS, createCongestionControl, Cubic, NewReno, type CongestionControlName } from "../../src/tcp/cc/index.js";
 import { SSTHRESH_INFINITE_BYTES, initialWindowBytes, type CongestionControl } from "../../src/tcp/cc/cc.js";
 
 const MSS = 1460;
@@ -391,7 +391,7 @@ describe("createCongestionControl", () => {
   });
 
   it("rejects other names and lists the valid ones", () => {
-    expect(() => createCongestionControl("bbr")).toThrow(new Error("unknown congestion control 'bbr' (newreno, cubic)"));
+    expect(() => createCongestionControl("bbr" as CongestionControlName)).toThrow(new Error("unknown congestion control 'bbr' (newreno, cubic)"));
   });
 
   it("gives each call a fresh instance", () => {

@@ -14,14 +14,28 @@ export const CONGESTION_CONTROLS = ["newreno", "cubic"] as const;
 
 export type CongestionControlName = (typeof CONGESTION_CONTROLS)[number];
 
-/** A fresh algorithm instance; call init() when the connection is established. Throws on an unknown name. */
-export function createCongestionControl(name: string): CongestionControl {
+/**
+ * Whether `name` is one of CONGESTION_CONTROLS. TcpLayer checks every name it is configured with (the stack's
+ * defaults, a listen or connect option), so creating a PCB, even for a SYN in LISTEN, never meets a bad one.
+ */
+export function isCongestionControlName(name: string): name is CongestionControlName {
+  return (CONGESTION_CONTROLS as readonly string[]).includes(name);
+}
+
+/** The error for a name that is not one of CONGESTION_CONTROLS, listing those that are. */
+export function unknownCongestionControl(name: string): Error {
+  return new Error(`unknown congestion control '${name}' (${CONGESTION_CONTROLS.join(", ")})`);
+}
+
+/** A fresh algorithm instance; call init() when the connection is established. */
+export function createCongestionControl(name: CongestionControlName): CongestionControl {
   switch (name) {
     case "newreno":
       return new NewReno();
     case "cubic":
       return new Cubic();
     default:
-      throw new Error(`unknown congestion control '${name}' (${CONGESTION_CONTROLS.join(", ")})`);
+      // Only an untyped caller gets here: TcpLayer refuses unknown names when it is configured.
+      throw unknownCongestionControl(name as string);
   }
 }
