@@ -13,7 +13,10 @@ export function seqAdd(a: Seq, n: number): Seq {
   return ((a + n) >>> 0) as Seq;
 }
 
-/** Signed distance a - b in (-2^31, 2^31]: positive when a is after b. */
+/**
+ * Signed distance a - b in [-2^31, 2^31): positive when a is after b. Two numbers exactly 2^31 apart read as
+ * -2^31 from both sides, so each is "before" the other there (RFC 1982 §3.2 leaves that order undefined).
+ */
 export function seqDiff(a: Seq, b: Seq): number {
   return (a - b) | 0;
 }
