@@ -1,4 +1,4 @@
-// DESIGN.md: imports point down the layers only; upcalls go through interfaces handed over at construction.
+// docs/architecture.md "Folders and layers": imports point down only; upcalls go through interfaces handed over at construction.
 // This test reads every import in src/ and fails on one that points up or sideways.
 
 import { readdirSync, readFileSync, statSync } from "node:fs";
