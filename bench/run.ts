@@ -207,7 +207,7 @@ function tcpCpuTable(rates: TcpRates): string {
   );
 }
 
-/** FINDINGS.md, "Reference figures on the same TAP path" (measured before walnut existed; medians of 6). */
+/** docs/measurements.md "Reference figures on the same TAP path" (measured before walnut existed; medians of 6). */
 function tcpReferenceTable(): string {
   return formatTable(
     ["FINDINGS.md reference", "kernel→board", "board→kernel", "1-byte echo", "connect+echo+close"],

@@ -74,7 +74,7 @@ const KERNEL_PER_FRAME_IP = "10.79.4.2";
 const LWIP_IP = "10.79.3.2";
 const LWIP_HOST_CIDR = "10.79.3.1/24";
 /**
- * FINDINGS.md: after ~32 k client TIME-WAIT sockets a Linux client's connect() slows to ~10 ms (the
+ * docs/measurements.md: after ~32 k client TIME-WAIT sockets a Linux client's connect() slows to ~10 ms (the
  * ephemeral ports toward one server run out; lwIP offers no timestamps, so they cannot be reused). The
  * client closes normally (a FIN, as applications do) and its namespace keeps at most this many TIME-WAIT
  * sockets; beyond that the kernel ends a connection without TIME-WAIT ("time wait bucket table overflow").
@@ -158,7 +158,7 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
     } else {
       log("no ethtool: skipping the per-frame (offloads off) kernel target");
     }
-    // The lwIP harness attaches to an existing, addressed, up TAP (FINDINGS: one it creates stays down).
+    // The lwIP harness attaches to an existing, addressed, up TAP (docs/measurements.md: one it creates stays down).
     ipIn(nsClient, ["tuntap", "add", "dev", lwipTap, "mode", "tap"]);
     configureLink(nsClient, lwipTap, LWIP_HOST_CIDR, 1500);
     // A per-namespace sysctl: it changes only the client namespace created above.

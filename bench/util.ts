@@ -144,7 +144,7 @@ export function runChild(argv: readonly string[], timeoutMs: number): Promise<Ch
 /**
  * Asks the kernel (PM QoS) for 0 µs wake-up latency, so idle vCPUs poll instead of halting, for as long as
  * the returned release function has not been called (or the process lives). Returns null when
- * /dev/cpu_dma_latency cannot be opened. FINDINGS.md: with halting idle, round trips drop 3–4× and swing.
+ * /dev/cpu_dma_latency cannot be opened. docs/measurements.md: with halting idle, round trips drop 3–4× and swing.
  */
 export function holdCpuDmaLatencyZero(): (() => void) | null {
   let fd: number;

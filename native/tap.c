@@ -2,7 +2,7 @@
 // open() → /dev/net/tun + TUNSETIFF (+ TUNSETVNETHDRSZ) + TUNSETOFFLOAD. A libuv poll watcher reads frames
 // into a JS-owned slab until EAGAIN or maxBatch and makes ONE JS call per batch; write() sends a frame now
 // and copies it into a bounded queue only when the kernel says EAGAIN. Used by src/link/tap.ts (TapDevice).
-// Why batching: one read() per frame is the floor (a TAP fd has no recvmmsg); see FINDINGS.md "TAP path".
+// Why batching: one read() per frame is the floor (a TAP fd has no recvmmsg); see docs/measurements.md "The TAP path".
 
 #include <errno.h>
 #include <fcntl.h>

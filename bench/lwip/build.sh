@@ -2,7 +2,7 @@
 # Builds bench/lwip/lwipserve.c against Debian's liblwip-dev (lwIP 2.1.3) into $1 (default
 # bench/build/lwipserve). Called by bench/tcpRate.ts when the binary is missing or older than its sources;
 # never at npm install. Exports memp_malloc from the executable so it interposes the library's (see the
-# source's header and FINDINGS.md, "Linking Debian's lwIP").
+# source's header and docs/measurements.md "Linking Debian's lwIP").
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-"$here/../build/lwipserve"}

@@ -34,7 +34,7 @@
 #include "netif/tapif.h"
 
 /*
- * FINDINGS.md, "Linking Debian's lwIP": glibc's <netinet/tcp.h> defines TCP_MSS 512, which wins over lwIP's
+ * docs/measurements.md "Linking Debian's lwIP": glibc's <netinet/tcp.h> defines TCP_MSS 512, which wins over lwIP's
  * 1460 in the library files that include socket headers, so the library's memp.c sizes PBUF_POOL buffers for
  * 512 while pbuf.c fills them up to ~1536 bytes: the first full-size frame corrupts the heap (glibc sysmalloc
  * assertion). This file includes no socket header of glibc's that defines TCP_MSS, so here it is lwIP's own.
@@ -253,7 +253,7 @@ int main(int argc, char **argv) {
     pattern[i] = (u8_t)(col < 72 ? 32 + (line + col) % 95 : col == 72 ? 13 : 10);
   }
   memcpy(pattern + PATTERN_BYTES, pattern, PATTERN_BYTES);
-  /* tapif attaches to this existing TAP and runs no ifconfig (FINDINGS: it must already be addressed, up). */
+  /* tapif attaches to this existing TAP and runs no ifconfig (docs/measurements.md: it must already be addressed, up). */
   setenv("PRECONFIGURED_TAPIF", argv[1], 1);
 
   struct sigaction sa;

@@ -1,4 +1,4 @@
-// The usocket module's constants, with the board's values (USOCKET.md "Constants"); the ones the board does
+// The usocket module's constants, with the board's values (docs/usocket.md "Constants"); the ones the board does
 // not list take MicroPython-on-lwIP's values. Scripts use the names, never the numbers.
 
 export const AF_INET = 2;

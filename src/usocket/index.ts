@@ -1,4 +1,4 @@
-// The TypeScript usocket API (USOCKET.md, "for TypeScript"): the board's constants, OSError, and a
+// The TypeScript usocket API (docs/usocket.md "TypeScript API"): the board's constants, OSError, and a
 // factory bound to one stack — `usocketFor(stack)` → { socket, getaddrinfo, select, poll }. Calls that can
 // block return Promises; errors are OSError with `errno` and `code`. The board binds one per stack.
 

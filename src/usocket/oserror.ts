@@ -1,6 +1,6 @@
 // The errors usocket callers see: OSError with the errno (Linux numbering, as MicroPython on lwIP) and its
 // name, and ValueError for bad argument values. Inside the stack errors are Err codes (core/errors.ts); this
-// is the only place they become exceptions (STYLE.md "Errors").
+// is the only place they become exceptions (docs/architecture.md "Errors").
 
 import { Errno, errnoName, errnoOf, type ErrCode } from "../core/errors.js";
 

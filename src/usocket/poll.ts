@@ -1,5 +1,5 @@
 // select/uselect over usocket sockets: a poll object (register/unregister/modify/poll/ipoll) and select()
-// on top of it. Readiness comes from Socket.readiness() (USOCKET.md's table); a waiting poll is woken by the
+// on top of it. Readiness comes from Socket.readiness() (docs/usocket.md "select / uselect"); a waiting poll is woken by the
 // registered sockets' PCB events and bounded by a scheduler Deadline. Call order: user → Poll.poll →
 // Socket waiters ← PCB events.
 

@@ -1,4 +1,4 @@
-// A usocket socket: MicroPython's socket object (USOCKET.md "Socket methods", extmod/modlwip.c semantics)
+// A usocket socket: MicroPython's socket object (docs/usocket.md "Socket methods", extmod/modlwip.c semantics)
 // over one TCP, UDP or raw PCB, with Promise-returning calls where the board's would block. A blocked call
 // is a waiter woken by the PCB's events (tcp/pcb TcpEvents, udp/raw `readable`), never a polling loop, and
 // bounded by a scheduler Deadline. Call order: user → Socket → TcpLayer/UdpLayer/RawLayer PCB API; PCB
@@ -564,7 +564,7 @@ export class Socket {
 
   // ================= for poll/select =================
 
-  /** Readiness bits (POLLIN/OUT/ERR/HUP/NVAL) per USOCKET.md's table, before masking by what was asked. */
+  /** Readiness bits (POLLIN/OUT/ERR/HUP/NVAL) per docs/usocket.md "select / uselect", before masking by what was asked. */
   readiness(): number {
     if (this.isClosed) return POLLNVAL;
     if (this.udpPcb !== null) return POLLOUT | (this.udpPcb.queue.isEmpty ? 0 : POLLIN);

@@ -1,8 +1,8 @@
-// DESIGN.md: imports point down the layers only; upcalls go through interfaces handed over at construction.
-// This test reads every import in src/ and fails on one that points up or sideways, and on an import circle
-// (files that import each other, directly or round a loop). With imports across folders pointing down, a
-// circle can only lie inside one folder; the search covers the whole graph all the same. The circle finder
-// and the import reader check themselves on synthetic input.
+// docs/architecture.md "Folders and layers": imports point down only; upcalls go through interfaces handed over
+// at construction. This test reads every import in src/ and fails on one that points up or sideways, and on an
+// import circle (files that import each other, directly or round a loop). With imports across folders pointing
+// down, a circle can only lie inside one folder; the search covers the whole graph all the same. The circle
+// finder and the import reader check themselves on synthetic input.
 
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve, dirname } from "node:path";

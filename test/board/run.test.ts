@@ -1,4 +1,4 @@
-// `walnut run script.py` end to end on a real TAP (the compiled CLI as a child process): USOCKET.md's
+// `walnut run script.py` end to end on a real TAP (the compiled CLI as a child process): docs/usocket.md "The four programs",
 // program 3, a UDP server on the board, answering a Python client in the namespace walnut creates for this
 // test (10.68.0.0/24, removed afterwards), plus the exit code and traceback of a failing script.
 

@@ -170,7 +170,7 @@ export function dropTotal(stats: Record<string, Readonly<Record<string, number>>
 
 /**
  * The usual fixture of an interop file: a board started before its tests (inside a describe), stopped after
- * them with its namespace removed, and checked quiescent (STYLE.md: a stopped board has nothing armed).
+ * them with its namespace removed, and checked quiescent (docs/architecture.md "Tests": a stopped board has nothing armed).
  * Returns the accessor the tests call.
  */
 export function useTestBoard(

@@ -25,7 +25,7 @@ describe.runIf(run)("pcapng capture and trace of a real ping", () => {
     tb = null;
     b?.stop();
     if (dir !== "") rmSync(dir, { recursive: true, force: true });
-    // Quiescence (STYLE.md): once stopped, the board has nothing armed.
+    // Quiescence (docs/architecture.md "Tests"): once stopped, the board has nothing armed.
     if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
   });
 

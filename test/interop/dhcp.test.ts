@@ -165,7 +165,7 @@ describe.runIf(run)("DHCP: a Board leases from dnsmasq on the TAP's kernel side"
     await dnsmasq?.stop();
     removeNetns(ns);
     if (dir !== "") rmSync(dir, { recursive: true, force: true });
-    // Quiescence (STYLE.md): once stopped, the board has nothing armed.
+    // Quiescence (docs/architecture.md "Tests"): once stopped, the board has nothing armed.
     if (b !== null) expect(b.scheduler.armedLabels()).toEqual([]);
   });
 

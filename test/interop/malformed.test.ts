@@ -79,7 +79,7 @@ describe.runIf(run)("malformed frames from the kernel side", () => {
     const b = tb;
     tb = null;
     b?.stop();
-    // Quiescence (STYLE.md): once stopped, the board has nothing armed.
+    // Quiescence (docs/architecture.md "Tests"): once stopped, the board has nothing armed.
     if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
   });
 

@@ -24,7 +24,7 @@ describe.runIf(run)("TCP echo through 2 % loss each way", () => {
     const b = tb;
     tb = null;
     b?.stop();
-    // Quiescence (STYLE.md): once stopped, the board has nothing armed (fault lanes included).
+    // Quiescence (docs/architecture.md "Tests"): once stopped, the board has nothing armed (fault lanes included).
     if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
   });
 

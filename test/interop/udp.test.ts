@@ -164,7 +164,7 @@ describe.runIf(run)("UDP and IGMP against the Linux kernel", () => {
       expect(b.board.stack.igmp.joinedGroups()).toEqual([]);
     }
     b?.stop();
-    // Quiescence (STYLE.md): once stopped, the board has nothing armed.
+    // Quiescence (docs/architecture.md "Tests"): once stopped, the board has nothing armed.
     if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
   });
 

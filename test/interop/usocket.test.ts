@@ -1,4 +1,4 @@
-// USOCKET.md's four first programs on a real TAP, with the peer an ordinary Linux program (Debian's python in
+// The four first programs of docs/usocket.md on a real TAP, with the peer an ordinary Linux program (Debian's python in
 // a namespace this file creates): the board's usocket TCP server and client, UDP server and client. Traffic
 // stays inside 10.66.23.0/24 in that namespace.
 
@@ -101,7 +101,7 @@ print("ready", flush=True); d, a = s.recvfrom(1024); s.sendto(b"hello, i am serv
     const s = net.socket(AF_INET, SOCK_DGRAM);
     s.settimeout(0.5);
     let reply = "";
-    // The server may not be bound yet; the client loop of USOCKET.md's program 4 simply sends again.
+    // The server may not be bound yet; the client loop of program 4 (docs/usocket.md "The four programs") simply sends again.
     for (let attempt = 0; attempt < 20 && reply === ""; attempt++) {
       await s.sendto("hello, i am client", [tb.kernelIp, 5003]);
       try {

@@ -1,4 +1,4 @@
-// The PCB API's events (DESIGN.md: readable / writable / connected / accept / error / peer-closed), seen by
+// The PCB API's events (docs/architecture.md "The PCB API and its events"), seen by
 // an application on each side of a connection between two stacks.
 
 import { afterEach, describe, expect, it } from "vitest";

@@ -210,7 +210,7 @@ afterEach(() => {
   f.dhcp.stop();
   f.client.stop();
   f.server.stop();
-  // Quiescence (STYLE.md): nothing of either stack or the client stays armed.
+  // Quiescence (docs/architecture.md "Tests"): nothing of either stack or the client stays armed.
   expect(f.scheduler.armedLabels()).toEqual([]);
   expect(f.client.udp.allPcbs()).toEqual([]);
 });

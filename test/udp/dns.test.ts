@@ -156,7 +156,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  // Quiescence (STYLE.md): no query on the wire, no resolver PCB, no resolver deadline.
+  // Quiescence (docs/architecture.md "Tests"): no query on the wire, no resolver PCB, no resolver deadline.
   expect(resolver.pendingCount).toBe(0);
   expect(net.a.udp.allPcbs()).toEqual([]);
   expect(net.scheduler.armedLabels()).not.toContain("dns try");

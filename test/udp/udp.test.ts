@@ -21,7 +21,7 @@ let wireStack: Stack | null = null;
 const opened: { stack: Stack; pcb: UdpPcb }[] = [];
 
 afterEach(() => {
-  // Leak check (STYLE.md): once the test's PCBs are closed none is left, and stopped stacks arm nothing.
+  // Leak check (docs/architecture.md "Tests"): once the test's PCBs are closed none is left, and stopped stacks arm nothing.
   for (const { stack, pcb } of opened.splice(0)) stack.udp.close(pcb);
   if (net !== null) {
     expect(net.a.udp.allPcbs()).toEqual([]);

@@ -1,4 +1,4 @@
-// select/uselect over usocket sockets between two stacks on the simulated clock: USOCKET.md's readiness
+// select/uselect over usocket sockets between two stacks on the simulated clock: docs/usocket.md "select / uselect" readiness
 // table (listening, connecting, connected, peer FIN, peer RST, closed), ERR/HUP reported unasked, register /
 // modify / unregister, poll timeouts, and select's three lists. Waiting polls are woken by PCB events only.
 

@@ -1,4 +1,4 @@
-// The four programs users run first (USOCKET.md), written against the TypeScript usocket API with both ends
+// The four programs users run first (docs/usocket.md "The four programs"), written against the TypeScript usocket API with both ends
 // on walnut stacks over a MemLink on the simulated clock; plus the module surface: constants, OSError,
 // socket() arguments and getaddrinfo (dotted quad, a name from a fake DNS server on the other stack, failure).
 
@@ -29,7 +29,7 @@ const errnoOf = (call: Promise<unknown> | (() => unknown)): Promise<number> => e
 
 
 afterEach(() => {
-  // Quiescence (STYLE.md): every socket closed, TIME-WAIT over, no PCB, no armed deadline after stop.
+  // Quiescence (docs/architecture.md "Tests"): every socket closed, TIME-WAIT over, no PCB, no armed deadline after stop.
   A.closeAll();
   B.closeAll();
   net.scheduler.advance(130_000);

@@ -1,4 +1,4 @@
-// usocket TCP sockets between two stacks on the simulated clock: every errno row of USOCKET.md's table
+// usocket TCP sockets between two stacks on the simulated clock: every errno row of docs/usocket.md "Socket methods"
 // (MicroPython-on-lwIP semantics: ECONNRESET for a refused connect, None from stream methods where socket
 // methods raise EAGAIN, ...), timeouts and blocking, recv flags, the stream methods, sendall, options, close.
 

@@ -1,4 +1,4 @@
-// The board's blocking bridge between the MicroPython worker and the main thread (DESIGN.md "The board"):
+// The board's blocking bridge between the MicroPython worker and the main thread (docs/architecture.md "The board's worker bridge"):
 // the layout of the SharedArrayBuffer both sides share and the messages they exchange. The worker posts a
 // Request and blocks on Atomics.wait over STATE; the main thread (which owns the stack) answers by filling
 // the response slots, the data area and the string area, then sets STATE to DONE and notifies.

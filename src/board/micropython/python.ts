@@ -1,9 +1,9 @@
-// The Python side of the board's modules, written into the interpreter's /lib (FINDINGS.md: `import
+// The Python side of the board's modules, written into the interpreter's /lib (docs/measurements.md "MicroPython in a worker": `import
 // usocket` finds them there): usocket/socket, select/uselect, network, and _walnutboot (run before the
 // script: an Atomics.wait-based time.sleep and input() from walnut's stdin). Every call goes through
 // `_walnut` (worker.ts); `_check` turns the bridge's status into the Python exception (OSError(errno), …).
 
-const USOCKET = String.raw`# usocket for the walnut board: sockets are PCBs of the board's stack (USOCKET.md).
+const USOCKET = String.raw`# usocket for the walnut board: sockets are PCBs of the board's stack (docs/usocket.md).
 import _walnut as _w
 import uctypes as _uctypes
 
@@ -261,7 +261,7 @@ def select(rlist, wlist, xlist, timeout=None):
     return r, w, x
 `;
 
-const NETWORK = String.raw`# network for the walnut board: WLAN is the TAP-backed interface (USOCKET.md "network").
+const NETWORK = String.raw`# network for the walnut board: WLAN is the TAP-backed interface (docs/usocket.md "network.WLAN").
 import _walnut as _w
 from usocket import _c
 

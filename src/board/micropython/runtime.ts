@@ -1,4 +1,4 @@
-// Runs a MicroPython script on a board (DESIGN.md "The board"): the interpreter lives in a worker thread
+// Runs a MicroPython script on a board (docs/architecture.md "The board's worker bridge"): the interpreter lives in a worker thread
 // (worker.ts); this side owns the stack and serves the worker's blocking bridge calls with the TypeScript
 // usocket API, writing each answer into the shared buffer and waking the worker (protocol.ts). Blocking,
 // timeouts and errnos are usocket's. When the script ends its sockets are closed; if the worker dies or is

@@ -1,6 +1,6 @@
-// The MicroPython worker (DESIGN.md "The board"): runs one script in the WebAssembly build of MicroPython
+// The MicroPython worker (docs/architecture.md "The board's worker bridge"): runs one script in the WebAssembly build of MicroPython
 // and gives it `_walnut`, a JS module whose calls block on Atomics.wait while the main thread, which owns
-// the stack, serves them (FINDINGS.md "MicroPython in a worker, blocking on the stack"). Data moves by
+// the stack, serves them (docs/measurements.md "MicroPython in a worker"). Data moves by
 // copying between the shared buffer and the wasm Memory at a Python buffer's address (uctypes.addressof):
 // the Memory is captured by wrapping WebAssembly.instantiate, since the build does not export HEAPU8.
 // Bridge calls never throw into Python (a throw would skip try/finally): they return a value and leave a
