@@ -210,7 +210,7 @@ function tcpCpuTable(rates: TcpRates): string {
 /** docs/measurements.md "Reference figures on the same TAP path" (measured before walnut existed; medians of 6). */
 function tcpReferenceTable(): string {
   return formatTable(
-    ["FINDINGS.md reference", "kernel→board", "board→kernel", "1-byte echo", "connect+echo+close"],
+    ["reference (docs/measurements.md)", "kernel→board", "board→kernel", "1-byte echo", "connect+echo+close"],
     [
       ["lwIP 2.1.3, Debian liblwip-dev, unix tapif", "1.86 Gbit/s (1.46–2.15)", "2.72 Gbit/s (1.72–2.94)", "37 k/s", "6.8 k/s"],
       ["Linux ↔ Linux over a veth, offloads off", "4.7 Gbit/s", "4.6 Gbit/s", "—", "—"],

@@ -74,7 +74,7 @@ function walnutRun(args: readonly string[], timeoutMs: number): { out: () => str
 }
 
 describe.runIf(run)("walnut run (real TAP)", () => {
-  it("runs USOCKET.md program 3 (UDP server) against a Python client in the namespace", async () => {
+  it("runs the board docs' program 3 (UDP server) against a Python client in the namespace", async () => {
     const ns = uniqueName("wrun");
     namespaces.push(ns);
     const script = join(dir, "udp_server.py");

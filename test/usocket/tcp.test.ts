@@ -200,7 +200,7 @@ describe("socket errors", () => {
     expect(await errnoOf(() => u2.bind(["", 7000]))).toBe(98);
   });
 
-  it("SO_REUSEADDR also allows a port whose closed listener left a live connection (USOCKET.md: 'a closed listener')", async () => {
+  it("SO_REUSEADDR also allows a port whose closed listener left a live connection (docs/usocket.md: 'a closed listener')", async () => {
     setup();
     const { server, conn, client } = await pair(5000);
     server.close();
