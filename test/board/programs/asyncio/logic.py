@@ -120,6 +120,9 @@ async def wait_fors():
     t = asyncio.create_task(value_after(0, "done already"))
     await sleep_ms(0)
     print("wait_for on a finished task:", await asyncio.wait_for(t, 0))
+    for i in range(200):
+        await asyncio.wait_for_ms(value_after(0, i), 60000)
+    print("200 wait_for that finish in time leave no pile of timers:", len(asyncio.core._timers) < 40)
 
 
 async def gathers():

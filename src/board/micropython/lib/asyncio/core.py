@@ -6,7 +6,7 @@
 
 import sys
 import select
-from heapq import heappush, heappop
+from heapq import heappush, heappop, heapify
 from time import ticks_ms, ticks_diff
 
 _POLLIN = select.POLLIN
@@ -45,6 +45,7 @@ def _now():
 _ready = []  # tasks to step in the next batch
 _timers = []  # heap of (deadline ms, key, task); an entry counts only while task._tkey == key
 _timer_key = 0
+_stale = 0  # entries of _timers whose task was woken some other way (wait_for that finished in time)
 _io = {}  # fileno → [socket, task waiting to read, task waiting to write]
 _poller = select.poll()
 _tsf_waiting = 0  # tasks in ThreadSafeFlag.wait: like the board's, they keep the loop waiting
@@ -121,11 +122,24 @@ def _wake(t):
             pass
         t._plist = None
     t._awaiting = None
-    t._tkey = 0
+    if t._tkey:
+        t._tkey = 0
+        _timer_stale()
     if t._io is not None:
         _io_drop(t)
     t._st = _READY
     _ready.append(t)
+
+
+def _timer_stale():
+    # Stale entries leave the heap when they reach its top; many wait_for calls with long timeouts that
+    # finish early would pile them up first, so the heap is rebuilt once they are half of it.
+    global _stale, _timers
+    _stale += 1
+    if _stale > 16 and 2 * _stale > len(_timers):
+        _timers = [e for e in _timers if e[2]._tkey == e[1]]
+        heapify(_timers)
+        _stale = 0
 
 
 def _io_mask(e):
@@ -205,7 +219,7 @@ def _finish(t, res, exc):
 
 def _run_until(main):
     """Runs tasks until `main` is done (None: until stop()), or until nothing could wake any task."""
-    global _ready, _stopping
+    global _ready, _stopping, _stale
     while True:
         if main is not None:
             if main._st == _DONE:
@@ -218,6 +232,7 @@ def _run_until(main):
         else:
             while _timers and _timers[0][2]._tkey != _timers[0][1]:
                 heappop(_timers)
+                _stale -= 1
             if _timers:
                 wait_ms = max(0, _timers[0][0] - _now())
             elif _io or _tsf_waiting:
@@ -242,8 +257,12 @@ def _run_until(main):
             now = _now()
             while _timers and _timers[0][0] <= now:
                 entry = heappop(_timers)
-                if entry[2]._tkey == entry[1]:
-                    _wake(entry[2])
+                t = entry[2]
+                if t._tkey == entry[1]:
+                    t._tkey = 0
+                    _wake(t)
+                else:
+                    _stale -= 1
         batch = _ready
         _ready = []
         for t in batch:
@@ -355,9 +374,10 @@ def get_event_loop(runq_len=0, waitq_len=0):
 
 def new_event_loop():
     """The board has one loop: this empties it (tasks, timers, socket waits) and returns it."""
-    global _ready, _timers, _io, _poller, _tsf_waiting, _stopping, cur_task
+    global _ready, _timers, _stale, _io, _poller, _tsf_waiting, _stopping, cur_task
     _ready = []
     _timers = []
+    _stale = 0
     _io = {}
     _poller = select.poll()
     _tsf_waiting = 0
