@@ -2,6 +2,9 @@
 // usocket` finds them there): usocket/socket, select/uselect, network, and _walnutboot (run before the
 // script: an Atomics.wait-based time.sleep and input() from walnut's stdin). Every call goes through
 // `_walnut` (worker.ts); `_check` turns the bridge's status into the Python exception (OSError(errno), …).
+// The .py files under lib/ (asyncio, uasyncio) join them through libfiles.ts.
+
+import { boardLibFiles } from "./libfiles.js";
 
 const USOCKET = String.raw`# usocket for the walnut board: sockets are PCBs of the board's stack (docs/usocket.md).
 import _walnut as _w
@@ -381,6 +384,15 @@ time.sleep = sleep
 time.sleep_ms = _sleep_ms
 time.sleep_us = sleep_us
 builtins.input = input
+
+# The board's asyncio (/lib/asyncio) replaces the build's frozen one, which start-up has already imported
+# and which .frozen, ahead of /lib in sys.path, would find again.
+import sys
+
+for _k in [k for k in sys.modules if k == "asyncio" or k.startswith("asyncio.")]:
+    del sys.modules[_k]
+sys.path.remove("/lib")
+sys.path.insert(sys.path.index(".frozen"), "/lib")
 `;
 
 /** Path in the interpreter's filesystem → source. */
@@ -391,4 +403,5 @@ export const PYTHON_FILES: Readonly<Record<string, string>> = {
   "/lib/uselect.py": "from select import *\nfrom select import poll, select\n",
   "/lib/network.py": NETWORK,
   "/lib/_walnutboot.py": BOOT,
+  ...boardLibFiles(),
 };
