@@ -33,7 +33,7 @@ describe("asyncio on a MemLink board", () => {
     try {
       let out = "";
       let err = "";
-      const run = await runScript({ stack: board, dhcp: null }, readFileSync(program("logic.py"), "utf8"), {
+      const run = await runScript({ stack: board }, readFileSync(program("logic.py"), "utf8"), {
         stdout: (t) => (out += t),
         stderr: (t) => (err += t),
       });
