@@ -30,6 +30,9 @@ import {
   type Summary,
 } from "./util.js";
 
+// Node opens its inspector on SIGUSR1 unless a listener handles it: the bench runs as root, so one does.
+process.on("SIGUSR1", () => undefined);
+
 interface RunOptions {
   repeats: number;
   seconds: number;

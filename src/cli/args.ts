@@ -269,28 +269,66 @@ export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
   --pcap FILE          write every frame the board sees and sends to FILE (pcapng)
   --trace              print one decoded line per frame`;
 
-/** `walnut run [up options] script.py`: the up options, and the script (the first argument not an option or its value). */
-export function splitRunArgs(argv: readonly string[]): { upArgs: string[]; script: string | null } {
-  const upArgs: string[] = [];
-  let script: string | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (script === null && !arg.startsWith("-")) {
-      script = arg;
-      continue;
-    }
-    upArgs.push(arg);
-    const name = arg.startsWith("--") ? arg.slice(2) : "";
-    const spec = (UP_SPEC as Readonly<Record<string, { type: string }>>)[name];
-    if (spec?.type === "string" && i + 1 < argv.length) upArgs.push(argv[++i] as string);
-  }
-  return { upArgs, script };
+/** `walnut run`'s own options (beside the up options). */
+export interface RunArgs {
+  upArgs: string[];
+  /** The script, or null with --fs (boot.py then main.py from the folder). */
+  script: string | null;
+  /** sys.argv[1:]: every argument after the script. */
+  scriptArgs: string[];
+  /** --fs DIR: the board's flash. */
+  fsDir: string | null;
+  /** --verbose: the board summary on stderr even when it is not a terminal. */
+  verbose: boolean;
 }
 
-export const RUN_USAGE = `usage: walnut run [up options] script.py
+/**
+ * `walnut run [options] [script.py [args…]]`: the up options, walnut run's own (--fs DIR, --verbose), the
+ * script (the first argument that is not an option or its value) and, after it, the script's arguments.
+ */
+export function splitRunArgs(argv: readonly string[]): RunArgs {
+  const out: RunArgs = { upArgs: [], script: null, scriptArgs: [], fsDir: null, verbose: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (out.script !== null) {
+      out.scriptArgs.push(arg);
+      continue;
+    }
+    if (!arg.startsWith("-")) {
+      out.script = arg;
+      continue;
+    }
+    if (arg === "--verbose") {
+      out.verbose = true;
+      continue;
+    }
+    if (arg === "--fs" || arg.startsWith("--fs=")) {
+      const value = arg === "--fs" ? argv[++i] : arg.slice("--fs=".length);
+      if (value === undefined || value.length === 0) throw new UsageError("--fs: which folder? (--fs DIR)");
+      out.fsDir = value;
+      continue;
+    }
+    out.upArgs.push(arg);
+    const name = arg.startsWith("--") ? arg.slice(2) : "";
+    const spec = (UP_SPEC as Readonly<Record<string, { type: string }>>)[name];
+    if (spec?.type === "string" && i + 1 < argv.length) out.upArgs.push(argv[++i] as string);
+  }
+  return out;
+}
+
+export const RUN_USAGE = `usage: walnut run [up options] [--fs DIR] [--verbose] script.py [args...]
+       walnut run [up options] --fs DIR
   brings a board up (the same options as walnut up: --ip, --netns, --host-ip, --dhcp, …), runs the MicroPython
   script on it (its usocket/socket, select and network modules are the board's), prints its output and tears
-  the board down; exit code 0 when the script ended normally, 1 on an uncaught exception (traceback on stderr)`;
+  the board down. The script's folder is on sys.path (a package beside it imports); sys.argv is the script and
+  its arguments; sys.stdin and input() read walnut's standard input. Exit code: the script's (0, sys.exit(n),
+  or 1 after an uncaught exception, its traceback on stderr).
+  --fs DIR             the board's flash: DIR is "/" for the script (read-write: open, os.listdir, os.stat,
+                       os.remove, …; paths outside DIR are refused) and DIR/lib is on sys.path; without a
+                       script, runs boot.py then main.py from DIR as a board does at power-on
+  --verbose            print the board's one-line summary on stderr (it is printed anyway when stderr is a
+                       terminal; piped output carries only the script's own)
+  kill -USR1 PID prints the board's connections and counters on stderr`;
 
 export const REPL_USAGE = `usage: walnut repl [up options]
   brings a board up (the same options as walnut up: --ip, --netns, --host-ip, --dhcp, …) and runs MicroPython's

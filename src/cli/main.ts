@@ -11,7 +11,7 @@ import { runScriptFile } from "../board/micropython/script.js";
 import { runRepl } from "../board/micropython/repl.js";
 import { netstatLines } from "./netstat.js";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const USAGE = `usage: walnut <command> [options]
@@ -150,25 +150,50 @@ async function up(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** `walnut run [up options] script.py`: exit code 0 if the script ended normally, 1 on an uncaught exception. */
+/** `walnut run [options] script.py [args…]` / `walnut run --fs DIR`: the script's exit status. */
 async function run(argv: readonly string[]): Promise<number> {
-  const { upArgs, script } = splitRunArgs(argv);
-  if (upArgs.includes("--help") || upArgs.includes("-h")) {
+  const r = splitRunArgs(argv);
+  if (r.upArgs.includes("--help") || r.upArgs.includes("-h")) {
     console.log(RUN_USAGE);
     return 0;
   }
-  if (script === null) throw new UsageError("run: which script? (walnut run [up options] script.py)");
-  const o = parseUpOptions(upArgs, { netns: "walnut", tapName: "walnut%d" });
+  if (r.script === null && r.fsDir === null) throw new UsageError("run: which script? (walnut run [up options] script.py, or --fs DIR)");
+  if (r.script !== null && !isFile(r.script)) throw new UsageError(`run: ${r.script}: no such file`);
+  if (r.fsDir !== null && !isFolder(r.fsDir)) throw new UsageError(`--fs ${r.fsDir}: no such folder`);
+  const o = parseUpOptions(r.upArgs, { netns: "walnut", tapName: "walnut%d" });
   if (o === "help") {
     console.log(RUN_USAGE);
     return 0;
   }
   const board = Board.start(boardOptions(o, process.stderr));
+  const snapshot = (): void => {
+    for (const line of netstatLines(board.stack)) process.stderr.write(`${line}\n`);
+  };
+  process.on("SIGUSR1", snapshot);
   try {
+    // The script's output is its own: the board's summary only where a person is watching, or when asked.
+    if (r.verbose || process.stderr.isTTY === true) process.stderr.write(`walnut: ${board.describe()}\n`);
     // With DHCP the script's network.WLAN().connect() waits for the lease (bounded), as a board's does.
-    return await runScriptFile(board, script);
+    return await runScriptFile(board, r.script, { argv: r.scriptArgs, ...(r.fsDir !== null ? { fsDir: r.fsDir } : {}) });
   } finally {
+    process.off("SIGUSR1", snapshot);
     await board.stopGracefully();
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -193,10 +218,15 @@ async function repl(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const board = Board.start(boardOptions(o, process.stderr));
+  const snapshot = (): void => {
+    for (const line of netstatLines(board.stack)) process.stderr.write(`${line}\r\n`);
+  };
+  process.on("SIGUSR1", snapshot);
   try {
     process.stderr.write(`walnut: ${board.describe()} — MicroPython REPL, Ctrl-D to leave\n`);
     return await runRepl(board);
   } finally {
+    process.off("SIGUSR1", snapshot);
     await board.stopGracefully();
   }
 }

@@ -9,27 +9,36 @@ import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT } from "./constants.js";
 import { OSError } from "./oserror.js";
 import type { Socket } from "./socket.js";
 
+/** What a poll object can wait on: a socket, or anything with the same readiness and wake-up (the board's console). */
+export interface Pollable {
+  /** The POLL* events that hold now. */
+  readiness(): number;
+  /** `fn` is called whenever readiness may have changed, until removed. */
+  addWaiter(fn: () => void): void;
+  removeWaiter(fn: () => void): void;
+}
+
 /** Reported whether asked for or not. */
 const ALWAYS = POLLERR | POLLHUP | POLLNVAL;
 
-export class Poll {
+export class Poll<T extends Pollable = Socket> {
   /** Registered sockets and the events asked for, in registration order. */
-  private readonly masks = new Map<Socket, number>();
+  private readonly masks = new Map<T, number>();
 
   constructor(private readonly scheduler: Scheduler) {}
 
   /** Registers `sock` for `mask` (default POLLIN|POLLOUT); registering again modifies. */
-  register(sock: Socket, mask: number = POLLIN | POLLOUT): void {
+  register(sock: T, mask: number = POLLIN | POLLOUT): void {
     this.masks.set(sock, mask);
   }
 
   /** Forgets `sock` (not registered: nothing happens). */
-  unregister(sock: Socket): void {
+  unregister(sock: T): void {
     this.masks.delete(sock);
   }
 
   /** Changes the mask of a registered socket; ENOENT if it is not registered. */
-  modify(sock: Socket, mask: number): void {
+  modify(sock: T, mask: number): void {
     if (!this.masks.has(sock)) throw new OSError(Errno.ENOENT);
     this.masks.set(sock, mask);
   }
@@ -38,13 +47,13 @@ export class Poll {
    * → [sock, events] for every ready socket; waits up to `timeoutMs` (-1: forever, 0: just look) for one
    * to become ready, and gives [] if none did.
    */
-  poll(timeoutMs = -1): Promise<[Socket, number][]> {
+  poll(timeoutMs = -1): Promise<[T, number][]> {
     const ready = this.collect();
     if (ready.length > 0 || timeoutMs === 0) return Promise.resolve(ready);
     const sockets = [...this.masks.keys()];
     return new Promise((resolve) => {
       let deadline: Deadline | null = null;
-      const finish = (result: [Socket, number][]): void => {
+      const finish = (result: [T, number][]): void => {
         for (const s of sockets) s.removeWaiter(waiter);
         if (deadline !== null) this.scheduler.cancel(deadline);
         resolve(result);
@@ -62,12 +71,12 @@ export class Poll {
   }
 
   /** MicroPython's ipoll: the same answer (an array serves as the iterator). */
-  ipoll(timeoutMs = -1, _flags = 0): Promise<[Socket, number][]> {
+  ipoll(timeoutMs = -1, _flags = 0): Promise<[T, number][]> {
     return this.poll(timeoutMs);
   }
 
-  private collect(): [Socket, number][] {
-    const out: [Socket, number][] = [];
+  private collect(): [T, number][] {
+    const out: [T, number][] = [];
     for (const [sock, mask] of this.masks) {
       const ev = sock.readiness() & (mask | ALWAYS);
       if (ev !== 0) out.push([sock, ev]);
@@ -91,7 +100,7 @@ export async function select(
   for (const s of r) masks.set(s, (masks.get(s) ?? 0) | POLLIN);
   for (const s of w) masks.set(s, (masks.get(s) ?? 0) | POLLOUT);
   for (const s of x) masks.set(s, masks.get(s) ?? 0);
-  const p = new Poll(scheduler);
+  const p = new Poll<Socket>(scheduler);
   for (const [s, m] of masks) p.register(s, m);
   const timeoutMs = timeoutS === null || timeoutS === undefined || timeoutS < 0 ? -1 : Math.round(timeoutS * 1000);
   const ready = await p.poll(timeoutMs);

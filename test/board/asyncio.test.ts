@@ -137,7 +137,7 @@ describe.runIf(tap)("asyncio on the board (walnut run, real TAP, CPython peers)"
     const startedMs = Date.now();
     const r = await runAsync(["npx", "tsc", "-p", "tsconfig.build.json"], { timeoutMs: 60_000, cwd: ROOT });
     if (r.code !== 0 && r.code !== 2) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
-    if (statSync(join(ROOT, "dist", "src", "board", "micropython", "python.js")).mtimeMs < startedMs - 1000) throw new Error("python.js was not rebuilt");
+    if (statSync(join(ROOT, "dist", "src", "board", "micropython", "runtime.js")).mtimeMs < startedMs - 1000) throw new Error("runtime.js was not rebuilt");
   });
 
   it("serves a tiny web app to concurrent clients, then closes it with wait_closed", async () => {

@@ -190,7 +190,7 @@ describe.runIf(run)("examples/ under walnut run (real TAP, Linux peers)", () => 
 
   // Needs the script's folder on sys.path under walnut run (issue 8, "Files and imports"); until then
   // `import minihttp` fails with ImportError. Enable once that lands.
-  it.skip("http_server/main.py imports the package beside it and serves HTTP to a Linux client", async () => {
+  it("http_server/main.py imports the package beside it and serves HTTP to a Linux client", async () => {
     const ns = namespace();
     const w = walnutRun(ns, join("http_server", "main.py"));
     await waitForOutput(w, `HTTP server on http://${BOARD_IP}:8080/`, 15_000);

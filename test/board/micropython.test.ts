@@ -10,7 +10,7 @@ import { memLinkPair } from "../../src/link/memlink.js";
 import { Stack } from "../../src/stack/stack.js";
 import { parseIpv4, parseMac } from "../../src/core/addr.js";
 import { SOCK_DGRAM, SOCK_STREAM, usocketFor } from "../../src/usocket/index.js";
-import { runScript, type ScriptOptions, type ScriptResult } from "../../src/board/micropython/runtime.js";
+import { LineConsole, runScript, type ScriptOptions, type ScriptResult } from "../../src/board/micropython/runtime.js";
 
 interface Pair {
   board: Stack;
@@ -122,7 +122,9 @@ s2.connect(('10.0.0.2', 7002))
 
   it("time.sleep blocks without spinning; timeouts, select and network.WLAN work; input() reads lines", async () => {
     const p = (current = pair());
-    const lines = ["first", null];
+    const console = new LineConsole();
+    console.push("first");
+    console.end();
     const r = await run(
       p,
       `import time, network, select, socket
@@ -143,11 +145,11 @@ try:
 except EOFError:
     print('eof')
 `,
-      { readLine: () => Promise.resolve(lines.shift() ?? null) },
+      { console },
     );
     expect(r.traceback).toBeNull();
     expect(r.out).toBe(
-      "True ('10.0.0.1', '255.255.255.0', '0.0.0.0', '0.0.0.0') 10.0.0.1 6 True\nTrue\ntimeout 110\n([], [], [])\nTrue\nfirst\neof\n",
+      "True ('10.0.0.1', '255.255.255.0', '0.0.0.0', '0.0.0.0') 10.0.0.1 6 True\nTrue\ntimeout 110\n([], [], [])\nTrue\n> first\neof\n",
     );
   });
 

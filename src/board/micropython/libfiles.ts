@@ -1,6 +1,7 @@
-// The board's Python modules kept as real .py files under src/board/micropython/lib/ (the asyncio package
-// and uasyncio), read from disk when python.ts is loaded and mapped to the interpreter's /lib (worker.ts
-// writes them there before the script starts). The folder is found from the package root, so the same
+// The board's Python modules, real .py files under src/board/micropython/lib/ (usocket, socket, select,
+// uselect, network, the start-up module _walnutboot, the asyncio package and uasyncio), read from disk and
+// mapped to the interpreter's /lib (worker.ts writes them there before the script starts; runtime.ts adds
+// the generated _walnutconst.py). The folder is found from the package root, so the same
 // lookup serves the TypeScript source under vitest and the build in dist/ (which holds no .py files).
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";

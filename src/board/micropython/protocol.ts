@@ -1,7 +1,9 @@
-// The board's blocking bridge between the MicroPython worker and the main thread (docs/architecture.md "The board's worker bridge"):
-// the layout of the SharedArrayBuffer both sides share and the messages they exchange. The worker posts a
-// Request and blocks on Atomics.wait over STATE; the main thread (which owns the stack) answers by filling
-// the response slots, the data area and the string area, then sets STATE to DONE and notifies.
+// The board's blocking bridge between the MicroPython worker and the main thread (docs/architecture.md "The
+// board"): the layout of the SharedArrayBuffer both sides share, the operations a Python wrapper may ask
+// for with the kinds of their arguments, and the messages the two threads exchange. The worker checks a
+// call's arguments against OP_ARGS, posts a Request and blocks on Atomics.wait over STATE; the main thread
+// (which owns the stack) answers by filling the response slots, the data area and the string area, then
+// sets STATE to DONE and notifies. The Python side's constants (_walnutconst.py) are generated from here.
 
 /** Int32 slots at the start of the shared buffer. */
 export const Slot = {
@@ -29,6 +31,7 @@ export const State = { IDLE: 0, WAITING: 1, DONE: 2 } as const;
 
 /** How a call ended; the Python wrapper raises the matching exception. */
 export const Status = { OK: 0, OSERROR: 1, VALUE_ERROR: 2, TYPE_ERROR: 3, EOF_ERROR: 4, INTERRUPTED: 5, RUNTIME_ERROR: 6 } as const;
+export type StatusCode = (typeof Status)[keyof typeof Status];
 
 const HEADER_BYTES = 64;
 /** Largest data one call moves (a UDP datagram's 65507 bytes fit); Python wrappers loop for more. */
@@ -38,22 +41,113 @@ export const DATA_OFFSET = HEADER_BYTES;
 export const STRING_OFFSET = HEADER_BYTES + DATA_MAX;
 export const SHARED_BYTES = HEADER_BYTES + DATA_MAX + STRING_MAX;
 
-/** One bridge call: an operation name, a socket id and up to three arguments; bulk data sits in the data area. */
+/** The operations a bridge call can ask for. Python names them OP_<NAME> (generated). */
+export const Op = {
+  SOCKET: 1,
+  CLOSE: 2,
+  BIND: 3,
+  LISTEN: 4,
+  ACCEPT: 5,
+  CONNECT: 6,
+  SEND: 7,
+  SENDALL: 8,
+  SENDTO: 9,
+  WRITE: 10,
+  RECV: 11,
+  RECVFROM: 12,
+  READ: 13,
+  READLINE: 14,
+  SETTIMEOUT: 15,
+  SETBLOCKING: 16,
+  SETSOCKOPT: 17,
+  GETADDRINFO: 18,
+  POLL: 19,
+  /** The next console line with its newline ('' at end of input). */
+  STDIN_LINE: 20,
+  NET_CONNECT: 21,
+  NET_IFCONFIG: 22,
+  NET_SET: 23,
+  NET_DHCP: 24,
+  NET_MAC: 25,
+} as const;
+export type OpCode = (typeof Op)[keyof typeof Op];
+
+/**
+ * What an argument slot may hold: an int (a 32-bit integer), a number (int or float), a str; `?` also
+ * allows None. Slots past an op's list must be None.
+ */
+export type ArgKind = "int" | "num" | "str" | "int?" | "num?" | "str?";
+
+/** The argument kinds of slots a, b, c per op (the socket id and the data area are separate). */
+export const OP_ARGS = {
+  [Op.SOCKET]: ["int", "int", "int"],
+  [Op.CLOSE]: [],
+  [Op.BIND]: ["str", "int"],
+  [Op.LISTEN]: ["int"],
+  [Op.ACCEPT]: [],
+  [Op.CONNECT]: ["str", "int"],
+  [Op.SEND]: [],
+  [Op.SENDALL]: [],
+  [Op.SENDTO]: ["str", "int"],
+  [Op.WRITE]: [],
+  [Op.RECV]: ["int", "int"],
+  [Op.RECVFROM]: ["int", "int"],
+  [Op.READ]: ["int"],
+  [Op.READLINE]: ["int"],
+  /** Seconds; None blocks. */
+  [Op.SETTIMEOUT]: ["num?"],
+  [Op.SETBLOCKING]: ["int"],
+  /** level, option, int value (None: the value is the data area). */
+  [Op.SETSOCKOPT]: ["int", "int", "int?"],
+  [Op.GETADDRINFO]: ["str", "int"],
+  /** "fd:mask,…" and a timeout in ms (-1: forever). */
+  [Op.POLL]: ["str", "int"],
+  [Op.STDIN_LINE]: [],
+  [Op.NET_CONNECT]: ["str?", "str?"],
+  [Op.NET_IFCONFIG]: [],
+  /** "ip,mask,gw,dns". */
+  [Op.NET_SET]: ["str"],
+  [Op.NET_DHCP]: [],
+  [Op.NET_MAC]: [],
+} as const satisfies Record<OpCode, readonly ArgKind[]>;
+
+type ArgValue<K extends ArgKind> = K extends "int" | "num" ? number : K extends "str" ? string : K extends "int?" | "num?" ? number | null : string | null;
+/** The decoded arguments of `op`, typed by OP_ARGS. */
+export type OpArgs<O extends OpCode> = ArgsOf<(typeof OP_ARGS)[O]>;
+type ArgsOf<T extends readonly ArgKind[]> = { -readonly [I in keyof T]: T[I] extends ArgKind ? ArgValue<T[I]> : never };
+
+export type Arg = number | string | null;
+
+/** Why `value` cannot sit in a slot of kind `kind`, or null when it can. */
+export function argProblem(kind: ArgKind | undefined, value: unknown): string | null {
+  if (value === null || value === undefined) return kind === undefined || kind.endsWith("?") ? null : "is None";
+  if (kind === undefined) return "is not expected";
+  if (typeof value === "boolean") return kind.startsWith("int") || kind.startsWith("num") ? null : "is a bool";
+  if (typeof value === "number") {
+    if (kind.startsWith("str")) return "is a number, not a str";
+    if (!Number.isFinite(value)) return "is not finite";
+    if (kind.startsWith("int") && !Number.isInteger(value)) return "is not an int";
+    return null;
+  }
+  if (typeof value === "string") return kind.startsWith("str") ? null : "is a str, not a number";
+  return "has a type the bridge cannot carry";
+}
+
+/** One bridge call: an operation, a socket id and up to three checked arguments; bulk data sits in the data area. */
 export interface Request {
   kind: "call";
   seq: number;
-  op: string;
+  op: OpCode;
   sid: number;
-  a: number | string | null;
-  b: number | string | null;
-  c: number | string | null;
+  args: Arg[];
 }
 
 /** Worker → main. */
 export type WorkerMessage =
   | Request
   | { kind: "output"; stream: "stdout" | "stderr"; text: string }
-  | { kind: "done"; ok: boolean; traceback: string | null };
+  /** The script ended: `exitCode` 0 normally, sys.exit's code, 1 after an uncaught exception (its `traceback`). */
+  | { kind: "done"; ok: boolean; traceback: string | null; exitCode: number };
 
 /** What the worker is started with. */
 export interface WorkerInput {
@@ -62,11 +156,23 @@ export interface WorkerInput {
   micropythonUrl: string;
   /** Files to write into the interpreter's filesystem (path → text), e.g. /lib/usocket.py. */
   files: Record<string, string>;
-  source: string;
+  /** The script to run: its text and the path it is known by (tracebacks, sys.argv[0]); null for the REPL or --fs boot. */
+  script: { source: string; path: string } | null;
+  /** sys.argv after argv[0]. */
+  argv: string[];
+  /** Host folders to mount (see hostfs.ts), board path → host path; read-only unless `writable`. */
+  mounts: { boardPath: string; hostPath: string; writable: boolean }[];
+  /** Folders put first on sys.path (the script's folder). */
+  pathFirst: string[];
+  /** With --fs: the board's flash (mounted at FLASH_DIR), which boot.py/main.py run from. */
+  flash: boolean;
   heapBytes: number;
-  /** Run the interactive REPL (fed by ReplInput messages) instead of `source`. */
+  /** Run the interactive REPL (fed by ReplInput messages) instead of a script. */
   repl?: boolean;
 }
+
+/** Where a `--fs` folder is mounted in the interpreter; Python sees it as `/` through the board's path mapping. */
+export const FLASH_DIR = "/flash";
 
 /** Main → worker, REPL only: raw characters (a terminal), one line of piped input (no newline), or end of input. */
 export type ReplInput = { kind: "chars"; text: string } | { kind: "line"; text: string } | { kind: "eof" };

@@ -2,32 +2,42 @@
 // (worker.ts); this side owns the stack and serves the worker's blocking bridge calls with the TypeScript
 // usocket API, writing each answer into the shared buffer and waking the worker (protocol.ts). Blocking,
 // timeouts and errnos are usocket's. When the script ends its sockets are closed; if the worker dies or is
-// terminated, the board's sockets are freed here (usocket shutdown).
+// terminated, the board's sockets are freed here (usocket shutdown). The REPL can be soft-reset: a fresh
+// interpreter on the same board.
 
 import { Worker } from "node:worker_threads";
 import { createRequire } from "node:module";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { formatIpv4, formatMac, parseIpv4 } from "../../core/addr.js";
 import type { Stack } from "../../stack/stack.js";
-import { OSError, ValueError, usocketFor, type Socket, type Usocket } from "../../usocket/index.js";
-import { PYTHON_FILES } from "./python.js";
+import { OSError, POLLIN, ValueError, usocketFor, type Socket, type Usocket } from "../../usocket/index.js";
+import { Poll, type Pollable } from "../../usocket/poll.js";
+import { boardLibFiles } from "./libfiles.js";
+import { walnutConstSource, WlanStatus } from "./pyconst.js";
+import { LineConsole, type ConsoleInput } from "./console.js";
 import {
   DATA_MAX,
   DATA_OFFSET,
+  FLASH_DIR,
+  Op,
   SHARED_BYTES,
   Slot,
   State,
   Status,
   STRING_MAX,
   STRING_OFFSET,
+  type OpArgs,
+  type OpCode,
   type ReplInput,
   type Request,
   type WorkerInput,
   type WorkerMessage,
 } from "./protocol.js";
+
+export { LineConsole, type ConsoleInput } from "./console.js";
 
 /** What the runtime needs of a board: its stack. network.WLAN waits for the netif's address, whoever sets it. */
 export interface BoardNetwork {
@@ -38,8 +48,14 @@ export interface ScriptOptions {
   /** Receives the script's output as it is produced (default: process.stdout / process.stderr). */
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
-  /** input(): the next line of the console without its newline, or null at end of input (EOFError). */
-  readLine?: (prompt: string) => Promise<string | null>;
+  /** The console the script reads (sys.stdin, input()); without one, reads meet end of input. */
+  console?: ConsoleInput;
+  /** The script's file on the host: tracebacks and sys.argv[0] name it, its folder is first on sys.path. */
+  scriptPath?: string;
+  /** sys.argv[1:]. */
+  argv?: readonly string[];
+  /** A host folder mounted read-write as the board's flash (`/`, with `/lib` on sys.path). */
+  fsDir?: string;
   /** MicroPython heap (default 2 MiB). */
   heapBytes?: number;
   /** How long network.WLAN().connect() waits for an address (default 30 s). */
@@ -47,10 +63,12 @@ export interface ScriptOptions {
 }
 
 export interface ScriptResult {
-  /** The script ended normally (or by SystemExit). */
+  /** The script ended without an uncaught exception (normally, or by SystemExit). */
   ok: boolean;
   /** The traceback of the uncaught exception, null when ok. */
   traceback: string | null;
+  /** The exit status: 0, sys.exit's code, or 1 after an uncaught exception. */
+  exitCode: number;
 }
 
 /** A running script. */
@@ -62,24 +80,52 @@ export interface ScriptRun {
   terminate(): Promise<void>;
 }
 
-const STAT_NO_IP = 2;
-const STAT_GOT_IP = 3;
 const encoder = new TextEncoder();
+const NO_CONSOLE = new LineConsole();
+NO_CONSOLE.end();
 
-class EndOfInput extends Error {}
-
-/** Starts `source` on the board. */
-export async function runScript(net: BoardNetwork, source: string, options: ScriptOptions = {}): Promise<ScriptRun> {
-  const url = await workerUrl();
-  const shared = new SharedArrayBuffer(SHARED_BYTES);
-  const input: WorkerInput = {
+/** The files, mounts and path of one interpreter: the board's modules, its constants, the script's folder, the flash. */
+function workerInput(shared: SharedArrayBuffer, options: ScriptOptions, script: WorkerInput["script"], repl: boolean): WorkerInput {
+  const mounts: WorkerInput["mounts"] = [];
+  const pathFirst: string[] = [];
+  if (options.scriptPath !== undefined) {
+    // The script's folder, read-only at its own host path, so tracebacks of modules beside it name real files.
+    const folder = dirname(resolve(options.scriptPath));
+    mounts.push({ boardPath: folder, hostPath: folder, writable: false });
+    pathFirst.push(folder);
+  }
+  if (options.fsDir !== undefined) {
+    const dir = resolve(options.fsDir);
+    if (!statSync(dir).isDirectory()) throw new Error(`--fs ${options.fsDir} is not a folder`);
+    mounts.push({ boardPath: FLASH_DIR, hostPath: dir, writable: true });
+  }
+  const files: Record<string, string> = { ...boardLibFiles() };
+  files["/lib/_walnutconst.py"] = walnutConstSource({ hasFlash: options.fsDir !== undefined, pathFirst });
+  return {
     shared,
     micropythonUrl: micropythonUrl(),
-    files: { ...PYTHON_FILES },
-    source,
+    files,
+    script,
+    argv: [...(options.argv ?? [])],
+    mounts,
+    pathFirst,
+    flash: options.fsDir !== undefined,
     heapBytes: options.heapBytes ?? 2 * 1024 * 1024,
+    repl,
   };
-  const worker = new Worker(url, { workerData: input });
+}
+
+/**
+ * Starts `source` on the board (named `options.scriptPath` when given). With `source` null and
+ * `options.fsDir`, runs boot.py then main.py from the flash as a board does at power-on.
+ */
+export async function runScript(net: BoardNetwork, source: string | null, options: ScriptOptions = {}): Promise<ScriptRun> {
+  const url = await workerUrl();
+  const shared = new SharedArrayBuffer(SHARED_BYTES);
+  // A script given as text is the board's main.py, as far as tracebacks and sys.argv[0] tell.
+  const script = source === null ? null : { source, path: options.scriptPath ?? "main.py" };
+  if (script === null && options.fsDir === undefined) throw new Error("runScript: no script and no --fs folder to boot from");
+  const worker = new Worker(url, { workerData: workerInput(shared, options, script, false) });
   return new Bridge(net, worker, shared, options);
 }
 
@@ -96,41 +142,159 @@ export interface ReplRun extends ScriptRun {
    * prompt it clears the line being entered ("line").
    */
   ctrlC(): "interrupted" | "line";
+  /**
+   * A soft reset, as Ctrl-D or machine.soft_reset() on a board: the interpreter (and whatever it runs, a
+   * pure-Python loop included) is replaced by a fresh one at a new prompt; the board — stack, address,
+   * TAP, built-in services — stays up. The old interpreter's sockets are closed.
+   */
+  softReset(): Promise<void>;
 }
 
 /** Starts MicroPython's interactive REPL on the board (its banner and `>>> ` prompt arrive through stdout). */
 export async function startRepl(net: BoardNetwork, options: ScriptOptions = {}): Promise<ReplRun> {
-  const url = await workerUrl();
-  const shared = new SharedArrayBuffer(SHARED_BYTES);
-  const input: WorkerInput = {
-    shared,
-    micropythonUrl: micropythonUrl(),
-    files: { ...PYTHON_FILES },
-    source: "",
-    heapBytes: options.heapBytes ?? 2 * 1024 * 1024,
-    repl: true,
-  };
-  const worker = new Worker(url, { workerData: input });
-  const bridge = new Bridge(net, worker, shared, options);
-  const i32 = new Int32Array(shared);
-  const post = (m: ReplInput): void => worker.postMessage(m);
-  return {
-    done: bridge.done,
-    interrupt: () => bridge.interrupt(),
-    terminate: () => bridge.terminate(),
-    chars: (text) => post({ kind: "chars", text }),
-    line: (text) => post({ kind: "line", text }),
-    eof: () => post({ kind: "eof" }),
-    ctrlC: () => {
-      if (Atomics.load(i32, Slot.BUSY) !== 0) {
-        bridge.interrupt();
-        return "interrupted";
-      }
-      post({ kind: "chars", text: "\x03" });
-      return "line";
-    },
-  };
+  const session = new ReplSession(net, options);
+  await session.start();
+  return session;
 }
+
+/**
+ * The REPL over one interpreter after another. While a statement reads the console (input(),
+ * sys.stdin), typed input is a line for it — echoed, with backspace — instead of keys for the prompt.
+ */
+class ReplSession implements ReplRun {
+  readonly done: Promise<ScriptResult>;
+  private resolveDone: (r: ScriptResult) => void = () => undefined;
+  private bridge: Bridge | null = null;
+  private worker: Worker | null = null;
+  private i32: Int32Array | null = null;
+  private readonly console = new LineConsole();
+  /** The line being typed for a statement that reads the console (terminal input). */
+  private typed = "";
+  private isResetting = false;
+  private readonly out: (t: string) => void;
+
+  constructor(
+    private readonly net: BoardNetwork,
+    private readonly options: ScriptOptions,
+  ) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.out = options.stdout ?? ((t: string): void => void process.stdout.write(t));
+  }
+
+  async start(): Promise<void> {
+    const url = await workerUrl();
+    const shared = new SharedArrayBuffer(SHARED_BYTES);
+    const worker = new Worker(url, { workerData: workerInput(shared, this.options, null, true) });
+    const bridge = new Bridge(this.net, worker, shared, { ...this.options, console: this.console });
+    this.worker = worker;
+    this.bridge = bridge;
+    this.i32 = new Int32Array(shared);
+    void bridge.done.then((r) => {
+      if (this.bridge === bridge && !this.isResetting) this.resolveDone(r);
+    });
+  }
+
+  private post(m: ReplInput): void {
+    this.worker?.postMessage(m);
+  }
+
+  interrupt(): void {
+    this.bridge?.interrupt();
+  }
+
+  terminate(): Promise<void> {
+    return this.bridge?.terminate() ?? Promise.resolve();
+  }
+
+  chars(text: string): void {
+    if (!this.console.isWaited) {
+      this.post({ kind: "chars", text });
+      return;
+    }
+    for (const ch of text) {
+      if (ch === "\r" || ch === "\n") {
+        this.out("\r\n");
+        const line = this.typed;
+        this.typed = "";
+        this.console.push(line);
+      } else if (ch === "\x7f" || ch === "\b") {
+        if (this.typed.length > 0) {
+          this.typed = this.typed.slice(0, -1);
+          this.out("\b \b");
+        }
+      } else if (ch === "\x04" && this.typed.length === 0) {
+        this.console.end();
+      } else if (ch >= " ") {
+        this.typed += ch;
+        this.out(ch);
+      }
+    }
+  }
+
+  line(text: string): void {
+    if (this.console.isWaited) this.console.push(text);
+    else this.post({ kind: "line", text });
+  }
+
+  eof(): void {
+    this.console.end();
+    this.post({ kind: "eof" });
+  }
+
+  ctrlC(): "interrupted" | "line" {
+    const i32 = this.i32;
+    if (i32 !== null && Atomics.load(i32, Slot.BUSY) !== 0) {
+      this.bridge?.interrupt();
+      return "interrupted";
+    }
+    this.post({ kind: "chars", text: "\x03" });
+    return "line";
+  }
+
+  async softReset(): Promise<void> {
+    const old = this.bridge;
+    if (old === null) return;
+    this.isResetting = true;
+    try {
+      await old.terminate(true);
+      this.typed = "";
+      this.out("\r\nMPY: soft reboot\r\n");
+      await this.start();
+    } finally {
+      this.isResetting = false;
+    }
+  }
+}
+
+/** What serving one call produced, before it is written into the shared buffer. */
+interface Answer {
+  value?: number;
+  value2?: number;
+  data?: Uint8Array;
+  text?: string;
+}
+
+/** A call's typed arguments and data, as one handler of Bridge.handlers sees them. */
+type Handler<O extends OpCode> = (sid: number, args: OpArgs<O>, data: Uint8Array) => Answer | Promise<Answer>;
+
+/** The board's console as a pollable of fd 0: readable when a line (or the end of input) is waiting. */
+class ConsolePollable implements Pollable {
+  private readonly cancels = new Map<() => void, () => void>();
+  constructor(private readonly input: ConsoleInput) {}
+  readiness(): number {
+    return this.input.isReady() ? POLLIN : 0;
+  }
+  addWaiter(fn: () => void): void {
+    this.cancels.set(fn, this.input.onReady(fn));
+  }
+  removeWaiter(fn: () => void): void {
+    this.cancels.get(fn)?.();
+    this.cancels.delete(fn);
+  }
+}
+
+/** fd 0 in a poll spec is the console (sockets number from 3). */
+const CONSOLE_FD = 0;
 
 class Bridge implements ScriptRun {
   readonly done: Promise<ScriptResult>;
@@ -138,8 +302,11 @@ class Bridge implements ScriptRun {
   private readonly bytes: Uint8Array;
   private readonly us: Usocket;
   private readonly sockets = new Map<number, Socket>();
+  private readonly console: ConsoleInput;
+  private readonly consolePollable: ConsolePollable;
   private latestSeq = 0;
   private finished = false;
+  private endGracefully = false;
 
   constructor(
     private readonly net: BoardNetwork,
@@ -150,13 +317,15 @@ class Bridge implements ScriptRun {
     this.i32 = new Int32Array(shared);
     this.bytes = new Uint8Array(shared);
     this.us = usocketFor(net.stack);
+    this.console = options.console ?? NO_CONSOLE;
+    this.consolePollable = new ConsolePollable(this.console);
     const out = options.stdout ?? ((t: string): void => void process.stdout.write(t));
     const err = options.stderr ?? ((t: string): void => void process.stderr.write(t));
     this.done = new Promise<ScriptResult>((resolve) => {
       const finish = (r: ScriptResult, graceful: boolean): void => {
         if (this.finished) return;
         this.finished = true;
-        if (graceful) this.us.closeAll();
+        if (graceful || this.endGracefully) this.us.closeAll();
         else this.us.shutdown();
         void worker.terminate();
         resolve(r);
@@ -164,10 +333,10 @@ class Bridge implements ScriptRun {
       worker.on("message", (m: WorkerMessage) => {
         if (m.kind === "call") void this.serve(m);
         else if (m.kind === "output") (m.stream === "stdout" ? out : err)(m.text);
-        else finish({ ok: m.ok, traceback: m.traceback }, true);
+        else finish({ ok: m.ok, traceback: m.traceback, exitCode: m.exitCode }, true);
       });
-      worker.on("error", (e) => finish({ ok: false, traceback: `walnut: MicroPython worker failed: ${e.message}\n` }, false));
-      worker.on("exit", (code) => finish({ ok: false, traceback: `walnut: MicroPython worker exited (code ${code})\n` }, false));
+      worker.on("error", (e) => finish({ ok: false, traceback: `walnut: MicroPython worker failed: ${e.message}\n`, exitCode: 1 }, false));
+      worker.on("exit", (code) => finish({ ok: false, traceback: `walnut: MicroPython worker exited (code ${code})\n`, exitCode: 1 }, false));
     });
   }
 
@@ -177,7 +346,9 @@ class Bridge implements ScriptRun {
     Atomics.notify(this.i32, Slot.INTERRUPT);
   }
 
-  async terminate(): Promise<void> {
+  /** Stops the worker at once; its sockets are aborted, or closed (FIN) when `closeSockets`. */
+  async terminate(closeSockets = false): Promise<void> {
+    this.endGracefully = closeSockets;
     await this.worker.terminate();
     await this.done;
   }
@@ -200,155 +371,138 @@ class Bridge implements ScriptRun {
     // Copied now: the worker is blocked, so the data area holds this request's bytes until we answer.
     const data = this.bytes.slice(DATA_OFFSET, DATA_OFFSET + dataLength);
     let status: number = Status.OK;
-    let value = 0;
-    let value2 = 0;
-    let outData: Uint8Array | null = null;
-    let text = "";
+    let answer: Answer = {};
     try {
-      const r = await this.perform(req, data);
-      value = r.value ?? 0;
-      value2 = r.value2 ?? 0;
-      outData = r.data ?? null;
-      text = r.text ?? "";
+      const handler = this.handlers[req.op] as Handler<OpCode> | undefined;
+      if (handler === undefined) throw new ValueError(`unknown bridge operation ${req.op}`);
+      answer = await handler(req.sid, req.args as unknown as OpArgs<OpCode>, data);
     } catch (e) {
+      answer = {};
       if (e instanceof OSError) {
         status = Status.OSERROR;
-        value = e.errno;
-      } else if (e instanceof ValueError) {
+        answer.value = e.errno;
+      } else if (e instanceof ValueError || e instanceof RangeError) {
         status = Status.VALUE_ERROR;
-        text = e.message;
+        answer.text = e.message;
       } else if (e instanceof TypeError) {
         status = Status.TYPE_ERROR;
-        text = e.message;
-      } else if (e instanceof EndOfInput) {
-        status = Status.EOF_ERROR;
+        answer.text = e.message;
       } else {
         status = Status.RUNTIME_ERROR;
-        text = e instanceof Error ? e.message : String(e);
+        answer.text = e instanceof Error ? e.message : String(e);
       }
     }
     if (this.finished || req.seq !== this.latestSeq) return;
     const i32 = this.i32;
+    const outData = answer.data ?? null;
     if (outData !== null) this.bytes.set(outData.subarray(0, DATA_MAX), DATA_OFFSET);
     Atomics.store(i32, Slot.DATA_LENGTH, outData === null ? 0 : Math.min(outData.length, DATA_MAX));
-    const t = encoder.encode(text).subarray(0, STRING_MAX);
+    const t = encoder.encode(answer.text ?? "").subarray(0, STRING_MAX);
     this.bytes.set(t, STRING_OFFSET);
     Atomics.store(i32, Slot.STRING_LENGTH, t.length);
     Atomics.store(i32, Slot.STATUS, status);
-    Atomics.store(i32, Slot.VALUE, value);
-    Atomics.store(i32, Slot.VALUE2, value2);
+    Atomics.store(i32, Slot.VALUE, answer.value ?? 0);
+    Atomics.store(i32, Slot.VALUE2, answer.value2 ?? 0);
     Atomics.store(i32, Slot.SEQ, req.seq);
     Atomics.store(i32, Slot.STATE, State.DONE);
     Atomics.notify(i32, Slot.STATE);
   }
 
-  private async perform(req: Request, data: Uint8Array): Promise<{ value?: number; value2?: number; data?: Uint8Array; text?: string }> {
-    const { sid, a, b, c } = req;
-    switch (req.op) {
-      case "socket":
-        return { value: this.add(this.us.socket(num(a, 2), num(b, 1), num(c, 0))) };
-      case "close":
-        this.sock(sid).close();
-        return {};
-      case "bind":
-        this.sock(sid).bind([str(a), num(b, 0)]);
-        return {};
-      case "listen":
-        this.sock(sid).listen(num(a, 2));
-        return {};
-      case "accept": {
-        const [conn, [ip, port]] = await this.sock(sid).accept();
-        return { value: this.add(conn), text: ip, value2: port };
+  /** One handler per operation, its arguments typed by OP_ARGS (the worker checked them). */
+  private readonly handlers: { [O in OpCode]: Handler<O> } = {
+    [Op.SOCKET]: (_sid, [af, type, proto]) => ({ value: this.add(this.us.socket(af, type, proto)) }),
+    [Op.CLOSE]: (sid) => {
+      this.sock(sid).close();
+      return {};
+    },
+    [Op.BIND]: (sid, [host, port]) => {
+      this.sock(sid).bind([host, port]);
+      return {};
+    },
+    [Op.LISTEN]: (sid, [backlog]) => {
+      this.sock(sid).listen(backlog);
+      return {};
+    },
+    [Op.ACCEPT]: async (sid) => {
+      const [conn, [ip, port]] = await this.sock(sid).accept();
+      return { value: this.add(conn), text: ip, value2: port };
+    },
+    [Op.CONNECT]: async (sid, [host, port]) => {
+      await this.sock(sid).connect([host, port]);
+      return {};
+    },
+    [Op.SEND]: async (sid, _args, data) => ({ value: await this.sock(sid).send(data) }),
+    [Op.SENDALL]: async (sid, _args, data) => {
+      await this.sock(sid).sendall(data);
+      return {};
+    },
+    [Op.SENDTO]: async (sid, [host, port], data) => ({ value: await this.sock(sid).sendto(data, [host, port]) }),
+    [Op.WRITE]: async (sid, _args, data) => ({ value: (await this.sock(sid).write(data)) ?? -1 }),
+    [Op.RECV]: async (sid, [max, flags]) => stream(await this.sock(sid).recv(bounded(max), flags)),
+    [Op.RECVFROM]: async (sid, [max, flags]) => {
+      const [d, [ip, port]] = await this.sock(sid).recvfrom(bounded(max), flags);
+      return { value: d.length, data: d, text: ip, value2: port };
+    },
+    [Op.READ]: async (sid, [max]) => stream(await this.sock(sid).read(bounded(max))),
+    [Op.READLINE]: async (sid, [max]) => stream(await this.sock(sid).readline(bounded(max))),
+    [Op.SETTIMEOUT]: (sid, [seconds]) => {
+      this.sock(sid).settimeout(seconds);
+      return {};
+    },
+    [Op.SETBLOCKING]: (sid, [flag]) => {
+      this.sock(sid).setblocking(flag !== 0);
+      return {};
+    },
+    [Op.SETSOCKOPT]: (sid, [level, opt, value], data) => {
+      this.sock(sid).setsockopt(level, opt, value === null ? data : value);
+      return {};
+    },
+    [Op.GETADDRINFO]: async (_sid, [host, port]) => {
+      const r = await this.us.getaddrinfo(host, port);
+      return { text: r[0]?.[4][0] ?? "" };
+    },
+    [Op.POLL]: async (_sid, [spec, timeoutMs]) => ({ text: await this.poll(spec, timeoutMs) }),
+    [Op.STDIN_LINE]: async () => {
+      const line = await this.console.readLine();
+      const text = line === null ? "" : `${line}\n`;
+      return { value: encoder.encode(text).length, text };
+    },
+    [Op.NET_CONNECT]: async () => ({ value2: (await this.waitForAddress()) ? WlanStatus.STAT_GOT_IP : WlanStatus.STAT_NO_IP }),
+    [Op.NET_IFCONFIG]: () => {
+      const n = this.net.stack.netif;
+      const dns = this.net.stack.dns.servers[0] ?? 0;
+      return { text: [n.ip, n.netmask, n.gateway, dns].map(formatIpv4).join(",") };
+    },
+    [Op.NET_SET]: (_sid, [config]) => {
+      const parts = config.split(",");
+      if (parts.length !== 4) throw new ValueError("ifconfig needs (ip, netmask, gateway, dns)");
+      let quads: number[];
+      try {
+        quads = parts.map((p) => parseIpv4(p.trim()));
+      } catch (e) {
+        throw new ValueError(e instanceof Error ? e.message : String(e));
       }
-      case "connect":
-        await this.sock(sid).connect([str(a), num(b, 0)]);
-        return {};
-      case "send":
-        return { value: await this.sock(sid).send(data) };
-      case "sendall":
-        await this.sock(sid).sendall(data);
-        return {};
-      case "sendto":
-        return { value: await this.sock(sid).sendto(data, [str(a), num(b, 0)]) };
-      case "write": {
-        const n = await this.sock(sid).write(data);
-        return { value: n ?? -1 };
-      }
-      case "recv":
-      case "recvfrom":
-      case "read":
-      case "readline": {
-        const s = this.sock(sid);
-        const max = Math.min(num(a, DATA_MAX), DATA_MAX);
-        if (req.op === "recvfrom") {
-          const [d, [ip, port]] = await s.recvfrom(max, num(b, 0));
-          return { value: d.length, data: d, text: ip, value2: port };
-        }
-        const d = req.op === "recv" ? await s.recv(max, num(b, 0)) : req.op === "read" ? await s.read(max) : await s.readline(max);
-        return d === null ? { value: -1 } : { value: d.length, data: d };
-      }
-      case "settimeout":
-        this.sock(sid).settimeout(a === null ? null : num(a, 0));
-        return {};
-      case "setblocking":
-        this.sock(sid).setblocking(num(a, 1) !== 0);
-        return {};
-      case "setsockopt":
-        this.sock(sid).setsockopt(num(a, 0), num(b, 0), c === null ? data : num(c, 0));
-        return {};
-      case "getaddrinfo": {
-        const r = await this.us.getaddrinfo(str(a), num(b, 0));
-        return { text: r[0]?.[4][0] ?? "" };
-      }
-      case "poll":
-        return { text: await this.poll(str(a), num(b, -1)) };
-      case "input": {
-        const read = this.options.readLine;
-        if (read === undefined) throw new EndOfInput();
-        const line = await read(str(a));
-        if (line === null) throw new EndOfInput();
-        return { text: line };
-      }
-      case "net_connect":
-        return { value2: (await this.waitForAddress()) ? STAT_GOT_IP : STAT_NO_IP };
-      case "net_ifconfig": {
-        const n = this.net.stack.netif;
-        const dns = this.net.stack.dns.servers[0] ?? 0;
-        return { text: [n.ip, n.netmask, n.gateway, dns].map(formatIpv4).join(",") };
-      }
-      case "net_set": {
-        const parts = str(a).split(",");
-        if (parts.length !== 4) throw new ValueError("ifconfig needs (ip, netmask, gateway, dns)");
-        let quads: number[];
-        try {
-          quads = parts.map((p) => parseIpv4(p.trim()));
-        } catch (e) {
-          throw new ValueError(e instanceof Error ? e.message : String(e));
-        }
-        const [ip, mask, gw, dns] = quads as [number, number, number, number];
-        this.net.stack.netif.setAddress(ip, mask, gw);
-        if (dns !== 0) this.net.stack.dns.setServers([dns]);
-        return {};
-      }
-      case "net_dhcp":
-        await this.waitForAddress();
-        return {};
-      case "net_mac":
-        return { text: formatMac(this.net.stack.netif.mac) };
-      default:
-        throw new ValueError(`unknown bridge call '${req.op}'`);
-    }
-  }
+      const [ip, mask, gw, dns] = quads as [number, number, number, number];
+      this.net.stack.netif.setAddress(ip, mask, gw);
+      if (dns !== 0) this.net.stack.dns.setServers([dns]);
+      return {};
+    },
+    [Op.NET_DHCP]: async () => {
+      await this.waitForAddress();
+      return {};
+    },
+    [Op.NET_MAC]: () => ({ text: formatMac(this.net.stack.netif.mac) }),
+  };
 
-  /** spec "sid:mask,…" → "sid:events,…" of the ready sockets; unknown ids read as closed (POLLNVAL). */
+  /** spec "fd:mask,…" → "fd:events,…" of the ready objects; unknown ids read as closed (POLLNVAL). */
   private async poll(spec: string, timeoutMs: number): Promise<string> {
-    const p = this.us.poll();
-    const ids = new Map<Socket, number>();
+    const p = new Poll<Pollable>(this.net.stack.scheduler);
+    const ids = new Map<Pollable, number>();
     const unknown: string[] = [];
     for (const item of spec.split(",")) {
       if (item.length === 0) continue;
       const [k, m] = item.split(":").map(Number) as [number, number];
-      const s = this.sockets.get(k);
+      const s: Pollable | undefined = k === CONSOLE_FD ? this.consolePollable : this.sockets.get(k);
       if (s === undefined) unknown.push(`${k}:${0x20}`);
       else {
         ids.set(s, k);
@@ -371,15 +525,14 @@ class Bridge implements ScriptRun {
   }
 }
 
-function num(x: number | string | null, dflt: number): number {
-  if (x === null) return dflt;
-  if (typeof x !== "number") throw new TypeError("can't convert str to int");
-  return x;
+/** A stream read's answer: the bytes, or None (-1) when a non-blocking read found nothing. */
+function stream(d: Uint8Array | null): Answer {
+  return d === null ? { value: -1 } : { value: d.length, data: d };
 }
 
-function str(x: number | string | null): string {
-  if (typeof x !== "string") throw new TypeError("expected a str");
-  return x;
+function bounded(max: number): number {
+  if (max < 0) throw new ValueError("negative buffer size");
+  return Math.min(max, DATA_MAX);
 }
 
 function micropythonUrl(): string {
@@ -406,7 +559,7 @@ async function workerUrl(): Promise<URL> {
   // Gone with the process: nothing of the transpiled worker stays in the temporary directory.
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, "package.json"), '{"type":"module"}\n');
-  for (const name of ["worker", "protocol"]) {
+  for (const name of ["worker", "protocol", "hostfs"]) {
     const src = readFileSync(fileURLToPath(new URL(`./${name}.ts`, import.meta.url)), "utf8");
     const out = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
     writeFileSync(join(dir, `${name}.js`), out.outputText);

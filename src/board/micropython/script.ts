@@ -1,50 +1,58 @@
-// `walnut run script.py` on a board that is up: runs the file, its output on walnut's stdout, input() from
-// walnut's stdin, Ctrl-C as KeyboardInterrupt (a second Ctrl-C stops the interpreter at once), the
-// traceback of an uncaught exception on stderr → exit code 0 (ended normally) or 1.
+// `walnut run [options] script.py [args…]` (or `walnut run --fs DIR`, which boots boot.py then main.py from
+// the folder) on a board that is up: the script's output on walnut's stdout, its console (sys.stdin,
+// input()) on walnut's stdin, Ctrl-C as KeyboardInterrupt — a script that does not end within a second
+// (a pure-Python loop the interpreter cannot break into) is stopped — and the traceback of an uncaught
+// exception on stderr → the script's exit status (0, sys.exit's code, or 1 after an uncaught exception).
 
 import { readFileSync } from "node:fs";
 import { createInterface, type Interface } from "node:readline";
-import { runScript, type BoardNetwork } from "./runtime.js";
+import { LineConsole, runScript, type BoardNetwork } from "./runtime.js";
 
-export async function runScriptFile(board: BoardNetwork, path: string): Promise<number> {
-  const source = readFileSync(path, "utf8");
+export interface RunFileOptions {
+  /** sys.argv[1:]. */
+  argv?: readonly string[];
+  /** The board's flash (--fs DIR). */
+  fsDir?: string;
+}
+
+/** How long a Ctrl-C may take to end the script before the interpreter is stopped. */
+const INTERRUPT_GRACE_MS = 1000;
+
+export async function runScriptFile(board: BoardNetwork, path: string | null, options: RunFileOptions = {}): Promise<number> {
+  const source = path === null ? null : readFileSync(path, "utf8");
   let rl: Interface | null = null;
-  const lines: string[] = [];
-  const waiting: ((line: string | null) => void)[] = [];
-  let ended = false;
-  const readLine = (prompt: string): Promise<string | null> => {
-    if (prompt.length > 0) process.stdout.write(prompt);
-    if (rl === null) {
-      rl = createInterface({ input: process.stdin, terminal: false });
-      rl.on("line", (l) => {
-        const w = waiting.shift();
-        if (w !== undefined) w(l);
-        else lines.push(l);
-      });
-      rl.on("close", () => {
-        ended = true;
-        for (const w of waiting.splice(0)) w(null);
-      });
-    }
-    const l = lines.shift();
-    if (l !== undefined) return Promise.resolve(l);
-    if (ended) return Promise.resolve(null);
-    return new Promise((resolve) => waiting.push(resolve));
-  };
-  const run = await runScript(board, source, { readLine });
-  let interrupts = 0;
+  const console = new LineConsole(() => {
+    rl = createInterface({ input: process.stdin, terminal: false });
+    rl.on("line", (l) => console.push(l));
+    rl.on("close", () => console.end());
+  });
+  const run = await runScript(board, source, {
+    console,
+    ...(path !== null ? { scriptPath: path } : {}),
+    ...(options.argv !== undefined ? { argv: options.argv } : {}),
+    ...(options.fsDir !== undefined ? { fsDir: options.fsDir } : {}),
+  });
+  let stopTimer: NodeJS.Timeout | null = null;
+  let stoppedByUs = false;
   const onSigint = (): void => {
-    interrupts += 1;
-    if (interrupts === 1) run.interrupt();
-    else void run.terminate();
+    run.interrupt();
+    if (stopTimer !== null) return;
+    stopTimer = setTimeout(() => {
+      stoppedByUs = true;
+      void run.terminate();
+    }, INTERRUPT_GRACE_MS);
   };
   process.on("SIGINT", onSigint);
   try {
     const r = await run.done;
-    // runPython names the script "<stdin>"; the user knows it by its path.
-    if (!r.ok && r.traceback !== null) process.stderr.write(r.traceback.replaceAll('File "<stdin>"', `File ${JSON.stringify(path)}`));
-    return r.ok ? 0 : 1;
+    if (stoppedByUs) {
+      process.stderr.write("KeyboardInterrupt: (the script did not stop; its interpreter was ended)\n");
+      return 1;
+    }
+    if (!r.ok && r.traceback !== null) process.stderr.write(r.traceback);
+    return r.exitCode;
   } finally {
+    if (stopTimer !== null) clearTimeout(stopTimer);
     process.off("SIGINT", onSigint);
     (rl as Interface | null)?.close();
     process.stdin.unref?.();

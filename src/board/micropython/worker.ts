@@ -8,17 +8,27 @@
 
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import {
+  argProblem,
   DATA_MAX,
   DATA_OFFSET,
+  Op,
+  OP_ARGS,
   Slot,
   State,
   Status,
   STRING_OFFSET,
+  type Arg,
+  type ArgKind,
+  type OpCode,
   type ReplInput,
   type Request,
   type WorkerInput,
   type WorkerMessage,
 } from "./protocol.js";
+import { mountHostFolder, type EmscriptenFs } from "./hostfs.js";
+
+/** Where the script's text is written in the interpreter (tracebacks name it by its own path). */
+const SCRIPT_PATH = "/.walnut/script.py";
 
 interface WasmMemoryLike {
   readonly buffer: ArrayBuffer;
@@ -30,6 +40,7 @@ interface WasmGlobal {
   };
 }
 interface MicroPython {
+  _module: { _mp_sched_keyboard_interrupt(): void };
   runPython(code: string): unknown;
   registerJsModule(name: string, module: Record<string, unknown>): void;
   replInit(): void;
@@ -40,6 +51,7 @@ interface MicroPython {
 interface MicroPythonModule {
   loadMicroPython(options: {
     heapsize: number;
+    stdin: () => number | null;
     stdout: (b: Uint8Array) => void;
     stderr: (b: Uint8Array) => void;
     linebuffer: boolean;
@@ -102,28 +114,48 @@ function writer(stream: "stdout" | "stderr"): (b: Uint8Array) => void {
 let seq = 0;
 let lastStatus: number = Status.OK;
 let lastString = "";
+/** What run() in _walnutboot reported: the exit status and an uncaught exception's traceback. */
+let outcome: { exitCode: number; traceback: string | null } | null = null;
 
-type Arg = number | string | null | undefined;
-const norm = (x: Arg): number | string | null => (x === undefined ? null : x);
+function refuse(status: number, message: string): number {
+  lastStatus = status;
+  lastString = message;
+  return 0;
+}
 
 /**
- * One blocking call: `ptr`/`n` > 0 copies n bytes at ptr (wasm memory) into the data area for the main
- * thread. The answer's data stays in the data area until `take` copies it out. → VALUE (status in lastStatus).
+ * One blocking call. Its arguments are checked here against OP_ARGS (a value the bridge cannot carry, a
+ * Python object, becomes a TypeError in Python, never a message that fails to post); `ptr`/`n` > 0 copies
+ * n bytes at ptr (wasm memory) into the data area for the main thread. The answer's data stays in the data
+ * area until `take` copies it out. → VALUE (status in lastStatus).
  */
-function call(op: string, sid: number, a?: Arg, b?: Arg, c?: Arg, ptr?: number, n?: number): number {
+function call(op: unknown, sid: unknown, a?: unknown, b?: unknown, c?: unknown, ptr?: unknown, n?: unknown): number {
   flushAll();
   if (Atomics.load(i32, Slot.INTERRUPT) !== 0) return interrupted();
-  const len = n ?? 0;
-  if (len > DATA_MAX) {
-    lastStatus = Status.VALUE_ERROR;
-    lastString = `at most ${DATA_MAX} bytes per call`;
-    return 0;
+  if (typeof op !== "number" || !Object.prototype.hasOwnProperty.call(OP_ARGS, op)) return refuse(Status.VALUE_ERROR, `unknown bridge operation ${String(op)}`);
+  const code = op as OpCode;
+  if (typeof sid !== "number" || !Number.isInteger(sid)) return refuse(Status.TYPE_ERROR, "socket id must be an int");
+  const kinds: readonly ArgKind[] = OP_ARGS[code];
+  const raw = [a, b, c];
+  const args: Arg[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const problem = argProblem(kinds[i], raw[i]);
+    if (problem !== null) return refuse(Status.TYPE_ERROR, `argument ${i + 1} ${problem}`);
+    const v = raw[i];
+    args.push(v === undefined || v === null ? null : typeof v === "boolean" ? (v ? 1 : 0) : (v as number | string));
   }
-  if (len > 0 && ptr !== undefined) shared.set(heap().subarray(ptr, ptr + len), DATA_OFFSET);
+  const len = typeof n === "number" && Number.isInteger(n) && n > 0 ? n : 0;
+  if (len > DATA_MAX) return refuse(Status.VALUE_ERROR, `at most ${DATA_MAX} bytes per call`);
+  if (len > 0) {
+    if (typeof ptr !== "number" || !Number.isInteger(ptr) || ptr < 0) return refuse(Status.TYPE_ERROR, "object with buffer protocol required");
+    const h = heap();
+    if (ptr + len > h.length) return refuse(Status.VALUE_ERROR, "buffer outside the interpreter's memory");
+    shared.set(h.subarray(ptr, ptr + len), DATA_OFFSET);
+  }
   Atomics.store(i32, Slot.DATA_LENGTH, len);
   seq += 1;
   Atomics.store(i32, Slot.STATE, State.WAITING);
-  const req: Request = { kind: "call", seq, op, sid, a: norm(a), b: norm(b), c: norm(c) };
+  const req: Request = { kind: "call", seq, op: code, sid, args };
   port.postMessage(req);
   for (;;) {
     const state = Atomics.load(i32, Slot.STATE);
@@ -142,22 +174,22 @@ function call(op: string, sid: number, a?: Arg, b?: Arg, c?: Arg, ptr?: number, 
 function interrupted(): number {
   Atomics.store(i32, Slot.INTERRUPT, 0);
   Atomics.store(i32, Slot.STATE, State.IDLE);
-  lastStatus = Status.INTERRUPTED;
-  lastString = "";
-  return 0;
+  return refuse(Status.INTERRUPTED, "");
 }
 
 /** Copies the last answer's data (at most `max` bytes) to wasm memory at `ptr` → bytes copied. */
-function take(ptr: number, max: number): number {
+function take(ptr: unknown, max: unknown): number {
+  if (typeof ptr !== "number" || typeof max !== "number") return 0;
   const n = Math.min(Atomics.load(i32, Slot.DATA_LENGTH), max);
   if (n > 0) heap().set(shared.subarray(DATA_OFFSET, DATA_OFFSET + n), ptr);
   return n;
 }
 
 /** time.sleep without a busy loop; an interrupt ends it early → 1 if interrupted. */
-function sleepMs(ms: number): number {
+function sleepMs(ms: unknown): number {
   flushAll();
-  if (ms > 0) Atomics.wait(i32, Slot.INTERRUPT, 0, ms);
+  const wait = typeof ms === "number" && Number.isFinite(ms) ? ms : 0;
+  if (wait > 0) Atomics.wait(i32, Slot.INTERRUPT, 0, wait);
   if (Atomics.load(i32, Slot.INTERRUPT) !== 0) {
     Atomics.store(i32, Slot.INTERRUPT, 0);
     return 1;
@@ -172,17 +204,47 @@ const bridge: Record<string, unknown> = {
   status: (): number => lastStatus,
   string: (): string => lastString,
   value2: (): number => Atomics.load(i32, Slot.VALUE2),
-  data_max: DATA_MAX,
+  done: (exitCode: unknown, traceback: unknown): void => {
+    outcome = { exitCode: typeof exitCode === "number" ? exitCode : 1, traceback: typeof traceback === "string" ? traceback : null };
+  },
 };
+
+// ---- the console: fd 0 of the interpreter reads walnut's standard input a line at a time ----
+let stdinBytes: Uint8Array = new Uint8Array(0);
+let stdinAt = 0;
+let stdinEnded = false;
+/** Set once the interpreter exists: schedules KeyboardInterrupt for the next bytecode. */
+let keyboardInterrupt: (() => void) | null = null;
+
+/** Emscripten's stdin device: the next byte, null at end of input; blocks (on the bridge) for a new line. */
+function stdinByte(): number | null {
+  if (stdinAt >= stdinBytes.length) {
+    if (stdinEnded) return null;
+    const n = call(Op.STDIN_LINE, 0);
+    if (lastStatus === Status.INTERRUPTED) {
+      keyboardInterrupt?.();
+      return null;
+    }
+    if (lastStatus !== Status.OK || n === 0) {
+      stdinEnded = lastStatus === Status.OK;
+      return null;
+    }
+    stdinBytes = new TextEncoder().encode(lastString);
+    stdinAt = 0;
+  }
+  return stdinBytes[stdinAt++] ?? null;
+}
 
 async function main(): Promise<void> {
   const mod = (await import(input.micropythonUrl)) as MicroPythonModule;
   const mp = await mod.loadMicroPython({
     heapsize: input.heapBytes,
+    stdin: stdinByte,
     stdout: writer("stdout"),
     stderr: writer("stderr"),
     linebuffer: false,
   });
+  keyboardInterrupt = () => mp._module._mp_sched_keyboard_interrupt();
   mp.registerJsModule("_walnut", bridge);
   for (const [path, text] of Object.entries(input.files)) {
     const dir = path.slice(0, path.lastIndexOf("/"));
@@ -191,22 +253,25 @@ async function main(): Promise<void> {
   }
   let done: WorkerMessage;
   try {
-    mp.runPython("import _walnutboot\n");
+    for (const m of input.mounts) mountHostFolder(mp.FS as unknown as EmscriptenFs, m.boardPath, m.hostPath, m.writable);
+    mp.runPython(`import _walnutboot, sys\nsys.argv[:] = ${JSON.stringify([input.script?.path ?? "main.py", ...input.argv])}\n`);
     if (input.repl === true) {
       startRepl(mp);
       return;
     }
-    mp.runPython(input.source);
-    done = { kind: "done", ok: true, traceback: null };
-  } catch (e) {
-    const err = e as { name?: string; type?: string; message?: string };
-    if (err.name === "PythonError" && err.type === "SystemExit") {
-      done = { kind: "done", ok: true, traceback: null };
-    } else if (err.name === "PythonError") {
-      done = { kind: "done", ok: false, traceback: err.message ?? String(e) };
-    } else {
-      done = { kind: "done", ok: false, traceback: `walnut: MicroPython failed: ${e instanceof Error ? e.message : String(e)}\n` };
+    const script = input.script;
+    if (script !== null) {
+      mp.FS.mkdirTree(SCRIPT_PATH.slice(0, SCRIPT_PATH.lastIndexOf("/")));
+      mp.FS.writeFile(SCRIPT_PATH, script.source);
     }
+    const target = script === null ? "None, None" : `${JSON.stringify(SCRIPT_PATH)}, ${JSON.stringify(script.path)}`;
+    mp.runPython(`_walnutboot.run(${target})\n`);
+    const o = outcome ?? { exitCode: 1, traceback: "walnut: the board's runner ended without a status\n" };
+    done = { kind: "done", ok: o.traceback === null, traceback: o.traceback, exitCode: o.exitCode };
+  } catch (e) {
+    const err = e as { name?: string; message?: string };
+    const text = err.name === "PythonError" ? (err.message ?? String(e)) : `walnut: MicroPython failed: ${e instanceof Error ? e.message : String(e)}\n`;
+    done = { kind: "done", ok: false, traceback: text, exitCode: 1 };
   }
   flushAll();
   port.postMessage(done);
@@ -238,7 +303,7 @@ function startRepl(mp: MicroPython): void {
     if (ended) return;
     ended = true;
     flushAll();
-    const done: WorkerMessage = { kind: "done", ok: true, traceback: null };
+    const done: WorkerMessage = { kind: "done", ok: true, traceback: null, exitCode: 0 };
     port.postMessage(done);
   };
   /** One byte to the REPL → whether it ended. */
@@ -293,7 +358,7 @@ function startRepl(mp: MicroPython): void {
     } catch (e) {
       ended = true;
       flushAll();
-      const done: WorkerMessage = { kind: "done", ok: false, traceback: `walnut: MicroPython failed: ${e instanceof Error ? e.message : String(e)}\n` };
+      const done: WorkerMessage = { kind: "done", ok: false, traceback: `walnut: MicroPython failed: ${e instanceof Error ? e.message : String(e)}\n`, exitCode: 1 };
       port.postMessage(done);
       return;
     }

@@ -1,0 +1,257 @@
+# usocket for the walnut board: sockets are PCBs of the board's stack (docs/usocket.md). On a real board this
+# module is C; here every call checks its arguments as the C module would (TypeError, ValueError, OverflowError)
+# and then crosses the bridge (_walnut) to the stack, whose answer _check turns into a value or an exception.
+import _walnut as _w
+import _walnutconst as _k
+import uctypes as _uctypes
+
+AF_INET = _k.AF_INET
+AF_INET6 = _k.AF_INET6
+SOCK_STREAM = _k.SOCK_STREAM
+SOCK_DGRAM = _k.SOCK_DGRAM
+SOCK_RAW = _k.SOCK_RAW
+SO_REUSEADDR = _k.SO_REUSEADDR
+IPPROTO_IP = _k.IPPROTO_IP
+IPPROTO_TCP = _k.IPPROTO_TCP
+IPPROTO_UDP = _k.IPPROTO_UDP
+SOL_SOCKET = _k.SOL_SOCKET
+IP_ADD_MEMBERSHIP = _k.IP_ADD_MEMBERSHIP
+IP_DROP_MEMBERSHIP = _k.IP_DROP_MEMBERSHIP
+SO_BROADCAST = _k.SO_BROADCAST
+TCP_NODELAY = _k.TCP_NODELAY
+MSG_PEEK = _k.MSG_PEEK
+MSG_DONTWAIT = _k.MSG_DONTWAIT
+if hasattr(_k, "SO_LINGER"):
+    SO_LINGER = _k.SO_LINGER
+
+_call = _w.call
+_status = _w.status
+_MAX = _k.DATA_MAX
+_INT_MIN = -0x80000000
+_INT_MAX = 0x7FFFFFFF
+
+
+def _check(v):
+    st = _status()
+    if st == _k.ST_OK:
+        return v
+    if st == _k.ST_OSERROR:
+        raise OSError(v)
+    if st == _k.ST_VALUE_ERROR:
+        raise ValueError(_w.string())
+    if st == _k.ST_TYPE_ERROR:
+        raise TypeError(_w.string())
+    if st == _k.ST_EOF_ERROR:
+        raise EOFError
+    if st == _k.ST_INTERRUPTED:
+        raise KeyboardInterrupt
+    raise RuntimeError(_w.string())
+
+
+def _c(op, sid=0, a=None, b=None, c=None):
+    return _check(_call(op, sid, a, b, c))
+
+
+def _int(x):
+    # The C module's mp_obj_get_int: an int (or bool) that fits a machine word.
+    if not isinstance(x, int):
+        raise TypeError("can't convert %s to int" % type(x).__name__)
+    if x < _INT_MIN or x > _INT_MAX:
+        raise OverflowError("overflow converting long int to machine word")
+    return int(x)
+
+
+def _str(x):
+    if isinstance(x, str):
+        return x
+    if isinstance(x, (bytes, bytearray)):
+        return str(x, "utf-8")
+    raise TypeError("can't convert %s to str" % type(x).__name__)
+
+
+def _buf(data):
+    # The buffer protocol: bytes, bytearray, memoryview and, as on the board, str.
+    if isinstance(data, str):
+        return data.encode()
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return data
+    raise TypeError("object with buffer protocol required")
+
+
+def _addr(addr):
+    # (host, port) as a tuple or list; the port a 16-bit number.
+    if not isinstance(addr, (tuple, list)):
+        raise TypeError("address must be a tuple (host, port)")
+    if len(addr) != 2:
+        raise TypeError("address must be (host, port)")
+    host = _str(addr[0])
+    port = _int(addr[1])
+    if port < 0 or port > 65535:
+        raise OverflowError("port must be 0-65535")
+    return host, port
+
+
+def _cd(op, sid, data, a=None, b=None):
+    n = len(data)
+    return _check(_call(op, sid, a, b, None, _uctypes.addressof(data) if n else 0, n))
+
+
+def _rd(op, sid, n, flags=None):
+    # flags only for recv/recvfrom (MSG_PEEK, MSG_DONTWAIT); the stream reads take none.
+    n = _int(n)
+    if n < 0:
+        raise ValueError("negative buffer size")
+    n = min(n, _MAX)
+    k = _c(op, sid, n, None if flags is None else _int(flags))
+    if k < 0:
+        return None
+    if k == 0:
+        return b""
+    b = bytearray(k)
+    _w.take(_uctypes.addressof(b), k)
+    return bytes(b)
+
+
+def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
+    host = _str(host)
+    port = _int(port)
+    for x in (af, type, proto, flags):
+        _int(x)
+    _c(_k.OP_GETADDRINFO, 0, host, port)
+    return [(AF_INET, SOCK_STREAM, 0, host, (_w.string(), port))]
+
+
+class socket:
+    def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0, _sid=None):
+        self._sid = _c(_k.OP_SOCKET, 0, _int(af), _int(type), _int(proto)) if _sid is None else _sid
+
+    def __repr__(self):
+        return "<socket>"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        pass
+
+    def close(self):
+        _c(_k.OP_CLOSE, self._sid)
+
+    def fileno(self):
+        return self._sid
+
+    def bind(self, addr):
+        host, port = _addr(addr)
+        _c(_k.OP_BIND, self._sid, host, port)
+
+    def listen(self, backlog=2):
+        _c(_k.OP_LISTEN, self._sid, _int(backlog))
+
+    def accept(self):
+        sid = _c(_k.OP_ACCEPT, self._sid)
+        return socket(_sid=sid), (_w.string(), _w.value2())
+
+    def connect(self, addr):
+        host, port = _addr(addr)
+        _c(_k.OP_CONNECT, self._sid, host, port)
+
+    def send(self, data):
+        data = _buf(data)
+        if len(data) > _MAX:
+            data = memoryview(data)[:_MAX]
+        return _cd(_k.OP_SEND, self._sid, data)
+
+    def sendall(self, data):
+        data = _buf(data)
+        if len(data) <= _MAX:
+            _cd(_k.OP_SENDALL, self._sid, data)
+            return
+        mv = memoryview(data)
+        for i in range(0, len(data), _MAX):
+            _cd(_k.OP_SENDALL, self._sid, mv[i : i + _MAX])
+
+    def sendto(self, data, addr):
+        data = _buf(data)
+        host, port = _addr(addr)
+        if len(data) > 65507:
+            raise OSError(90)
+        return _cd(_k.OP_SENDTO, self._sid, data, host, port)
+
+    def recv(self, bufsize, flags=0):
+        return _rd(_k.OP_RECV, self._sid, bufsize, flags)
+
+    def recvfrom(self, bufsize, flags=0):
+        d = _rd(_k.OP_RECVFROM, self._sid, bufsize, flags)
+        return d, (_w.string(), _w.value2())
+
+    def read(self, size=None):
+        if size is not None:
+            size = _int(size)
+        parts = []
+        got = 0
+        while size is None or size < 0 or got < size:
+            want = _MAX if size is None or size < 0 else min(size - got, _MAX)
+            d = _rd(_k.OP_READ, self._sid, want)
+            if d is None:
+                return b"".join(parts) if parts else None
+            parts.append(d)
+            got += len(d)
+            if len(d) < want:
+                break
+        return b"".join(parts)
+
+    def readinto(self, buf, nbytes=None):
+        if not isinstance(buf, (bytearray, memoryview)):
+            raise TypeError("object with buffer protocol required")
+        n = len(buf) if nbytes is None else min(_int(nbytes), len(buf))
+        d = self.read(n)
+        if d is None:
+            return None
+        buf[: len(d)] = d
+        return len(d)
+
+    def readline(self):
+        return _rd(_k.OP_READLINE, self._sid, _MAX)
+
+    def write(self, data):
+        data = _buf(data)
+        if len(data) <= _MAX:
+            n = _cd(_k.OP_WRITE, self._sid, data)
+            return None if n < 0 else n
+        mv = memoryview(data)
+        sent = 0
+        for i in range(0, len(data), _MAX):
+            n = _cd(_k.OP_WRITE, self._sid, mv[i : i + _MAX])
+            if n < 0:
+                break
+            sent += n
+            if n < len(mv[i : i + _MAX]):
+                break
+        return sent if sent else None
+
+    def settimeout(self, value):
+        if value is not None:
+            if not isinstance(value, (int, float)):
+                raise TypeError("can't convert %s to float" % type(value).__name__)
+            if value < 0:
+                raise ValueError("timeout must be non-negative")
+        _c(_k.OP_SETTIMEOUT, self._sid, value)
+
+    def setblocking(self, flag):
+        _c(_k.OP_SETBLOCKING, self._sid, 1 if flag else 0)
+
+    def setsockopt(self, level, opt, value):
+        level = _int(level)
+        opt = _int(opt)
+        if isinstance(value, int):
+            _c(_k.OP_SETSOCKOPT, self._sid, level, opt, _int(value))
+        else:
+            _cd(_k.OP_SETSOCKOPT, self._sid, _buf(value), level, opt)
+
+    def makefile(self, mode="rb", buffering=0):
+        if not isinstance(mode, str) or "b" not in mode:
+            raise ValueError("binary modes only")
+        return self
