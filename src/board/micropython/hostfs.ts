@@ -204,7 +204,18 @@ export function mountHostFolder(fs: EmscriptenFs, mountpoint: string, root: stri
       guarded(() => rmdirSync(path));
     },
     readdir(node: FsNode): string[] {
-      return [".", "..", ...guarded(() => readdirSync(pathOf(node)))];
+      // Only what lookup would give: a link out of the folder, a socket or a device is not listed (the
+      // C library stats every entry it lists, and one refusal would end the whole listing).
+      const dir = pathOf(node);
+      const names = guarded(() => readdirSync(dir)).filter((name) => {
+        try {
+          const st = statSync(childPath(node, name));
+          return st.isFile() || st.isDirectory();
+        } catch {
+          return false;
+        }
+      });
+      return [".", "..", ...names];
     },
     symlink(): never {
       throw fail("EPERM");

@@ -1,31 +1,30 @@
 // `walnut repl` on a board that is up: MicroPython's interactive REPL on walnut's terminal. On a TTY stdin
 // is put in raw mode and every key goes to the REPL's line editor (history, tab completion, auto-indent,
 // Ctrl-C, Ctrl-D on an empty line to leave); piped stdin is fed line by line, and its end leaves the REPL
-// (after running a statement still being entered). Ctrl-C while a statement runs raises KeyboardInterrupt
-// in a blocked call or sleep; a second one while it still runs (a pure-Python busy loop) stops the
-// interpreter, which ends the REPL. → exit code 0 when the REPL was left (Ctrl-D, EOF, exit()), 1 otherwise.
+// (after running a statement still being entered). A statement that reads the console (input()) gets the
+// next line typed. Ctrl-C while a statement runs raises KeyboardInterrupt in a blocked call or sleep; a
+// statement still running a second later (a pure-Python loop the interpreter cannot break into) ends with a
+// soft reset: a fresh interpreter at a new prompt, the board itself still up. → exit code 0 when the REPL
+// was left (Ctrl-D, EOF, exit()), 1 otherwise.
 
 import { createInterface } from "node:readline";
 import { startRepl, type BoardNetwork } from "./runtime.js";
 
+/** How long a statement may take to stop after Ctrl-C before the REPL is soft-reset. */
+const INTERRUPT_GRACE_MS = 1000;
+
 export async function runRepl(board: BoardNetwork): Promise<number> {
-  let unanswered = 0;
-  const repl = await startRepl(board, {
-    stdout: (t) => {
-      unanswered = 0;
-      process.stdout.write(t);
-    },
-  });
+  const repl = await startRepl(board, { stdout: (t) => void process.stdout.write(t) });
+  let resetTimer: NodeJS.Timeout | null = null;
   const ctrlC = (): void => {
-    if (repl.ctrlC() === "line") {
-      unanswered = 0;
-      return;
-    }
-    unanswered += 1;
-    if (unanswered >= 2) {
-      process.stderr.write("\r\nwalnut: the statement ignores Ctrl-C (a pure-Python loop?): stopping the interpreter\r\n");
-      void repl.terminate();
-    }
+    if (repl.ctrlC() === "line" || resetTimer !== null) return;
+    resetTimer = setTimeout(() => {
+      if (repl.isBusy()) {
+        process.stderr.write("\r\nwalnut: the statement did not stop at Ctrl-C (a pure-Python loop): soft reset\r\n");
+        void repl.softReset();
+      }
+      resetTimer = null;
+    }, INTERRUPT_GRACE_MS);
   };
   process.on("SIGINT", ctrlC);
   const stdin = process.stdin;
@@ -64,6 +63,7 @@ export async function runRepl(board: BoardNetwork): Promise<number> {
     else process.stdout.write("\n");
     return r.ok ? 0 : 1;
   } finally {
+    if (resetTimer !== null) clearTimeout(resetTimer);
     process.off("SIGINT", ctrlC);
     for (const c of cleanup) c();
   }

@@ -148,6 +148,8 @@ export interface ReplRun extends ScriptRun {
    * TAP, built-in services — stays up. The old interpreter's sockets are closed.
    */
   softReset(): Promise<void>;
+  /** A statement is running (not waiting at the prompt). */
+  isBusy(): boolean;
 }
 
 /** Starts MicroPython's interactive REPL on the board (its banner and `>>> ` prompt arrive through stdout). */
@@ -239,6 +241,10 @@ class ReplSession implements ReplRun {
   eof(): void {
     this.console.end();
     this.post({ kind: "eof" });
+  }
+
+  isBusy(): boolean {
+    return this.i32 !== null && Atomics.load(this.i32, Slot.BUSY) !== 0;
   }
 
   ctrlC(): "interrupted" | "line" {

@@ -57,9 +57,24 @@ _ERRNO = _k.FS_ERRNO
 _open = builtins.open
 
 
+def _norm(p):
+    # An absolute path of the board's view with "." and ".." resolved, never above "/" (as on a board).
+    parts = []
+    for part in p.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part and part != ".":
+            parts.append(part)
+    return "/" + "/".join(parts)
+
+
 def _board_path(p):
-    if _FLASH is None or not isinstance(p, str) or not p.startswith("/"):
+    # The board's "/" is the --fs folder, mounted at _FLASH: every path, relative ones too, is resolved in
+    # the board's view first, so ".." cannot climb out of the folder into the interpreter's own files.
+    if _FLASH is None or not isinstance(p, str):
         return p
+    p = _norm(p if p.startswith("/") else os.getcwd() + "/" + p)
     return _FLASH if p == "/" else _FLASH + p
 
 

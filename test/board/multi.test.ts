@@ -1,0 +1,159 @@
+// Board programs under `walnut run` against CPython peers in a namespace of the test's own, synchronised
+// through stdin/stdout lines (harness.ts): TCP and UDP in both roles, timeouts, non-blocking calls, MSG_PEEK
+// and MSG_DONTWAIT; the console (sys.stdin, input(), select on stdin), sys.argv and the exit status; a
+// package beside the script and tracebacks that show only the user's frames; --fs as the board's flash
+// (boot.py then main.py, files kept on the host, nothing outside reachable); wrong arguments to every
+// usocket/select/network call raising exceptions while the board keeps serving; SIGUSR1 and the summary line.
+
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { canRunTapTests } from "../helpers/env.js";
+import { runAsync } from "../helpers/board.js";
+import { ROOT } from "../helpers/walnutProcess.js";
+import { BoardLab, PROGRAMS } from "./harness.js";
+
+const tap = canRunTapTests("multi.test.ts", ["python3"]);
+const labs: BoardLab[] = [];
+const temps: string[] = [];
+
+function lab(subnet: string): BoardLab {
+  const l = new BoardLab(subnet);
+  labs.push(l);
+  return l;
+}
+
+afterEach(async () => {
+  for (const l of labs.splice(0)) await l.close();
+  for (const t of temps.splice(0)) rmSync(t, { recursive: true, force: true });
+});
+
+describe.runIf(tap)("board programs against CPython peers (walnut run, real TAP)", () => {
+  beforeAll(async () => {
+    // walnut run is the compiled CLI: build the current source first.
+    const r = await runAsync(["npx", "tsc", "-p", "tsconfig.build.json"], { timeoutMs: 90_000, cwd: ROOT });
+    if (r.code !== 0) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
+  }, 120_000);
+
+  it("TCP server on the board: accept timeout and non-blocking, MSG_DONTWAIT, MSG_PEEK, EOF, a console line to a client", async () => {
+    const l = lab("10.71.1");
+    const { board, peer } = l.pair("tcp_server_board.py", "tcp_client_peer.py");
+    expect(await board.nextLines(4)).toEqual([
+      "accept timeout ETIMEDOUT",
+      "accept non-blocking EAGAIN",
+      "accepted from the kernel side True",
+      "dontwait on nothing EAGAIN",
+    ]);
+    expect(await board.next()).toBe("peek b'hello' then b'hello board'");
+    expect(await peer.next()).toBe("peer got HELLO BOARD");
+    expect(await board.next()).toBe("eof b''");
+    board.send("typed on the console");
+    expect(await peer.next()).toBe("peer line typed on the console");
+    expect(await board.next()).toBe("line? done");
+    expect((await board.finish()).code).toBe(0);
+    expect((await peer.finish()).code).toBe(0);
+  });
+
+  it("TCP client on the board: a silent peer times out, then readline, read(n), readinto, read() to EOF", async () => {
+    const l = lab("10.71.2");
+    const { board, peer } = l.pair("tcp_client_board.py", "tcp_server_peer.py");
+    expect(await board.nextLines(5)).toEqual([
+      "silent peer ETIMEDOUT",
+      "readline b'first line\\n'",
+      "read b'abcd'",
+      "readinto 8 b'EIGHTBYT'",
+      "rest b'bye'",
+    ]);
+    expect(await peer.next()).toBe("peer got thanks");
+    expect((await board.finish()).code).toBe(0);
+    expect((await peer.finish()).code).toBe(0);
+  });
+
+  it("UDP on the board in both roles: recvfrom timeout, MSG_PEEK, replies to the sender's address", async () => {
+    const l = lab("10.71.3");
+    const { board, peer } = l.pair("udp_board.py", "udp_peer.py");
+    expect(await board.nextLines(2)).toEqual(["no datagram yet ETIMEDOUT", "server got b'ping' peeked b'ping' from the kernel side True"]);
+    expect(await peer.next()).toBe("peer got pong:ping");
+    expect(await board.next()).toBe("client got b'hello, i am server' 7301");
+    expect(await peer.next()).toBe("peer server got hello, i am client from True");
+    expect((await board.finish()).code).toBe(0);
+  });
+
+  it("the console: sys.argv, select on sys.stdin, readline, read(n), input(), end of input, sys.exit(n) as the exit status", async () => {
+    const l = lab("10.71.4");
+    const board = l.board("console_exit.py", ["3", "extra arg"]);
+    expect(await board.nextLines(2)).toEqual(["argv ['3', 'extra arg']", "nothing typed yet []"]);
+    await waitForSync(board, "SYNC type");
+    board.send("first line");
+    board.send("abcdef");
+    board.endInput();
+    expect(await board.nextLines(6)).toEqual([
+      "stdin ready True",
+      "readline 'first line\\n'",
+      "read 'abc'",
+      "input 'def'",
+      "at the end ''",
+      "more? EOFError",
+    ]);
+    expect((await board.finish()).code).toBe(3);
+  });
+
+  it("a package beside the script imports; the traceback names the user's files, not the board's modules", async () => {
+    const l = lab("10.71.5");
+    const board = l.board(join("withpkg", "main.py"));
+    expect(await board.next()).toBe("gadgets 1.2 12");
+    const r = await board.finish();
+    expect(r.code).toBe(1);
+    const tb = board.stderr.join("\n");
+    expect(tb).toContain(`File "${join(PROGRAMS, "withpkg", "main.py")}", line 7, in <module>`);
+    expect(tb).toContain(`File "${join(PROGRAMS, "withpkg", "gadgets", "__init__.py")}", line 9, in fail_in_library`);
+    expect(tb).toContain("TypeError: can't convert str to int");
+    expect(tb).not.toContain("/lib/usocket.py");
+    expect(tb).not.toContain("_walnutboot");
+  });
+
+  it("--fs DIR is the board's flash: boot.py then main.py, /lib importable, files kept on the host, nothing outside reachable", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "walnut-flash-"));
+    temps.push(dir);
+    cpSync(join(PROGRAMS, "flash"), dir, { recursive: true });
+    symlinkSync("/etc", join(dir, "escape"));
+    const l = lab("10.71.6");
+    const board = l.board(null, [], ["--fs", dir]);
+    expect(await board.nextLines(10)).toEqual([
+      "boot: cwd /",
+      "main: after boot True helper 42",
+      "data from the host",
+      "listdir ['boot.py', 'data.txt', 'junk.txt', 'lib', 'logs', 'main.py', 'out.txt']",
+      "stat size 10",
+      "removed True",
+      "missing True",
+      "exists True",
+      "above root is root True",
+      "symlink out refused EACCES",
+    ]);
+    expect((await board.finish()).code).toBe(0);
+    expect(readFileSync(join(dir, "out.txt"), "utf8")).toBe("written on the board\n");
+    expect(readFileSync(join(dir, "logs", "a.log"), "utf8")).toBe("x".repeat(10));
+    expect(existsSync(join(dir, "junk.txt"))).toBe(false);
+  });
+
+  it("wrong arguments to every usocket, select and network call raise exceptions, and the board still serves", async () => {
+    const l = lab("10.71.7");
+    const { board, peer } = l.pair("badcalls.py", "badcalls_peer.py");
+    const expected = readFileSync(join(PROGRAMS, "badcalls.out"), "utf8").trimEnd().split("\n");
+    expect(await board.nextLines(expected.length)).toEqual(expected);
+    expect(await peer.next()).toBe("peer got alive?");
+    expect(await board.next()).toBe("still serving b'alive?'");
+    expect((await board.finish()).code).toBe(0);
+  });
+});
+
+/** Waits until `i` printed the SYNC line `line` (SYNC lines are not returned by next()). */
+async function waitForSync(i: { lines: string[] }, line: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!i.lines.includes(line)) {
+    if (Date.now() > deadline) throw new Error(`no '${line}' within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,5 @@
+# A library in the flash's /lib (test fixture).
+
+
+def twice(x):
+    return 2 * x
