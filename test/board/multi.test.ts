@@ -149,6 +149,32 @@ describe.runIf(tap)("board programs against CPython peers (walnut run, real TAP)
   });
 });
 
+describe.runIf(tap)("walnut run's own signals and lines", () => {
+  it("prints the board summary on stderr only with --verbose when piped; SIGUSR1 prints the snapshot and never opens the inspector; Ctrl-C ends a pure-Python loop", async () => {
+    const l = lab("10.71.8");
+    const quiet = l.board("console_exit.py", ["0"]);
+    quiet.endInput();
+    await quiet.finish();
+    expect(quiet.stderr.join("\n")).not.toContain("board up:");
+    const board = l.board("busy.py", [], ["--verbose"]);
+    await waitForSync(board, "SYNC busy");
+    expect(board.stderr.join("\n")).toContain(`board up: ip ${l.boardIp}/24`);
+    board.signal("SIGUSR1");
+    const deadline = Date.now() + 5000;
+    while (!board.stderr.some((line) => line.includes("*:7500")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(board.stderr.join("\n")).toContain("UDP:");
+    expect(board.stderr.join("\n")).toContain("*:7500");
+    const inspector = await runAsync(["ss", "-Hltn", "sport = :9229"], { timeoutMs: 5000 });
+    expect(inspector.stdout.trim()).toBe("");
+    const startedMs = Date.now();
+    board.signal("SIGINT");
+    const r = await board.finish(10_000);
+    expect(Date.now() - startedMs).toBeLessThan(5000);
+    expect(r.code).toBe(1);
+    expect(board.stderr.join("\n")).toContain("KeyboardInterrupt");
+  });
+});
+
 /** Waits until `i` printed the SYNC line `line` (SYNC lines are not returned by next()). */
 async function waitForSync(i: { lines: string[] }, line: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -120,4 +120,43 @@ describe.runIf(tap)("walnut repl (real TAP)", () => {
     expect(out()).toContain("MicroPython v1.");
     expect(netnsExists(ns)).toBe(false);
   });
+
+  it("input() reads the next line; Ctrl-C in a pure-Python loop soft-resets to a prompt with the board still up; SIGUSR1 prints the snapshot, never the inspector", async () => {
+    const ns = uniqueName("wrepl");
+    namespaces.push(ns);
+    let stdout = "";
+    let stderr = "";
+    const child = spawn(process.execPath, [WALNUT, "repl", "--ip", "10.70.5.2/24", "--netns", ns], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const done = new Promise<number | null>((resolve) => child.on("close", (code) => (clearTimeout(timer), resolve(code))));
+    const out = (): string => stdout.replaceAll("\r", "");
+    const send = (line: string): void => void child.stdin.write(`${line}\n`);
+    send("name = input('who? ')");
+    send("Ada");
+    send("print('hello', name)");
+    await waitFor(() => out().includes("hello Ada\n"), 10_000, "input() in the REPL");
+    send("import socket; s = socket.socket(); s.bind(('0.0.0.0', 7777)); s.listen(1); x = 1");
+    send("while True: x += 1");
+    send("");
+    await waitFor(() => out().includes("while True"), 5_000, "the busy loop to start");
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGINT");
+    await waitFor(() => out().includes("MPY: soft reboot"), 5_000, "a soft reset");
+    expect(stderr).toContain("soft reset");
+    send("print('x' in globals(), 'fresh')");
+    await waitFor(() => out().includes("False fresh\n"), 10_000, "a fresh interpreter");
+    // The board is still the same board: it answers pings, and the old socket's port is free again.
+    const ping = await runInNetns(ns, ["ping", "-c", "1", "-W", "2", "10.70.5.2"]);
+    expect(ping.code).toBe(0);
+    send("s = __import__('socket').socket(); s.bind(('0.0.0.0', 7777)); s.listen(1); print('rebound')");
+    await waitFor(() => out().includes("rebound\n"), 5_000, "the port bound again");
+    child.kill("SIGUSR1");
+    await waitFor(() => stderr.includes("TCP listeners:") && stderr.includes(":7777"), 5_000, "the SIGUSR1 snapshot");
+    const listening = await runAsync(["ss", "-Hltn", "sport = :9229"], { timeoutMs: 5000 });
+    expect(listening.stdout.trim()).toBe("");
+    child.stdin.end();
+    expect(await done).toBe(0);
+  });
 });

@@ -146,6 +146,8 @@ export interface Request {
 export type WorkerMessage =
   | Request
   | { kind: "output"; stream: "stdout" | "stderr"; text: string }
+  /** REPL: a piped line has been processed; the next may come. */
+  | { kind: "ready" }
   /** The script ended: `exitCode` 0 normally, sys.exit's code, 1 after an uncaught exception (its `traceback`). */
   | { kind: "done"; ok: boolean; traceback: string | null; exitCode: number };
 

@@ -169,11 +169,30 @@ class ReplSession implements ReplRun {
   private bridge: Bridge | null = null;
   private worker: Worker | null = null;
   private i32: Int32Array | null = null;
+  /**
+   * The console as one stream: piped lines wait here until the prompt takes the next one (the worker is
+   * idle) or a running statement reads one (input(), sys.stdin).
+   */
   private readonly console = new LineConsole();
+  /** Piped lines not yet taken, and whether the worker is ready for the next one at its prompt. */
+  private readonly piped: string[] = [];
+  private isPromptReady = true;
+  private pipedEnded = false;
   /** The line being typed for a statement that reads the console (terminal input). */
   private typed = "";
   private isResetting = false;
   private readonly out: (t: string) => void;
+  /** What a running statement reads: piped lines that arrived while it ran first, then the console. */
+  private readonly statementConsole: ConsoleInput = {
+    readLine: () => {
+      const line = this.piped.shift();
+      if (line !== undefined) return Promise.resolve(line);
+      if (this.pipedEnded) return Promise.resolve(null);
+      return this.console.readLine();
+    },
+    isReady: () => this.piped.length > 0 || this.pipedEnded || this.console.isReady(),
+    onReady: (f) => this.console.onReady(f),
+  };
 
   constructor(
     private readonly net: BoardNetwork,
@@ -187,10 +206,14 @@ class ReplSession implements ReplRun {
     const url = await workerUrl();
     const shared = new SharedArrayBuffer(SHARED_BYTES);
     const worker = new Worker(url, { workerData: workerInput(shared, this.options, null, true) });
-    const bridge = new Bridge(this.net, worker, shared, { ...this.options, console: this.console });
+    const bridge = new Bridge(this.net, worker, shared, { ...this.options, console: this.statementConsole }, () => {
+      this.isPromptReady = true;
+      this.feedPrompt();
+    });
     this.worker = worker;
     this.bridge = bridge;
     this.i32 = new Int32Array(shared);
+    this.isPromptReady = true;
     void bridge.done.then((r) => {
       if (this.bridge === bridge && !this.isResetting) this.resolveDone(r);
     });
@@ -198,6 +221,19 @@ class ReplSession implements ReplRun {
 
   private post(m: ReplInput): void {
     this.worker?.postMessage(m);
+  }
+
+  /** The next piped line to the prompt, or the end of input once every line was taken. */
+  private feedPrompt(): void {
+    if (!this.isPromptReady) return;
+    const line = this.piped.shift();
+    if (line !== undefined) {
+      this.isPromptReady = false;
+      this.post({ kind: "line", text: line });
+    } else if (this.pipedEnded) {
+      this.isPromptReady = false;
+      this.post({ kind: "eof" });
+    }
   }
 
   interrupt(): void {
@@ -235,12 +271,16 @@ class ReplSession implements ReplRun {
 
   line(text: string): void {
     if (this.console.isWaited) this.console.push(text);
-    else this.post({ kind: "line", text });
+    else {
+      this.piped.push(text);
+      this.feedPrompt();
+    }
   }
 
   eof(): void {
-    this.console.end();
-    this.post({ kind: "eof" });
+    this.pipedEnded = true;
+    if (this.console.isWaited) this.console.end();
+    this.feedPrompt();
   }
 
   isBusy(): boolean {
@@ -266,6 +306,7 @@ class ReplSession implements ReplRun {
       this.typed = "";
       this.out("\r\nMPY: soft reboot\r\n");
       await this.start();
+      this.feedPrompt();
     } finally {
       this.isResetting = false;
     }
@@ -319,6 +360,7 @@ class Bridge implements ScriptRun {
     private readonly worker: Worker,
     shared: SharedArrayBuffer,
     private readonly options: ScriptOptions,
+    onReplReady: () => void = () => undefined,
   ) {
     this.i32 = new Int32Array(shared);
     this.bytes = new Uint8Array(shared);
@@ -339,6 +381,7 @@ class Bridge implements ScriptRun {
       worker.on("message", (m: WorkerMessage) => {
         if (m.kind === "call") void this.serve(m);
         else if (m.kind === "output") (m.stream === "stdout" ? out : err)(m.text);
+        else if (m.kind === "ready") onReplReady();
         else finish({ ok: m.ok, traceback: m.traceback, exitCode: m.exitCode }, true);
       });
       worker.on("error", (e) => finish({ ok: false, traceback: `walnut: MicroPython worker failed: ${e.message}\n`, exitCode: 1 }, false));

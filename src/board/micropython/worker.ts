@@ -363,6 +363,12 @@ function startRepl(mp: MicroPython): void {
       return;
     }
     if (stop) end();
+    else if (m.kind === "line") {
+      // Piped input is one stream for the prompt and for statements that read the console: the main side
+      // sends the next line only once this one is done (and a statement may have taken lines meanwhile).
+      const ready: WorkerMessage = { kind: "ready" };
+      port.postMessage(ready);
+    }
   });
 }
 

@@ -129,6 +129,10 @@ if _FLASH is not None:
     sys.path.append(_FLASH + "/lib")
 for _p in reversed(_k.PATH_FIRST):
     sys.path.insert(0, _p)
+# `import uselect` resolves to the built-in select before /lib is searched: make it the board's select.
+import select as _select
+
+sys.modules["uselect"] = _select
 
 # ---- running user code ----
 

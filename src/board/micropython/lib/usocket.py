@@ -53,7 +53,10 @@ def _c(op, sid=0, a=None, b=None, c=None):
 
 
 def _int(x):
-    # The C module's mp_obj_get_int: an int (or bool) that fits a machine word.
+    # The C module's mp_obj_get_int: an int (or bool) that fits a machine word. (This build's isinstance
+    # does not count a bool as an int, so bools are let through by name.)
+    if x is True or x is False:
+        return 1 if x else 0
     if not isinstance(x, int):
         raise TypeError("can't convert %s to int" % type(x).__name__)
     if x < _INT_MIN or x > _INT_MAX:
@@ -246,7 +249,7 @@ class socket:
     def setsockopt(self, level, opt, value):
         level = _int(level)
         opt = _int(opt)
-        if isinstance(value, int):
+        if isinstance(value, int) or value is True or value is False:
             _c(_k.OP_SETSOCKOPT, self._sid, level, opt, _int(value))
         else:
             _cd(_k.OP_SETSOCKOPT, self._sid, _buf(value), level, opt)
