@@ -6,7 +6,7 @@
 #   sudo ip netns exec walnut curl -s http://192.168.50.66:8080/          # in another shell
 #   sudo ip netns exec walnut curl -s http://192.168.50.66:8080/hello?name=walnut
 #
-# (Needs the script's folder on sys.path, which walnut run does not give it yet: see docs/usocket.md.)
+
 import network
 import minihttp
 

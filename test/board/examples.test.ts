@@ -188,8 +188,6 @@ describe.runIf(run)("examples/ under walnut run (real TAP, Linux peers)", () => 
     expect(s.stdout).toMatch(new RegExp(`^linux UDP server on port 5000\\n(received b'hello, i am client' from ${BOARD_IP} \\d+\\n){3}$`));
   });
 
-  // Needs the script's folder on sys.path under walnut run (issue 8, "Files and imports"); until then
-  // `import minihttp` fails with ImportError. Enable once that lands.
   it("http_server/main.py imports the package beside it and serves HTTP to a Linux client", async () => {
     const ns = namespace();
     const w = walnutRun(ns, join("http_server", "main.py"));
