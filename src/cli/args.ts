@@ -280,6 +280,8 @@ export interface RunArgs {
   fsDir: string | null;
   /** --verbose: the board summary on stderr even when it is not a terminal. */
   verbose: boolean;
+  /** --trace-pins: log machine.Pin value changes on stderr. */
+  tracePins: boolean;
 }
 
 /**
@@ -287,7 +289,7 @@ export interface RunArgs {
  * script (the first argument that is not an option or its value) and, after it, the script's arguments.
  */
 export function splitRunArgs(argv: readonly string[]): RunArgs {
-  const out: RunArgs = { upArgs: [], script: null, scriptArgs: [], fsDir: null, verbose: false };
+  const out: RunArgs = { upArgs: [], script: null, scriptArgs: [], fsDir: null, verbose: false, tracePins: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (out.script !== null) {
@@ -300,6 +302,10 @@ export function splitRunArgs(argv: readonly string[]): RunArgs {
     }
     if (arg === "--verbose") {
       out.verbose = true;
+      continue;
+    }
+    if (arg === "--trace-pins") {
+      out.tracePins = true;
       continue;
     }
     if (arg === "--fs" || arg.startsWith("--fs=")) {
@@ -316,7 +322,7 @@ export function splitRunArgs(argv: readonly string[]): RunArgs {
   return out;
 }
 
-export const RUN_USAGE = `usage: walnut run [up options] [--fs DIR] [--verbose] script.py [args...]
+export const RUN_USAGE = `usage: walnut run [up options] [--fs DIR] [--verbose] [--trace-pins] script.py [args...]
        walnut run [up options] --fs DIR
   brings a board up (the same options as walnut up: --ip, --netns, --host-ip, --dhcp, …), runs the MicroPython
   script on it (its usocket/socket, select and network modules are the board's), prints its output and tears
@@ -328,9 +334,10 @@ export const RUN_USAGE = `usage: walnut run [up options] [--fs DIR] [--verbose] 
                        script, runs boot.py then main.py from DIR as a board does at power-on
   --verbose            print the board's one-line summary on stderr (it is printed anyway when stderr is a
                        terminal; piped output carries only the script's own)
+  --trace-pins         log every change of a machine.Pin's value on stderr ("walnut: pin 2 = 1 at 0.503 s")
   kill -USR1 PID prints the board's connections and counters on stderr`;
 
-export const REPL_USAGE = `usage: walnut repl [up options]
+export const REPL_USAGE = `usage: walnut repl [up options] [--fs DIR] [--trace-pins]
   brings a board up (the same options as walnut up: --ip, --netns, --host-ip, --dhcp, …) and runs MicroPython's
   interactive REPL on it (its usocket/socket, select and network modules are the board's): >>> prompt, multi-line
   input, tab completion, Ctrl-C raises KeyboardInterrupt in a blocked call; Ctrl-D on an empty line, exit() or

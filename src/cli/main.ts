@@ -174,7 +174,7 @@ async function run(argv: readonly string[]): Promise<number> {
     // The script's output is its own: the board's summary only where a person is watching, or when asked.
     if (r.verbose || process.stderr.isTTY === true) process.stderr.write(`walnut: ${board.describe()}\n`);
     // With DHCP the script's network.WLAN().connect() waits for the lease (bounded), as a board's does.
-    return await runScriptFile(board, r.script, { argv: r.scriptArgs, ...(r.fsDir !== null ? { fsDir: r.fsDir } : {}) });
+    return await runScriptFile(board, r.script, { argv: r.scriptArgs, tracePins: r.tracePins, ...(r.fsDir !== null ? { fsDir: r.fsDir } : {}) });
   } finally {
     process.off("SIGUSR1", snapshot);
     await board.stopGracefully();
@@ -212,7 +212,10 @@ function runBench(argv: readonly string[]): Promise<number> {
 
 /** `walnut repl [up options]`: exit code 0 when the REPL was left (Ctrl-D, end of input, exit()). */
 async function repl(argv: readonly string[]): Promise<number> {
-  const o = parseUpOptions(argv, { netns: "walnut", tapName: "walnut%d" });
+  const r = splitRunArgs(argv);
+  if (r.script !== null) throw new UsageError(`repl: unexpected argument '${r.script}' (walnut repl takes options only)`);
+  if (r.fsDir !== null && !isFolder(r.fsDir)) throw new UsageError(`--fs ${r.fsDir}: no such folder`);
+  const o = parseUpOptions(r.upArgs, { netns: "walnut", tapName: "walnut%d" });
   if (o === "help") {
     console.log(REPL_USAGE);
     return 0;
@@ -224,7 +227,7 @@ async function repl(argv: readonly string[]): Promise<number> {
   process.on("SIGUSR1", snapshot);
   try {
     process.stderr.write(`walnut: ${board.describe()} — MicroPython REPL, Ctrl-D to leave\n`);
-    return await runRepl(board);
+    return await runRepl(board, { tracePins: r.tracePins, ...(r.fsDir !== null ? { fsDir: r.fsDir } : {}) });
   } finally {
     process.off("SIGUSR1", snapshot);
     await board.stopGracefully();

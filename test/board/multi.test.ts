@@ -149,6 +149,23 @@ describe.runIf(tap)("board programs against CPython peers (walnut run, real TAP)
   });
 });
 
+describe.runIf(tap)("machine on the board", () => {
+  it("unique_id, freq, soft Timers firing during a blocking call, a Pin logged with --trace-pins, and reset() starting the script again", async () => {
+    const l = lab("10.71.10");
+    const board = l.board("machine_board.py", [], ["--trace-pins"]);
+    const run = ["unique_id is the MAC True", "freq 160000000"];
+    const checks = ["ticks while blocked in recvfrom True one-shot fired once [1]", "deinit stops it True pin value True"];
+    expect(await board.nextLines(6)).toEqual([...run, "reset cause power-on", ...checks, "resetting"]);
+    expect(await board.nextLines(6)).toEqual([...run, "reset cause soft reset", ...checks, "after the reset"]);
+    expect((await board.finish()).code).toBe(0);
+    const err = board.stderr.join("\n");
+    expect(err).toContain("MPY: soft reboot");
+    // A toggle every 50 ms over about 0.8 s, in each of the two runs.
+    const changes = board.stderr.filter((line) => /^walnut: pin 2 = [01] at \d+\.\d{3} s$/.test(line));
+    expect(changes.length).toBeGreaterThanOrEqual(20);
+  });
+});
+
 describe.runIf(tap)("walnut run's own signals and lines", () => {
   it("prints the board summary on stderr only with --verbose when piped; SIGUSR1 prints the snapshot and never opens the inspector; Ctrl-C ends a pure-Python loop", async () => {
     const l = lab("10.71.8");

@@ -52,7 +52,7 @@ describe("the board's Python files", () => {
         execFileSync("python3", ["-c", "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)", src, join(out, "x.pyc")]);
       }
       const consts = join(out, "_walnutconst.py");
-      writeFileSync(consts, walnutConstSource({ hasFlash: true, pathFirst: ["/a b/c"] }));
+      writeFileSync(consts, walnutConstSource({ hasFlash: true, pathFirst: ["/a b/c"], tracePins: true, softResets: 1 }));
       execFileSync("python3", ["-c", "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)", consts]);
     } finally {
       rmSync(out, { recursive: true, force: true });
@@ -70,11 +70,11 @@ describe("the board's Python files", () => {
   });
 
   it("read constants generated from the TypeScript sources", async () => {
-    const text = walnutConstSource({ hasFlash: false, pathFirst: ["/work/x"] });
+    const text = walnutConstSource({ hasFlash: false, pathFirst: ["/work/x"], tracePins: false, softResets: 0 });
     const mp = await loadMicroPython();
     mp.FS.mkdirTree("/lib");
     mp.FS.writeFile("/lib/_walnutconst.py", text);
-    const expected: Record<string, unknown> = { DATA_MAX, HAS_FLASH: false, PATH_FIRST: ["/work/x"] };
+    const expected: Record<string, unknown> = { DATA_MAX, HAS_FLASH: false, PATH_FIRST: ["/work/x"], TRACE_PINS: false, SOFT_RESETS: 0 };
     for (const [k, v] of Object.entries(usocketConstants)) expected[k] = v;
     for (const [k, v] of Object.entries(Op)) expected[`OP_${k}`] = v;
     for (const [k, v] of Object.entries(Status)) expected[`ST_${k}`] = v;

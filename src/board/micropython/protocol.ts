@@ -5,26 +5,34 @@
 // (which owns the stack) answers by filling the response slots, the data area and the string area, then
 // sets STATE to DONE and notifies. The Python side's constants (_walnutconst.py) are generated from here.
 
-/** Int32 slots at the start of the shared buffer. */
+/** Int32 slots at the start of the shared buffer, for the whole interpreter. */
 export const Slot = {
+  /** Set by the main thread to interrupt the script (Ctrl-C): blocked calls raise KeyboardInterrupt. */
+  INTERRUPT: 0,
+  /** REPL: 1 while the worker is inside replProcessChar (a statement may be running), 0 while it waits for input. */
+  BUSY: 1,
+} as const;
+
+/**
+ * Int32 slots of one call frame. A call is made in frame 0; a machine.Timer callback that runs while a call
+ * waits makes its own calls in frame 1 (callbacks do not nest further), so a waiting call's request and
+ * answer are never overwritten.
+ */
+export const FrameSlot = {
   /** IDLE, WAITING (a request is out) or DONE (its answer is in). */
   STATE: 0,
-  /** Set by the main thread to interrupt the script (Ctrl-C): blocked calls raise KeyboardInterrupt. */
-  INTERRUPT: 1,
   /** The sequence number the answer belongs to (a stale answer is never written). */
-  SEQ: 2,
+  SEQ: 1,
   /** A Status code. */
-  STATUS: 3,
+  STATUS: 2,
   /** The call's int result (count, socket id, …); for stream methods -1 means None. */
-  VALUE: 4,
+  VALUE: 3,
   /** A second int result (a port). */
-  VALUE2: 5,
+  VALUE2: 4,
   /** Bytes in the data area: request data (worker → main) or answer data (main → worker). */
-  DATA_LENGTH: 6,
+  DATA_LENGTH: 5,
   /** Bytes of UTF-8 in the string area (answer). */
-  STRING_LENGTH: 7,
-  /** REPL: 1 while the worker is inside replProcessChar (a statement may be running), 0 while it waits for input. */
-  BUSY: 8,
+  STRING_LENGTH: 6,
 } as const;
 
 export const State = { IDLE: 0, WAITING: 1, DONE: 2 } as const;
@@ -33,13 +41,28 @@ export const State = { IDLE: 0, WAITING: 1, DONE: 2 } as const;
 export const Status = { OK: 0, OSERROR: 1, VALUE_ERROR: 2, TYPE_ERROR: 3, EOF_ERROR: 4, INTERRUPTED: 5, RUNTIME_ERROR: 6 } as const;
 export type StatusCode = (typeof Status)[keyof typeof Status];
 
-const HEADER_BYTES = 64;
+const GLOBAL_BYTES = 64;
+const FRAME_HEADER_BYTES = 32;
 /** Largest data one call moves (a UDP datagram's 65507 bytes fit); Python wrappers loop for more. */
 export const DATA_MAX = 65_536;
 export const STRING_MAX = 8_192;
-export const DATA_OFFSET = HEADER_BYTES;
-export const STRING_OFFSET = HEADER_BYTES + DATA_MAX;
-export const SHARED_BYTES = HEADER_BYTES + DATA_MAX + STRING_MAX;
+/** Call frames: the script's, and one for timer callbacks. */
+export const FRAMES = 2;
+const FRAME_BYTES = FRAME_HEADER_BYTES + DATA_MAX + STRING_MAX;
+export const SHARED_BYTES = GLOBAL_BYTES + FRAMES * FRAME_BYTES;
+
+/** Where frame `frame` keeps its slots, data and string in the shared buffer. */
+export interface FrameLayout {
+  /** Int32 index of FrameSlot.STATE (add a FrameSlot value for the others). */
+  slot0: number;
+  dataOffset: number;
+  stringOffset: number;
+}
+
+export function frameLayout(frame: number): FrameLayout {
+  const base = GLOBAL_BYTES + frame * FRAME_BYTES;
+  return { slot0: base / 4, dataOffset: base + FRAME_HEADER_BYTES, stringOffset: base + FRAME_HEADER_BYTES + DATA_MAX };
+}
 
 /** The operations a bridge call can ask for. Python names them OP_<NAME> (generated). */
 export const Op = {
@@ -69,6 +92,10 @@ export const Op = {
   NET_SET: 23,
   NET_DHCP: 24,
   NET_MAC: 25,
+  /** machine.reset(): the script (or the REPL) starts again in a fresh interpreter; never answered. */
+  RESET: 26,
+  /** A virtual pin's new value (name, 0/1), logged with --trace-pins. */
+  PIN: 27,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -109,6 +136,8 @@ export const OP_ARGS = {
   [Op.NET_SET]: ["str"],
   [Op.NET_DHCP]: [],
   [Op.NET_MAC]: [],
+  [Op.RESET]: [],
+  [Op.PIN]: ["str", "int"],
 } as const satisfies Record<OpCode, readonly ArgKind[]>;
 
 type ArgValue<K extends ArgKind> = K extends "int" | "num" ? number : K extends "str" ? string : K extends "int?" | "num?" ? number | null : string | null;
@@ -136,6 +165,8 @@ export function argProblem(kind: ArgKind | undefined, value: unknown): string | 
 /** One bridge call: an operation, a socket id and up to three checked arguments; bulk data sits in the data area. */
 export interface Request {
   kind: "call";
+  /** The call frame whose slots and data areas hold this request and its answer. */
+  frame: number;
   seq: number;
   op: OpCode;
   sid: number;

@@ -23,6 +23,10 @@ export interface RunLayout {
   hasFlash: boolean;
   /** Interpreter paths put first on sys.path. */
   pathFirst: readonly string[];
+  /** machine.Pin value changes are reported (--trace-pins). */
+  tracePins: boolean;
+  /** Soft resets before this interpreter started (machine.reset_cause()). */
+  softResets: number;
 }
 
 function pyValue(v: unknown): string {
@@ -45,6 +49,8 @@ export function walnutConstSource(layout: RunLayout): string {
   put("FLASH_DIR", FLASH_DIR);
   put("HAS_FLASH", layout.hasFlash);
   put("PATH_FIRST", [...layout.pathFirst]);
+  put("TRACE_PINS", layout.tracePins);
+  put("SOFT_RESETS", layout.softResets);
   const errno = Object.values(FS_ERRNO)
     .map(([wasi, board]) => `${wasi}: ${board}`)
     .join(", ");

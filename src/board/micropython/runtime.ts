@@ -20,15 +20,16 @@ import { walnutConstSource, WlanStatus } from "./pyconst.js";
 import { LineConsole, type ConsoleInput } from "./console.js";
 import {
   DATA_MAX,
-  DATA_OFFSET,
   FLASH_DIR,
+  FRAMES,
+  frameLayout,
+  FrameSlot,
   Op,
   SHARED_BYTES,
   Slot,
   State,
   Status,
   STRING_MAX,
-  STRING_OFFSET,
   type OpArgs,
   type OpCode,
   type ReplInput,
@@ -58,6 +59,12 @@ export interface ScriptOptions {
   fsDir?: string;
   /** MicroPython heap (default 2 MiB). */
   heapBytes?: number;
+  /** Report machine.Pin value changes to `pinChanged` (--trace-pins). */
+  tracePins?: boolean;
+  /** A virtual pin changed (default: a line on stderr). */
+  pinChanged?: (name: string, value: number) => void;
+  /** Soft resets before this run (machine.reset_cause() says SOFT_RESET after one). */
+  softResets?: number;
   /** How long network.WLAN().connect() waits for an address (default 30 s). */
   connectTimeoutMs?: number;
 }
@@ -69,6 +76,8 @@ export interface ScriptResult {
   traceback: string | null;
   /** The exit status: 0, sys.exit's code, or 1 after an uncaught exception. */
   exitCode: number;
+  /** The script called machine.reset(): it is to start again, on the same board. */
+  reset?: boolean;
 }
 
 /** A running script. */
@@ -83,6 +92,16 @@ export interface ScriptRun {
 const encoder = new TextEncoder();
 const NO_CONSOLE = new LineConsole();
 NO_CONSOLE.end();
+
+/** A --trace-pins log line on stderr, with the time since the first change (`eol`: "\r\n" on a raw terminal). */
+export function pinLogger(eol = "\n"): (name: string, value: number) => void {
+  let startMs: number | null = null;
+  return (name, value) => {
+    const now = Date.now();
+    startMs ??= now;
+    process.stderr.write(`walnut: pin ${name} = ${value} at ${((now - startMs) / 1000).toFixed(3)} s${eol}`);
+  };
+}
 
 /** The files, mounts and path of one interpreter: the board's modules, its constants, the script's folder, the flash. */
 function workerInput(shared: SharedArrayBuffer, options: ScriptOptions, script: WorkerInput["script"], repl: boolean): WorkerInput {
@@ -100,7 +119,12 @@ function workerInput(shared: SharedArrayBuffer, options: ScriptOptions, script: 
     mounts.push({ boardPath: FLASH_DIR, hostPath: dir, writable: true });
   }
   const files: Record<string, string> = { ...boardLibFiles() };
-  files["/lib/_walnutconst.py"] = walnutConstSource({ hasFlash: options.fsDir !== undefined, pathFirst });
+  files["/lib/_walnutconst.py"] = walnutConstSource({
+    hasFlash: options.fsDir !== undefined,
+    pathFirst,
+    tracePins: options.tracePins === true,
+    softResets: options.softResets ?? 0,
+  });
   return {
     shared,
     micropythonUrl: micropythonUrl(),
@@ -181,6 +205,7 @@ class ReplSession implements ReplRun {
   /** The line being typed for a statement that reads the console (terminal input). */
   private typed = "";
   private isResetting = false;
+  private softResets = 0;
   private readonly out: (t: string) => void;
   /** What a running statement reads: piped lines that arrived while it ran first, then the console. */
   private readonly statementConsole: ConsoleInput = {
@@ -205,7 +230,7 @@ class ReplSession implements ReplRun {
   async start(): Promise<void> {
     const url = await workerUrl();
     const shared = new SharedArrayBuffer(SHARED_BYTES);
-    const worker = new Worker(url, { workerData: workerInput(shared, this.options, null, true) });
+    const worker = new Worker(url, { workerData: workerInput(shared, { ...this.options, softResets: this.softResets }, null, true) });
     const bridge = new Bridge(this.net, worker, shared, { ...this.options, console: this.statementConsole }, () => {
       this.isPromptReady = true;
       this.feedPrompt();
@@ -215,7 +240,9 @@ class ReplSession implements ReplRun {
     this.i32 = new Int32Array(shared);
     this.isPromptReady = true;
     void bridge.done.then((r) => {
-      if (this.bridge === bridge && !this.isResetting) this.resolveDone(r);
+      if (this.bridge !== bridge || this.isResetting) return;
+      if (r.reset === true) void this.softReset();
+      else this.resolveDone(r);
     });
   }
 
@@ -303,6 +330,7 @@ class ReplSession implements ReplRun {
     this.isResetting = true;
     try {
       await old.terminate(true);
+      this.softResets += 1;
       this.typed = "";
       this.out("\r\nMPY: soft reboot\r\n");
       await this.start();
@@ -351,9 +379,11 @@ class Bridge implements ScriptRun {
   private readonly sockets = new Map<number, Socket>();
   private readonly console: ConsoleInput;
   private readonly consolePollable: ConsolePollable;
-  private latestSeq = 0;
+  /** Per frame, the newest request (an older one's late answer is not written). */
+  private readonly latestSeq: number[] = new Array<number>(FRAMES).fill(0);
   private finished = false;
   private endGracefully = false;
+  private isResetRequested = false;
 
   constructor(
     private readonly net: BoardNetwork,
@@ -376,7 +406,7 @@ class Bridge implements ScriptRun {
         if (graceful || this.endGracefully) this.us.closeAll();
         else this.us.shutdown();
         void worker.terminate();
-        resolve(r);
+        resolve(this.isResetRequested ? { ok: true, traceback: null, exitCode: 0, reset: true } : r);
       };
       worker.on("message", (m: WorkerMessage) => {
         if (m.kind === "call") void this.serve(m);
@@ -391,7 +421,7 @@ class Bridge implements ScriptRun {
 
   interrupt(): void {
     Atomics.store(this.i32, Slot.INTERRUPT, 1);
-    Atomics.notify(this.i32, Slot.STATE);
+    for (let f = 0; f < FRAMES; f++) Atomics.notify(this.i32, frameLayout(f).slot0 + FrameSlot.STATE);
     Atomics.notify(this.i32, Slot.INTERRUPT);
   }
 
@@ -415,10 +445,12 @@ class Bridge implements ScriptRun {
 
   /** Serves one bridge call and, unless a newer call superseded it (after an interrupt), answers it. */
   private async serve(req: Request): Promise<void> {
-    this.latestSeq = req.seq;
-    const dataLength = Atomics.load(this.i32, Slot.DATA_LENGTH);
+    if (!Number.isInteger(req.frame) || req.frame < 0 || req.frame >= FRAMES) return;
+    const f = frameLayout(req.frame);
+    this.latestSeq[req.frame] = req.seq;
+    const dataLength = Atomics.load(this.i32, f.slot0 + FrameSlot.DATA_LENGTH);
     // Copied now: the worker is blocked, so the data area holds this request's bytes until we answer.
-    const data = this.bytes.slice(DATA_OFFSET, DATA_OFFSET + dataLength);
+    const data = this.bytes.slice(f.dataOffset, f.dataOffset + dataLength);
     let status: number = Status.OK;
     let answer: Answer = {};
     try {
@@ -441,20 +473,21 @@ class Bridge implements ScriptRun {
         answer.text = e instanceof Error ? e.message : String(e);
       }
     }
-    if (this.finished || req.seq !== this.latestSeq) return;
+    if (this.finished || req.seq !== this.latestSeq[req.frame]) return;
     const i32 = this.i32;
+    const at = f.slot0;
     const outData = answer.data ?? null;
-    if (outData !== null) this.bytes.set(outData.subarray(0, DATA_MAX), DATA_OFFSET);
-    Atomics.store(i32, Slot.DATA_LENGTH, outData === null ? 0 : Math.min(outData.length, DATA_MAX));
+    if (outData !== null) this.bytes.set(outData.subarray(0, DATA_MAX), f.dataOffset);
+    Atomics.store(i32, at + FrameSlot.DATA_LENGTH, outData === null ? 0 : Math.min(outData.length, DATA_MAX));
     const t = encoder.encode(answer.text ?? "").subarray(0, STRING_MAX);
-    this.bytes.set(t, STRING_OFFSET);
-    Atomics.store(i32, Slot.STRING_LENGTH, t.length);
-    Atomics.store(i32, Slot.STATUS, status);
-    Atomics.store(i32, Slot.VALUE, answer.value ?? 0);
-    Atomics.store(i32, Slot.VALUE2, answer.value2 ?? 0);
-    Atomics.store(i32, Slot.SEQ, req.seq);
-    Atomics.store(i32, Slot.STATE, State.DONE);
-    Atomics.notify(i32, Slot.STATE);
+    this.bytes.set(t, f.stringOffset);
+    Atomics.store(i32, at + FrameSlot.STRING_LENGTH, t.length);
+    Atomics.store(i32, at + FrameSlot.STATUS, status);
+    Atomics.store(i32, at + FrameSlot.VALUE, answer.value ?? 0);
+    Atomics.store(i32, at + FrameSlot.VALUE2, answer.value2 ?? 0);
+    Atomics.store(i32, at + FrameSlot.SEQ, req.seq);
+    Atomics.store(i32, at + FrameSlot.STATE, State.DONE);
+    Atomics.notify(i32, at + FrameSlot.STATE);
   }
 
   /** One handler per operation, its arguments typed by OP_ARGS (the worker checked them). */
@@ -541,6 +574,17 @@ class Bridge implements ScriptRun {
       return {};
     },
     [Op.NET_MAC]: () => ({ text: formatMac(this.net.stack.netif.mac) }),
+    [Op.RESET]: () => {
+      // The interpreter is replaced: this call is never answered; its sockets are closed (FIN).
+      this.isResetRequested = true;
+      void this.terminate(true);
+      return new Promise<Answer>(() => undefined);
+    },
+    [Op.PIN]: (_sid, [name, value]) => {
+      const changed = this.options.pinChanged ?? ((n: string, v: number): void => void process.stderr.write(`walnut: pin ${n} = ${v}\n`));
+      changed(name, value);
+      return {};
+    },
   };
 
   /** spec "fd:mask,…" → "fd:events,…" of the ready objects; unknown ids read as closed (POLLNVAL). */

@@ -6,11 +6,13 @@
 
 import { readFileSync } from "node:fs";
 import { createInterface, type Interface } from "node:readline";
-import { LineConsole, runScript, type BoardNetwork } from "./runtime.js";
+import { LineConsole, pinLogger, runScript, type BoardNetwork } from "./runtime.js";
 
 export interface RunFileOptions {
   /** sys.argv[1:]. */
   argv?: readonly string[];
+  /** Log machine.Pin changes on stderr. */
+  tracePins?: boolean;
   /** The board's flash (--fs DIR). */
   fsDir?: string;
 }
@@ -26,12 +28,17 @@ export async function runScriptFile(board: BoardNetwork, path: string | null, op
     rl.on("line", (l) => console.push(l));
     rl.on("close", () => console.end());
   });
-  const run = await runScript(board, source, {
-    console,
-    ...(path !== null ? { scriptPath: path } : {}),
-    ...(options.argv !== undefined ? { argv: options.argv } : {}),
-    ...(options.fsDir !== undefined ? { fsDir: options.fsDir } : {}),
-  });
+  const start = (softResets: number): ReturnType<typeof runScript> =>
+    runScript(board, source, {
+      console,
+      softResets,
+      tracePins: options.tracePins === true,
+      pinChanged: pinLogger(),
+      ...(path !== null ? { scriptPath: path } : {}),
+      ...(options.argv !== undefined ? { argv: options.argv } : {}),
+      ...(options.fsDir !== undefined ? { fsDir: options.fsDir } : {}),
+    });
+  let run = await start(0);
   let stopTimer: NodeJS.Timeout | null = null;
   let stoppedByUs = false;
   const onSigint = (): void => {
@@ -44,7 +51,14 @@ export async function runScriptFile(board: BoardNetwork, path: string | null, op
   };
   process.on("SIGINT", onSigint);
   try {
-    const r = await run.done;
+    let r = await run.done;
+    // machine.reset(): the script starts again in a fresh interpreter on the same board, as after a board's
+    // soft reset (its console and files stay; its sockets were closed).
+    for (let resets = 1; r.reset === true; resets++) {
+      process.stderr.write("MPY: soft reboot\n");
+      run = await start(resets);
+      r = await run.done;
+    }
     if (stoppedByUs) {
       process.stderr.write("KeyboardInterrupt: (the script did not stop; its interpreter was ended)\n");
       return 1;

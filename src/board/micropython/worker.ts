@@ -10,14 +10,16 @@ import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import {
   argProblem,
   DATA_MAX,
-  DATA_OFFSET,
+  FrameSlot,
+  FRAMES,
+  frameLayout,
   Op,
   OP_ARGS,
   Slot,
   State,
   Status,
-  STRING_OFFSET,
   type Arg,
+  type FrameLayout,
   type ArgKind,
   type OpCode,
   type ReplInput,
@@ -114,8 +116,13 @@ function writer(stream: "stdout" | "stderr"): (b: Uint8Array) => void {
 let seq = 0;
 let lastStatus: number = Status.OK;
 let lastString = "";
+/** The frame of the call that returned last (take() and value2() read its answer). */
+let lastFrame = 0;
+/** Calls under way: the next call uses frame `depth`. */
+let depth = 0;
 /** What run() in _walnutboot reported: the exit status and an uncaught exception's traceback. */
 let outcome: { exitCode: number; traceback: string | null } | null = null;
+const frames = Array.from({ length: FRAMES }, (_, f) => frameLayout(f));
 
 function refuse(status: number, message: string): number {
   lastStatus = status;
@@ -126,12 +133,13 @@ function refuse(status: number, message: string): number {
 /**
  * One blocking call. Its arguments are checked here against OP_ARGS (a value the bridge cannot carry, a
  * Python object, becomes a TypeError in Python, never a message that fails to post); `ptr`/`n` > 0 copies
- * n bytes at ptr (wasm memory) into the data area for the main thread. The answer's data stays in the data
- * area until `take` copies it out. → VALUE (status in lastStatus).
+ * n bytes at ptr (wasm memory) into the frame's data area for the main thread. The answer's data stays
+ * there until `take` copies it out. While it waits, due machine.Timer callbacks run (their own calls use
+ * the next frame). → VALUE (status in lastStatus).
  */
 function call(op: unknown, sid: unknown, a?: unknown, b?: unknown, c?: unknown, ptr?: unknown, n?: unknown): number {
   flushAll();
-  if (Atomics.load(i32, Slot.INTERRUPT) !== 0) return interrupted();
+  if (Atomics.load(i32, Slot.INTERRUPT) !== 0) return interrupted(-1);
   if (typeof op !== "number" || !Object.prototype.hasOwnProperty.call(OP_ARGS, op)) return refuse(Status.VALUE_ERROR, `unknown bridge operation ${String(op)}`);
   const code = op as OpCode;
   if (typeof sid !== "number" || !Number.isInteger(sid)) return refuse(Status.TYPE_ERROR, "socket id must be an int");
@@ -146,55 +154,142 @@ function call(op: unknown, sid: unknown, a?: unknown, b?: unknown, c?: unknown, 
   }
   const len = typeof n === "number" && Number.isInteger(n) && n > 0 ? n : 0;
   if (len > DATA_MAX) return refuse(Status.VALUE_ERROR, `at most ${DATA_MAX} bytes per call`);
+  const frame = depth;
+  const f = frames[frame];
+  if (f === undefined) return refuse(Status.RUNTIME_ERROR, "bridge calls nested too deep");
   if (len > 0) {
     if (typeof ptr !== "number" || !Number.isInteger(ptr) || ptr < 0) return refuse(Status.TYPE_ERROR, "object with buffer protocol required");
     const h = heap();
     if (ptr + len > h.length) return refuse(Status.VALUE_ERROR, "buffer outside the interpreter's memory");
-    shared.set(h.subarray(ptr, ptr + len), DATA_OFFSET);
+    shared.set(h.subarray(ptr, ptr + len), f.dataOffset);
   }
-  Atomics.store(i32, Slot.DATA_LENGTH, len);
+  const stateSlot = f.slot0 + FrameSlot.STATE;
+  Atomics.store(i32, f.slot0 + FrameSlot.DATA_LENGTH, len);
   seq += 1;
-  Atomics.store(i32, Slot.STATE, State.WAITING);
-  const req: Request = { kind: "call", seq, op: code, sid, args };
-  port.postMessage(req);
-  for (;;) {
-    const state = Atomics.load(i32, Slot.STATE);
-    if (state === State.DONE && Atomics.load(i32, Slot.SEQ) === seq) break;
-    if (Atomics.load(i32, Slot.INTERRUPT) !== 0) return interrupted();
-    Atomics.wait(i32, Slot.STATE, state, 1000);
+  const mySeq = seq;
+  Atomics.store(i32, stateSlot, State.WAITING);
+  const req: Request = { kind: "call", frame, seq: mySeq, op: code, sid, args };
+  depth += 1;
+  try {
+    port.postMessage(req);
+    for (;;) {
+      const state = Atomics.load(i32, stateSlot);
+      if (state === State.DONE && Atomics.load(i32, f.slot0 + FrameSlot.SEQ) === mySeq) break;
+      if (Atomics.load(i32, Slot.INTERRUPT) !== 0) return interrupted(frame);
+      Atomics.wait(i32, stateSlot, state, timerWaitMs(1000));
+      runDueTimers();
+    }
+  } finally {
+    depth -= 1;
   }
-  lastStatus = Atomics.load(i32, Slot.STATUS);
-  const sl = Atomics.load(i32, Slot.STRING_LENGTH);
-  lastString = sl > 0 ? decoder.decode(shared.slice(STRING_OFFSET, STRING_OFFSET + sl)) : "";
-  const value = Atomics.load(i32, Slot.VALUE);
-  Atomics.store(i32, Slot.STATE, State.IDLE);
+  lastFrame = frame;
+  lastStatus = Atomics.load(i32, f.slot0 + FrameSlot.STATUS);
+  const sl = Atomics.load(i32, f.slot0 + FrameSlot.STRING_LENGTH);
+  lastString = sl > 0 ? decoder.decode(shared.slice(f.stringOffset, f.stringOffset + sl)) : "";
+  const value = Atomics.load(i32, f.slot0 + FrameSlot.VALUE);
+  Atomics.store(i32, stateSlot, State.IDLE);
   return value;
 }
 
-function interrupted(): number {
+/** An interrupt ends the call: its frame (if it had one) goes back to idle; Python raises KeyboardInterrupt. */
+function interrupted(frame: number): number {
   Atomics.store(i32, Slot.INTERRUPT, 0);
-  Atomics.store(i32, Slot.STATE, State.IDLE);
+  const f = frames[frame];
+  if (f !== undefined) Atomics.store(i32, f.slot0 + FrameSlot.STATE, State.IDLE);
   return refuse(Status.INTERRUPTED, "");
 }
 
 /** Copies the last answer's data (at most `max` bytes) to wasm memory at `ptr` → bytes copied. */
 function take(ptr: unknown, max: unknown): number {
   if (typeof ptr !== "number" || typeof max !== "number") return 0;
-  const n = Math.min(Atomics.load(i32, Slot.DATA_LENGTH), max);
-  if (n > 0) heap().set(shared.subarray(DATA_OFFSET, DATA_OFFSET + n), ptr);
+  const f = frames[lastFrame] as FrameLayout;
+  const n = Math.min(Atomics.load(i32, f.slot0 + FrameSlot.DATA_LENGTH), max);
+  if (n > 0) heap().set(shared.subarray(f.dataOffset, f.dataOffset + n), ptr);
   return n;
 }
 
-/** time.sleep without a busy loop; an interrupt ends it early → 1 if interrupted. */
+/** time.sleep without a busy loop (due timers fire meanwhile); an interrupt ends it early → 1 if interrupted. */
 function sleepMs(ms: unknown): number {
   flushAll();
-  const wait = typeof ms === "number" && Number.isFinite(ms) ? ms : 0;
-  if (wait > 0) Atomics.wait(i32, Slot.INTERRUPT, 0, wait);
+  const endMs = performance.now() + (typeof ms === "number" && Number.isFinite(ms) && ms > 0 ? ms : 0);
+  for (;;) {
+    runDueTimers();
+    const left = endMs - performance.now();
+    if (left <= 0 || Atomics.load(i32, Slot.INTERRUPT) !== 0) break;
+    Atomics.wait(i32, Slot.INTERRUPT, 0, timerWaitMs(left));
+  }
   if (Atomics.load(i32, Slot.INTERRUPT) !== 0) {
     Atomics.store(i32, Slot.INTERRUPT, 0);
     return 1;
   }
   return 0;
+}
+
+// ---- machine.Timer: soft timers, run at blocking calls and sleeps (and while the REPL waits), as a
+// board's soft timers run from its scheduler; never inside another callback ----
+interface SoftTimer {
+  dueMs: number;
+  /** 0 for a one-shot timer. */
+  periodMs: number;
+  callback: () => void;
+}
+const timers = new Map<number, SoftTimer>();
+let inCallback = false;
+
+/** How long a wait may last before the next timer is due (at most `maxMs`). */
+function timerWaitMs(maxMs: number): number {
+  if (inCallback || timers.size === 0) return maxMs;
+  let next = Infinity;
+  for (const t of timers.values()) next = Math.min(next, t.dueMs);
+  return Math.max(0, Math.min(maxMs, next - performance.now()));
+}
+
+function runDueTimers(): void {
+  if (inCallback || timers.size === 0) return;
+  const now = performance.now();
+  inCallback = true;
+  try {
+    for (const [id, t] of [...timers]) {
+      if (t.dueMs > now || timers.get(id) !== t) continue;
+      if (t.periodMs > 0) t.dueMs = Math.max(t.dueMs + t.periodMs, now);
+      else timers.delete(id);
+      try {
+        t.callback();
+      } catch (e) {
+        // As a board prints an exception raised in a scheduled callback, and goes on.
+        const err = e as { name?: string; message?: string };
+        writer("stderr")(new TextEncoder().encode(err.name === "PythonError" ? (err.message ?? "") : `${String(e)}\n`));
+        flushAll();
+      }
+    }
+  } finally {
+    inCallback = false;
+  }
+  scheduleIdleTimers();
+}
+
+/** While the interpreter is idle (the REPL waiting for input), due timers still fire. */
+let idleTimer: NodeJS.Timeout | null = null;
+function scheduleIdleTimers(): void {
+  if (idleTimer !== null) clearTimeout(idleTimer);
+  idleTimer = null;
+  if (timers.size === 0 || !isIdle) return;
+  idleTimer = setTimeout(() => {
+    idleTimer = null;
+    runDueTimers();
+  }, timerWaitMs(60_000));
+}
+/** True while no Python code runs (set by the REPL between inputs). */
+let isIdle = false;
+
+function timerSet(id: unknown, firstMs: unknown, periodMs: unknown, callback: unknown): void {
+  if (typeof id !== "number" || typeof firstMs !== "number" || typeof periodMs !== "number" || typeof callback !== "function") return;
+  timers.set(id, { dueMs: performance.now() + Math.max(0, firstMs), periodMs: Math.max(0, periodMs), callback: callback as () => void });
+  scheduleIdleTimers();
+}
+
+function timerCancel(id: unknown): void {
+  if (typeof id === "number") timers.delete(id);
 }
 
 const bridge: Record<string, unknown> = {
@@ -203,7 +298,9 @@ const bridge: Record<string, unknown> = {
   sleep_ms: sleepMs,
   status: (): number => lastStatus,
   string: (): string => lastString,
-  value2: (): number => Atomics.load(i32, Slot.VALUE2),
+  value2: (): number => Atomics.load(i32, (frames[lastFrame] as FrameLayout).slot0 + FrameSlot.VALUE2),
+  timer_set: timerSet,
+  timer_cancel: timerCancel,
   done: (exitCode: unknown, traceback: unknown): void => {
     outcome = { exitCode: typeof exitCode === "number" ? exitCode : 1, traceback: typeof traceback === "string" ? traceback : null };
   },
@@ -310,11 +407,14 @@ function startRepl(mp: MicroPython): void {
   const feed = (c: number): boolean => {
     Atomics.store(i32, Slot.INTERRUPT, 0);
     Atomics.store(i32, Slot.BUSY, 1);
+    isIdle = false;
     let r: number;
     try {
       r = mp.replProcessChar(c);
     } finally {
       Atomics.store(i32, Slot.BUSY, 0);
+      isIdle = true;
+      scheduleIdleTimers();
     }
     flushAll();
     return (r & PYEXEC_FORCED_EXIT) !== 0;
