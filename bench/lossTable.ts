@@ -17,7 +17,7 @@ import { Stack, type StackConfig } from "../src/stack/stack.js";
 import { SERVICE_PORTS, TcpServices } from "../src/stack/services.js";
 import { DEFAULT_TCP_CONFIG, type TcpLayer } from "../src/tcp/tcp.js";
 import { IsnGenerator } from "../src/tcp/isn.js";
-import { EphemeralPorts } from "../src/tcp/ports.js";
+import { EphemeralPorts } from "../src/ip/ports.js";
 import type { TcpPcb } from "../src/tcp/pcb.js";
 import type { TcpPcbInfo } from "../src/tcp/tcp.js";
 import { formatTable } from "./util.js";

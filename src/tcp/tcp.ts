@@ -11,7 +11,7 @@ import { IpCast, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type 
 import { IpProto } from "../ip/ipv4.js";
 import { TCP_CHECK_NAMES, TcpCheck, TcpOptions, TcpView, parseTcpOptions } from "./header.js";
 import { IsnGenerator } from "./isn.js";
-import { EphemeralPorts } from "./ports.js";
+import { EphemeralPorts } from "../ip/ports.js";
 import { SynCookies } from "./syncookie.js";
 import { RttEstimator, type RtoOptions } from "./rtt.js";
 import { createCongestionControl } from "./cc/index.js";

@@ -10,6 +10,7 @@ import { PacketRing } from "../core/packetRing.js";
 import { DEFAULT_TTL, IpCast, type IpCastCode, MAX_PAYLOAD, PAYLOAD_OFFSET, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type IpRx } from "../ip/ip.js";
 import { IpProto } from "../ip/ipv4.js";
 import { UnreachableCode, type Icmp } from "../ip/icmp.js";
+import { EphemeralPorts } from "../ip/ports.js";
 import { UDP, UDP_CHECK_NAMES, UdpCheck, UdpView, writeUdpHeader } from "./header.js";
 
 /** Largest UDP payload: 65 535 − 20 (IP) − 8 (UDP). */
@@ -75,7 +76,8 @@ export class UdpLayer implements IpProtocolHandler {
 
   private readonly byPort = new Map<number, UdpPcb[]>();
   private readonly view = new UdpView();
-  private nextEphemeral = 49152 + Math.floor(Math.random() * 16384);
+  /** RFC 6056 §3.3.4 port choice for binds to port 0, as TCP's. */
+  readonly ports = new EphemeralPorts();
   /** PCBs with events to fire after the batch. */
   private readonly readableList: UdpPcb[] = [];
 
@@ -94,7 +96,8 @@ export class UdpLayer implements IpProtocolHandler {
   bind(pcb: UdpPcb, localIp: number, port: number): ErrCode {
     if (pcb.localPort !== 0) return Err.VAL;
     if (port === 0) {
-      port = this.ephemeralPort();
+      // A datagram PCB has no remote end yet: the 3-tuple is (local address, 0, 0), as for a TCP bind.
+      port = this.ports.choose(localIp, 0, 0, (p) => !this.byPort.has(p));
       if (port === 0) return Err.USE;
     } else {
       for (const other of this.byPort.get(port) ?? []) {
@@ -258,16 +261,5 @@ export class UdpLayer implements IpProtocolHandler {
       this.readableList.push(pcb);
     }
     return 1;
-  }
-
-  private ephemeralPort(): number {
-    for (let i = 0; i < 16384; i++) {
-      const port = 49152 + ((this.nextEphemeral - 49152 + i) % 16384);
-      if (!this.byPort.has(port)) {
-        this.nextEphemeral = port + 1;
-        return port;
-      }
-    }
-    return 0;
   }
 }

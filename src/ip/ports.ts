@@ -1,6 +1,7 @@
-// Ephemeral port selection for active opens (RFC 6056 §3.3.4, Algorithm 4 "double-hash port selection").
-// tcp/api connect (and a bind to port 0) asks `choose()` for a local port; the caller's `isFree` says whether
-// a candidate is usable (no PCB on the same 4-tuple, or not bound). Runs once per connection, not per segment.
+// Ephemeral port selection (RFC 6056 §3.3.4, Algorithm 4 "double-hash port selection"), shared by the
+// transports: TcpLayer.connect and a TCP or UDP bind to port 0 ask their own `EphemeralPorts` for a local port;
+// the caller's `isFree` says whether a candidate is usable (TCP: no PCB on the same 4-tuple, or not bound; UDP:
+// not bound). Runs once per connection or bind, not per segment.
 
 import { createCipheriv, createHmac, randomBytes } from "node:crypto";
 import { assert } from "../core/assert.js";

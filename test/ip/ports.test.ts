@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { EphemeralPorts } from "../../src/tcp/ports.js";
+import { EphemeralPorts } from "../../src/ip/ports.js";
 import { InternalError } from "../../src/core/assert.js";
 
 const SECRET = Uint8Array.from({ length: 16 }, (_, i) => 0x40 + i);
