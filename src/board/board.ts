@@ -81,7 +81,7 @@ export class Board {
     );
     this.services = new TcpServices(this.stack.tcp);
     this.udpServices = new UdpServices(this.stack.udp);
-    this.dhcp = isDhcp ? new DhcpClient(this.stack.udp, this.stack.netif, this.scheduler, options.dhcpOptions) : null;
+    this.dhcp = isDhcp ? new DhcpClient(this.stack.udp, this.stack.netif, this.scheduler, this.stack.random, options.dhcpOptions) : null;
     if (this.dhcp !== null && (options.dnsServers ?? []).length === 0) {
       // RFC 2132 §3.8: the lease names the DNS servers; each (re)bind may change them.
       this.dhcp.onBound = (lease) => this.stack.dns.setServers([...lease.dnsServers]);

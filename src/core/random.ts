@@ -1,8 +1,8 @@
 // The stack's one source of randomness. Every layer that needs unpredictable or random numbers (ISN and
 // SYN-cookie secrets, ephemeral-port keys, IP identifications, timestamp offsets, DHCP xids and jitter, DNS
-// IDs and ports, IGMP report delays) is handed a `Random` when the Stack is built: by default `CryptoRandom`
-// (the OS CSPRNG, as RFC 6528, RFC 6056 and RFC 5452 ask), or a seeded `Prng` (core/prng) for runs that must
-// replay exactly. Nothing else in the stack reads entropy.
+// IDs and ports, IGMP report delays, ping identifiers) is handed a `Random` when the Stack is built: by
+// default `CryptoRandom` (the OS CSPRNG, as RFC 6528, RFC 6056 and RFC 5452 ask), or a seeded `Prng`
+// (core/prng) for runs that must replay exactly. Nothing else in the stack reads entropy.
 
 import { randomFillSync } from "node:crypto";
 

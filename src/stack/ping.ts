@@ -21,8 +21,6 @@ interface Outstanding {
   resolve: (r: PingResult) => void;
 }
 
-let nextIdent = 0x5700;
-
 export class Pinger {
   readonly ident: number;
   private readonly outstanding = new Map<number, Outstanding>();
@@ -34,7 +32,8 @@ export class Pinger {
     readonly dst: number,
     readonly dataLength = 56,
   ) {
-    this.ident = nextIdent++ & 0xffff;
+    // A random identifier, as a socket's would be: replies are told apart by (identifier, sequence).
+    this.ident = stack.random.below(0x10000);
     stack.icmp.echoReplyListeners.push(this.onReply);
   }
 

@@ -5,6 +5,8 @@
 import type { Device } from "../link/device.js";
 import type { Scheduler } from "../core/scheduler.js";
 import type { MacAddr } from "../core/addr.js";
+import { CryptoRandom, type Random } from "../core/random.js";
+import { Prng } from "../core/prng.js";
 import { Netif } from "../eth/netif.js";
 import type { NeighborOptions } from "../eth/neighbor.js";
 import { IpLayer } from "../ip/ip.js";
@@ -30,6 +32,12 @@ export interface StackConfig {
   tcp?: Partial<TcpConfig>;
   /** DNS servers and resolver limits (RFC 1035); servers may also be set later (DHCP). */
   dns?: DnsResolverOptions;
+  /**
+   * Where every random choice of the stack comes from: a seed (a `Prng`, so runs replay exactly) or any
+   * `Random`. By default the OS CSPRNG, which ISNs, SYN cookies, ephemeral ports and DNS IDs need to stay
+   * unguessable to off-path attackers (RFC 6528, RFC 4987 §3.6, RFC 6056, RFC 5452).
+   */
+  random?: number | Random;
 }
 
 export class Stack {
@@ -39,6 +47,8 @@ export class Stack {
   readonly tcp: TcpLayer;
   readonly udp: UdpLayer;
   readonly dns: DnsResolver;
+  /** The stack's one entropy source (StackConfig.random); applications on the stack (DHCP) draw from it too. */
+  readonly random: Random;
   // ---- raw sockets and IGMP ----
   readonly raw: RawLayer;
   readonly igmp: Igmp;
@@ -50,15 +60,17 @@ export class Stack {
     config: StackConfig,
     readonly scheduler: Scheduler,
   ) {
+    const random = config.random ?? new CryptoRandom();
+    this.random = typeof random === "number" ? new Prng(random) : random;
     this.netif = new Netif(device, config, scheduler, config.neighbor);
-    this.ip = new IpLayer(this.netif, scheduler, config.reassembly);
+    this.ip = new IpLayer(this.netif, scheduler, this.random, config.reassembly);
     this.icmp = new Icmp(this.ip, scheduler, config.icmp);
-    this.tcp = new TcpLayer(this.ip, scheduler, config.tcp);
-    this.udp = new UdpLayer(this.ip, this.icmp);
-    this.dns = new DnsResolver(this.udp, scheduler, config.dns);
+    this.tcp = new TcpLayer(this.ip, scheduler, this.random, config.tcp);
+    this.udp = new UdpLayer(this.ip, this.icmp, this.random);
+    this.dns = new DnsResolver(this.udp, scheduler, this.random, config.dns);
     // ---- raw sockets and IGMP (after Icmp: RawLayer takes over ip.onUnknownProtocol) ----
     this.raw = new RawLayer(this.ip, this.icmp);
-    this.igmp = new Igmp(this.ip, scheduler);
+    this.igmp = new Igmp(this.ip, scheduler, this.random);
     // ---- end raw/IGMP ----
   }
 

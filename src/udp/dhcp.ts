@@ -6,6 +6,7 @@
 
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { makeCounters } from "../core/stats.js";
+import type { Random } from "../core/random.js";
 import { Err } from "../core/errors.js";
 import { IPV4_BROADCAST, MAC_BROADCAST, isMulticastIpv4 } from "../core/addr.js";
 import type { Netif } from "../eth/netif.js";
@@ -100,8 +101,6 @@ export interface DhcpClientOptions {
   /** RFC 5227 §2.1.1: after MAX_CONFLICTS (10) conflicts, one attempt per RATE_LIMIT_INTERVAL (60 s). */
   maxConflicts: number;
   rateLimitIntervalMs: number;
-  /** [0, 1) source for xids and jitter; Math.random unless a test fixes it. */
-  random: () => number;
 }
 
 const DEFAULT_BASE_RETRANSMIT_MS = 4000;
@@ -119,7 +118,6 @@ const DEFAULTS: Omit<DhcpClientOptions, "maxRetransmitMs" | "retransmitJitterMs"
   announceWaitMs: 2000,
   maxConflicts: 10,
   rateLimitIntervalMs: 60_000,
-  random: Math.random,
 };
 
 /** Option 55 (RFC 2132 §9.8): mask, router, DNS, lease time, server id, T1, T2. */
@@ -219,10 +217,12 @@ export class DhcpClient {
   private readonly clientId: Uint8Array;
   private readonly hostnameBytes: Uint8Array;
 
+  /** @param random the stack's entropy (`Stack.random`), for xids and the randomized delays. */
   constructor(
     private readonly udp: UdpLayer,
     private readonly netif: Netif,
     private readonly scheduler: Scheduler,
+    private readonly random: Random,
     options: Partial<DhcpClientOptions> = {},
   ) {
     const base = options.baseRetransmitMs ?? DEFAULT_BASE_RETRANSMIT_MS;
@@ -768,11 +768,11 @@ export class DhcpClient {
   }
 
   private newXid(): number {
-    return Math.floor(this.options.random() * 0x100000000) >>> 0;
+    return this.random.nextU32();
   }
 
   private uniform(lo: number, hi: number): number {
-    return lo + this.options.random() * (hi - lo);
+    return lo + this.random.next() * (hi - lo);
   }
 }
 

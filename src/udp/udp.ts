@@ -7,6 +7,7 @@ import { makeCounters } from "../core/stats.js";
 import { Err, type ErrCode } from "../core/errors.js";
 import { IPV4_BROADCAST, isMulticastIpv4 } from "../core/addr.js";
 import { PacketRing } from "../core/packetRing.js";
+import type { Random } from "../core/random.js";
 import { DEFAULT_TTL, IpCast, type IpCastCode, MAX_PAYLOAD, PAYLOAD_OFFSET, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type IpRx } from "../ip/ip.js";
 import { IpProto } from "../ip/ipv4.js";
 import { UnreachableCode, type Icmp } from "../ip/icmp.js";
@@ -77,14 +78,17 @@ export class UdpLayer implements IpProtocolHandler {
   private readonly byPort = new Map<number, UdpPcb[]>();
   private readonly view = new UdpView();
   /** RFC 6056 §3.3.4 port choice for binds to port 0, as TCP's. */
-  readonly ports = new EphemeralPorts();
+  readonly ports: EphemeralPorts;
   /** PCBs with events to fire after the batch. */
   private readonly readableList: UdpPcb[] = [];
 
+  /** @param random the stack's entropy; keys the ephemeral-port choice. */
   constructor(
     private readonly ip: IpLayer,
     private readonly icmp: Icmp,
+    random: Random,
   ) {
+    this.ports = new EphemeralPorts(random);
     ip.register(IpProto.UDP, this);
   }
 

@@ -116,7 +116,7 @@ describe.runIf(run)("DNS resolver against dnsmasq", () => {
 
   function resolverFor(server: string, o: DnsResolverOptions = {}): DnsResolver {
     const b = board();
-    return new DnsResolver(b.board.stack.udp, b.board.scheduler, { servers: [parseIpv4(server)], ...o });
+    return new DnsResolver(b.board.stack.udp, b.board.scheduler, b.board.stack.random, { servers: [parseIpv4(server)], ...o });
   }
 
   /** Every resolver PCB is closed after each query. */

@@ -225,7 +225,7 @@ function setup(options: Partial<DhcpClientOptions> = {}): Fixture {
   client.start();
   server.start();
   const prng = new Prng(42);
-  const dhcp = new DhcpClient(client.udp, client.netif, scheduler, { random: () => prng.next(), ...options });
+  const dhcp = new DhcpClient(client.udp, client.netif, scheduler, prng, options);
   const fake = new FakeServer(server, scheduler);
   const f: Fixture = { scheduler, client, server, serverDev, dhcp, fake, bound: [], lost: [], probes: [] };
   dhcp.onBound = (l) => f.bound.push(l);

@@ -142,7 +142,7 @@ let resolver: DnsResolver;
 
 function makeResolver(o: DnsResolverOptions = {}): DnsResolver {
   const prng = new Prng(0x5eed);
-  return new DnsResolver(net.a.udp, net.scheduler, { servers: [B_IP], random: () => prng.next(), ...o });
+  return new DnsResolver(net.a.udp, net.scheduler, prng, { servers: [B_IP], ...o });
 }
 
 function resolve(name: string, limitMs = 60_000): Promise<DnsResult> {
