@@ -14,7 +14,7 @@ import { Prng } from "../src/core/prng.js";
 import { memLinkPair } from "../src/link/memlink.js";
 import { FaultInjector } from "../src/link/fault.js";
 import { Stack, type StackConfig } from "../src/stack/stack.js";
-import { SERVICE_PORTS, TcpServices } from "../src/stack/services.js";
+import { SERVICE_PORTS, TcpServices } from "../src/apps/services.js";
 import { DEFAULT_TCP_CONFIG } from "../src/tcp/tcp.js";
 import type { TcpPcb } from "../src/tcp/pcb.js";
 import type { TcpPcbInfo } from "../src/tcp/tcp.js";

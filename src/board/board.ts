@@ -1,6 +1,6 @@
 // The virtual board: a Stack on a device chain (TAP → fault injection → capture → trace → netif) with the
 // host side set up by HostLink, serving the built-in services: TCP echo 7, discard 9, chargen 19; UDP echo 7, discard 9.
-// Its address is static or taken by DHCP (udp/dhcp); the TAP may join a Linux bridge to reach a LAN.
+// Its address is static or taken by DHCP (apps/dhcp); the TAP may join a Linux bridge to reach a LAN.
 // `walnut up` and `walnut demo` build one; the MicroPython runtime joins it later.
 
 import { RealClock } from "../core/clock.js";
@@ -13,10 +13,10 @@ import { Tracer } from "../link/tracer.js";
 import { describeFrame } from "../debug/describe.js";
 import { HostLink } from "../host/hostLink.js";
 import { Stack } from "../stack/stack.js";
-import { TcpServices } from "../stack/services.js";
-import { UdpServices } from "../stack/udpServices.js";
+import { TcpServices } from "../apps/services.js";
+import { UdpServices } from "../apps/udpServices.js";
 // ---- DHCP and bridging ----
-import { DhcpClient, type DhcpClientOptions, type DhcpLease } from "../udp/dhcp.js";
+import { DhcpClient, type DhcpClientOptions, type DhcpLease } from "../apps/dhcp.js";
 import { ipIn } from "../host/iproute.js";
 import { HostSetupError } from "../host/hostLink.js";
 // ---- end DHCP and bridging ----

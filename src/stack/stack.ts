@@ -1,6 +1,7 @@
-// A whole stack on one device: netif (Ethernet, ARP) → IPv4 (+ reassembly) → ICMP, UDP and TCP, sharing
-// one scheduler; each transport registers on `ip` by protocol number. This is what a Board, the CLI and the
-// whole-stack tests build; it holds no host resources besides the device it is given.
+// A whole stack on one device: netif (Ethernet, ARP) → IPv4 (+ reassembly) → ICMP, IGMP, raw IP, UDP and
+// TCP, with the DNS resolver (apps/dns) on UDP, sharing one scheduler and one entropy source; each protocol
+// registers on `ip` by number. This is what a Board, the CLI and the whole-stack tests build; it holds no
+// host resources besides the device it is given.
 
 import type { Device } from "../link/device.js";
 import type { Scheduler } from "../core/scheduler.js";
@@ -12,13 +13,11 @@ import type { NeighborOptions } from "../eth/neighbor.js";
 import { IpLayer } from "../ip/ip.js";
 import type { ReassemblyOptions } from "../ip/reassembly.js";
 import { Icmp, type IcmpOptions } from "../ip/icmp.js";
-import { TcpLayer, type TcpConfig } from "../tcp/tcp.js";
-import { UdpLayer } from "../udp/udp.js";
-import { DnsResolver, type DnsResolverOptions } from "../udp/dns.js";
-// ---- raw sockets and IGMP (ip/raw.ts, ip/igmp.ts) ----
 import { RawLayer } from "../ip/raw.js";
 import { Igmp } from "../ip/igmp.js";
-// ---- end raw/IGMP ----
+import { TcpLayer, type TcpConfig } from "../tcp/tcp.js";
+import { UdpLayer } from "../udp/udp.js";
+import { DnsResolver, type DnsResolverOptions } from "../apps/dns.js";
 
 export interface StackConfig {
   mac: MacAddr;
@@ -46,13 +45,11 @@ export class Stack {
   readonly icmp: Icmp;
   readonly tcp: TcpLayer;
   readonly udp: UdpLayer;
-  readonly dns: DnsResolver;
-  /** The stack's one entropy source (StackConfig.random); applications on the stack (DHCP) draw from it too. */
-  readonly random: Random;
-  // ---- raw sockets and IGMP ----
   readonly raw: RawLayer;
   readonly igmp: Igmp;
-  // ---- end raw/IGMP ----
+  readonly dns: DnsResolver;
+  /** The stack's one entropy source (StackConfig.random); applications on the stack (DHCP, ping) draw from it too. */
+  readonly random: Random;
   private running = false;
 
   constructor(
@@ -68,10 +65,9 @@ export class Stack {
     this.tcp = new TcpLayer(this.ip, scheduler, this.random, config.tcp);
     this.udp = new UdpLayer(this.ip, this.icmp, this.random);
     this.dns = new DnsResolver(this.udp, scheduler, this.random, config.dns);
-    // ---- raw sockets and IGMP (after Icmp: RawLayer takes over ip.onUnknownProtocol) ----
+    // After Icmp: RawLayer takes over ip.onUnknownProtocol.
     this.raw = new RawLayer(this.ip, this.icmp);
     this.igmp = new Igmp(this.ip, scheduler, this.random);
-    // ---- end raw/IGMP ----
   }
 
   /** Attaches to the device and announces the address. */
@@ -89,10 +85,8 @@ export class Stack {
     // Lookups in flight hold a deadline and a PCB: end them before the UDP PCBs go.
     this.dns.shutdown();
     for (const pcb of this.udp.allPcbs()) this.udp.close(pcb);
-    // ---- raw sockets and IGMP ----
     for (const pcb of this.raw.allPcbs()) this.raw.close(pcb);
     this.igmp.shutdown();
-    // ---- end raw/IGMP ----
     this.ip.shutdown();
     this.netif.down();
   }

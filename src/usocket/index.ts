@@ -4,7 +4,7 @@
 
 import { Errno } from "../core/errors.js";
 import { formatIpv4 } from "../core/addr.js";
-import { parseDottedQuad } from "../udp/dns.js";
+import { parseDottedQuad } from "../apps/dns.js";
 import type { Stack } from "../stack/stack.js";
 import { AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM } from "./constants.js";
 import { OSError, ValueError } from "./oserror.js";

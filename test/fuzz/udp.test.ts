@@ -22,8 +22,8 @@ import { Err } from "../../src/core/errors.js";
 import { memLinkPair, type MemDevice } from "../../src/link/memlink.js";
 import { Stack, type StackConfig } from "../../src/stack/stack.js";
 import type { UdpPcb } from "../../src/udp/udp.js";
-import { DHCP_STATE_NAMES, DhcpClient } from "../../src/udp/dhcp.js";
-import { DnsResolver, MAX_TTL_SECONDS, type DnsResult } from "../../src/udp/dns.js";
+import { DHCP_STATE_NAMES, DhcpClient } from "../../src/apps/dhcp.js";
+import { DnsResolver, MAX_TTL_SECONDS, type DnsResult } from "../../src/apps/dns.js";
 import { IP_A, IP_B, MAC_A, MAC_B, MAC_BCAST, MAC_C, arp, ether, fragments, ipv4 } from "../helpers/wire.js";
 
 const BASE_MS = 10_000;

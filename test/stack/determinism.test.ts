@@ -15,13 +15,13 @@ import { Prng } from "../../src/core/prng.js";
 import { memLinkPair } from "../../src/link/memlink.js";
 import { PcapWriter } from "../../src/link/pcap.js";
 import { Stack } from "../../src/stack/stack.js";
-import { Pinger } from "../../src/stack/ping.js";
-import { SERVICE_PORTS, TcpServices } from "../../src/stack/services.js";
-import { UdpServices } from "../../src/stack/udpServices.js";
+import { Pinger } from "../../src/apps/ping.js";
+import { SERVICE_PORTS, TcpServices } from "../../src/apps/services.js";
+import { UdpServices } from "../../src/apps/udpServices.js";
 import type { TcpPcb } from "../../src/tcp/pcb.js";
 import type { UdpPcb } from "../../src/udp/udp.js";
-import { DhcpClient } from "../../src/udp/dhcp.js";
-import { BootpOp, DhcpMessageType, DhcpOpt, DhcpOptionsRepr, DhcpView, DhcpWriter } from "../../src/udp/dhcpMessage.js";
+import { DhcpClient } from "../../src/apps/dhcp.js";
+import { BootpOp, DhcpMessageType, DhcpOpt, DhcpOptionsRepr, DhcpView, DhcpWriter } from "../../src/apps/dhcpMessage.js";
 import { settle } from "../helpers/twoStacks.js";
 
 const A_IP = parseIpv4("10.0.0.1");

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { formatIpv4, formatMac, parseIpv4 } from "../../core/addr.js";
 import type { Stack } from "../../stack/stack.js";
-import type { DhcpClient } from "../../udp/dhcp.js";
+import type { DhcpClient } from "../../apps/dhcp.js";
 import { OSError, ValueError, usocketFor, type Socket, type Usocket } from "../../usocket/index.js";
 import { PYTHON_FILES } from "./python.js";
 import {

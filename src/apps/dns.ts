@@ -13,9 +13,10 @@ import { assert } from "../core/assert.js";
 import { makeCounters } from "../core/stats.js";
 import type { Random } from "../core/random.js";
 import { Deadline, type Scheduler } from "../core/scheduler.js";
-import { UDP_MAX_DATA, type UdpLayer, type UdpPcb } from "./udp.js";
+import { UDP_MAX_DATA, type UdpLayer, type UdpPcb } from "../udp/udp.js";
 import {
   DNS_CHECK_NAMES,
+  DNS_DROP_NAMES,
   DNS_UDP_MAX_BYTES,
   DnsCheck,
   DnsClass,
@@ -152,13 +153,8 @@ export class DnsResolver {
     "dropWrongId",
     "dropNotResponse",
     "dropQuestionMismatch",
-    "dropTruncated",
-    "dropPointerOutOfBounds",
-    "dropPointerForward",
-    "dropPointerLoop",
-    "dropLabelTooLong",
-    "dropNameTooLong",
-    "dropBadRdata",
+    // One counter per malformation DnsView.check reports.
+    ...DNS_DROP_NAMES,
     "truncatedAnswers",
     "serverFailures",
     "refused",

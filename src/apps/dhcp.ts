@@ -12,7 +12,7 @@ import { IPV4_BROADCAST, MAC_BROADCAST, isMulticastIpv4 } from "../core/addr.js"
 import type { Netif } from "../eth/netif.js";
 import { ETH, EtherType, writeEthernetHeader } from "../eth/ethernet.js";
 import { ARP, ArpOp, writeArp } from "../eth/arp.js";
-import type { UdpLayer, UdpPcb } from "./udp.js";
+import type { UdpLayer, UdpPcb } from "../udp/udp.js";
 import {
   BOOTP_FLAG_BROADCAST,
   BootpOp,

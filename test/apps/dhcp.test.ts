@@ -1,4 +1,4 @@
-// The DHCP client state machine (src/udp/dhcp.ts, RFC 2131 §4.4, RFC 5227 §2.1) on the simulated clock: a
+// The DHCP client state machine (src/apps/dhcp.ts, RFC 2131 §4.4, RFC 5227 §2.1) on the simulated clock: a
 // client stack with no address and a server stack joined by a MemLink, where a tiny DHCP server written here
 // answers on port 67. Covers the full handshake with the ARP probe, a conflict → DECLINE, NAK → restart,
 // renewal at T1 (unicast) and rebinding at T2 (broadcast), expiry, retransmission back-off timings, and the
@@ -14,7 +14,7 @@ import { IPV4_BROADCAST, parseIpv4, parseMac } from "../../src/core/addr.js";
 import { ETH, EtherType, writeEthernetHeader } from "../../src/eth/ethernet.js";
 import { ARP, ArpOp, writeArp } from "../../src/eth/arp.js";
 import type { UdpPcb } from "../../src/udp/udp.js";
-import { DhcpClient, type DhcpClientOptions, type DhcpLease } from "../../src/udp/dhcp.js";
+import { DhcpClient, type DhcpClientOptions, type DhcpLease } from "../../src/apps/dhcp.js";
 import {
   BOOTP_FLAG_BROADCAST,
   BootpOp,
@@ -24,7 +24,7 @@ import {
   DhcpOptionsRepr,
   DhcpView,
   DhcpWriter,
-} from "../../src/udp/dhcpMessage.js";
+} from "../../src/apps/dhcpMessage.js";
 
 const CLIENT_MAC = parseMac("02:00:00:00:00:01");
 const SERVER_MAC = parseMac("02:00:00:00:00:02");

@@ -8,7 +8,7 @@ import { parseIpv4 } from "../../src/core/addr.js";
 import { Prng } from "../../src/core/prng.js";
 import type { Stack } from "../../src/stack/stack.js";
 import type { UdpPcb } from "../../src/udp/udp.js";
-import { DnsResolver, parseDottedQuad, type DnsResolverOptions, type DnsResult } from "../../src/udp/dns.js";
+import { DnsResolver, parseDottedQuad, type DnsResolverOptions, type DnsResult } from "../../src/apps/dns.js";
 
 const C_IP = parseIpv4("10.0.0.3"); // on the link, owned by nobody: a silent server
 
