@@ -54,6 +54,8 @@ export class Board {
   /** The DHCP client when the board takes its address by DHCP, else null. */
   readonly dhcp: DhcpClient | null;
   private stopped = false;
+  /** Pending waitForLease calls, settled at stop(). */
+  private readonly stopWaiters = new Set<() => void>();
 
   private constructor(
     readonly host: HostLink,
@@ -84,7 +86,7 @@ export class Board {
     this.dhcp = isDhcp ? new DhcpClient(this.stack.udp, this.stack.netif, this.scheduler, this.stack.random, options.dhcpOptions) : null;
     if (this.dhcp !== null && (options.dnsServers ?? []).length === 0) {
       // RFC 2132 §3.8: the lease names the DNS servers; each (re)bind may change them.
-      this.dhcp.onBound = (lease) => this.stack.dns.setServers([...lease.dnsServers]);
+      this.dhcp.addListener({ bound: (lease) => this.stack.dns.setServers([...lease.dnsServers]) });
     }
   }
 
@@ -139,20 +141,27 @@ export class Board {
   }
 
   /**
-   * Resolves with the DHCP lease once bound, or null after `timeoutMs` (or at once without DHCP, or when the
-   * board stops first). Polls: it runs once, at start-up.
+   * Resolves with the DHCP lease once bound (the netif's address-changed event), or null after `timeoutMs`
+   * (or at once without DHCP, or when the board stops first).
    */
   waitForLease(timeoutMs: number): Promise<DhcpLease | null> {
     const dhcp = this.dhcp;
     if (dhcp === null) return Promise.resolve(null);
-    const endMs = Date.now() + timeoutMs;
+    if (dhcp.lease !== null || this.stopped) return Promise.resolve(dhcp.lease);
+    const netif = this.stack.netif;
     return new Promise((resolve) => {
-      const poll = (): void => {
-        const lease = dhcp.lease;
-        if (lease !== null || this.stopped || Date.now() >= endMs) resolve(lease);
-        else setTimeout(poll, 20);
+      const settle = (): void => {
+        clearTimeout(timer);
+        netif.removeAddressListener(onAddress);
+        this.stopWaiters.delete(settle);
+        resolve(dhcp.lease);
       };
-      poll();
+      const onAddress = (): void => {
+        if (dhcp.lease !== null) settle();
+      };
+      const timer = setTimeout(settle, timeoutMs);
+      netif.addAddressListener(onAddress);
+      this.stopWaiters.add(settle);
     });
   }
 
@@ -174,6 +183,7 @@ export class Board {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    for (const settle of [...this.stopWaiters]) settle();
     this.services.stop();
     this.udpServices.stop();
     // RFC 2131 §4.4.6: give the lease back (DHCPRELEASE) while the link still works.

@@ -10,6 +10,7 @@ import { CryptoRandom, type Random } from "../core/random.js";
 import { Prng } from "../core/prng.js";
 import { Netif } from "../eth/netif.js";
 import type { NeighborOptions } from "../eth/neighbor.js";
+import type { AcdOptions } from "../eth/acd.js";
 import { IpLayer } from "../ip/ip.js";
 import type { ReassemblyOptions } from "../ip/reassembly.js";
 import { Icmp, type IcmpOptions } from "../ip/icmp.js";
@@ -26,6 +27,8 @@ export interface StackConfig {
   gateway: number;
   mtu: number;
   neighbor?: Partial<NeighborOptions>;
+  /** RFC 5227 conflict handling for the netif's address (defence off unless asked). */
+  acd?: Partial<AcdOptions>;
   reassembly?: Partial<ReassemblyOptions>;
   icmp?: Partial<IcmpOptions>;
   tcp?: Partial<TcpConfig>;
@@ -59,7 +62,7 @@ export class Stack {
   ) {
     const random = config.random ?? new CryptoRandom();
     this.random = typeof random === "number" ? new Prng(random) : random;
-    this.netif = new Netif(device, config, scheduler, config.neighbor);
+    this.netif = new Netif(device, config, scheduler, this.random, config.neighbor, config.acd);
     this.ip = new IpLayer(this.netif, scheduler, this.random, config.reassembly);
     this.icmp = new Icmp(this.ip, scheduler, config.icmp);
     this.tcp = new TcpLayer(this.ip, scheduler, this.random, config.tcp);
@@ -96,6 +99,7 @@ export class Stack {
     return {
       netif: this.netif.stats,
       arp: this.netif.neighbors.stats,
+      acd: this.netif.acd.stats,
       ip: this.ip.stats,
       reassembly: this.ip.reassembler.stats,
       icmp: this.icmp.stats,

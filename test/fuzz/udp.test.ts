@@ -805,8 +805,12 @@ class DhcpRig {
       case "INIT":
       case "SELECTING":
       case "REQUESTING":
-      case "CHECKING":
         must(stepArmed, () => `${state} without its timer`);
+        must(lease === null && ip === 0, () => `${state} with an address`);
+        break;
+      case "CHECKING":
+        // The RFC 5227 probe runs on the netif's Acd.
+        must(armed.includes("acd probe"), () => "CHECKING without its probe timer");
         must(lease === null && ip === 0, () => `${state} with an address`);
         break;
       case "BOUND":
