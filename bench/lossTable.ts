@@ -14,10 +14,8 @@ import { Prng } from "../src/core/prng.js";
 import { memLinkPair } from "../src/link/memlink.js";
 import { FaultInjector } from "../src/link/fault.js";
 import { Stack, type StackConfig } from "../src/stack/stack.js";
-import { SERVICE_PORTS, TcpServices } from "../src/stack/services.js";
-import { DEFAULT_TCP_CONFIG, type TcpLayer, type TcpPcbInfo } from "../src/tcp/tcp.js";
-import { IsnGenerator } from "../src/tcp/isn.js";
-import { EphemeralPorts } from "../src/tcp/ports.js";
+import { SERVICE_PORTS, TcpServices } from "../src/apps/services.js";
+import { DEFAULT_TCP_CONFIG, type TcpPcbInfo } from "../src/tcp/tcp.js";
 import type { TcpPcb } from "../src/tcp/pcb.js";
 import { CONGESTION_CONTROLS, type CongestionControlName } from "../src/tcp/cc/index.js";
 import { formatTable } from "./util.js";
@@ -29,8 +27,8 @@ export const LATENCY_MS = 1;
 const SEED = 7;
 const DATA_SEED = 42;
 /**
- * Seeds the stack's own randomness so that a row replays exactly: the ISN secret and clock origin, the
- * ephemeral-port secret, and Math.random (timestamp offsets, IP IDs) for the duration of one transfer.
+ * Seeds the stacks' own randomness (StackConfig.random: ISN, cookie and port secrets, timestamp offsets, IP
+ * IDs) so that a row replays exactly: A uses ENTROPY_SEED, B ENTROPY_SEED + 1.
  */
 export const ENTROPY_SEED = 1;
 /** Simulated time allowed for one transfer before it counts as stalled. */
@@ -81,20 +79,6 @@ function sha256(b: Uint8Array): string {
   return createHash("sha256").update(b).digest("hex");
 }
 
-/** 16 bytes from a seeded PRNG (a reproducible secret). */
-function seededSecret(rng: Prng): Uint8Array {
-  const b = new Uint8Array(16);
-  for (let i = 0; i < b.length; i++) b[i] = rng.nextU32() & 0xff;
-  return b;
-}
-
-/** Replaces the layer's ISN and ephemeral-port generators by seeded ones (bench only: reproducible rows). */
-function seedTcp(tcp: TcpLayer, rng: Prng): void {
-  const writable = tcp as { isn: IsnGenerator; ports: EphemeralPorts };
-  writable.isn = new IsnGenerator(seededSecret(rng), () => 0);
-  writable.ports = new EphemeralPorts({ secret: seededSecret(rng) });
-}
-
 /** One connection's state in a line, sequence numbers relative to the ISNs. */
 function describePcb(i: TcpPcbInfo): string {
   const rel = (seq: number, base: number): number => (seq - base) >>> 0;
@@ -115,25 +99,6 @@ export function runLossRow(
   entropySeed: number,
 ): LossRow {
   const wall0 = performance.now();
-  const entropy = new Prng(entropySeed);
-  const hostRandom = Math.random;
-  Math.random = () => entropy.next();
-  try {
-    return transfer(data, dataSha, lossRate, sack, congestionControl, entropy, wall0);
-  } finally {
-    Math.random = hostRandom;
-  }
-}
-
-function transfer(
-  data: Uint8Array,
-  dataSha: string,
-  lossRate: number,
-  sack: boolean,
-  congestionControl: CongestionControlName,
-  entropy: Prng,
-  wall0: number,
-): LossRow {
   const scheduler = new Scheduler(new SimClock(1000));
   const [wireA, wireB] = memLinkPair(scheduler, { latencyMs: LATENCY_MS, mtu: 1500 });
   const faultA = new FaultInjector(wireA, scheduler, { seed: SEED, loss: lossRate, directions: "tx" });
@@ -141,10 +106,8 @@ function transfer(
   const tcp: StackConfig["tcp"] = { sack, defaults: { ...DEFAULT_TCP_CONFIG.defaults, congestionControl } };
   const base = { netmask: 0xffffff00, gateway: 0, mtu: 1500, tcp };
   const ipA = parseIpv4("10.0.0.1");
-  const a = new Stack(faultA, { ...base, mac: parseMac("02:00:00:00:00:01"), ip: ipA }, scheduler);
-  const b = new Stack(faultB, { ...base, mac: parseMac("02:00:00:00:00:02"), ip: parseIpv4("10.0.0.2") }, scheduler);
-  seedTcp(a.tcp, entropy);
-  seedTcp(b.tcp, entropy);
+  const a = new Stack(faultA, { ...base, mac: parseMac("02:00:00:00:00:01"), ip: ipA, random: entropySeed }, scheduler);
+  const b = new Stack(faultB, { ...base, mac: parseMac("02:00:00:00:00:02"), ip: parseIpv4("10.0.0.2"), random: entropySeed + 1 }, scheduler);
   a.start();
   b.start();
   const services = new TcpServices(a.tcp);

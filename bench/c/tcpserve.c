@@ -1,7 +1,7 @@
 /*
  * The Linux-kernel target of bench/tcpRate.ts: a single-threaded epoll server, run inside the bench's "kernel"
  * namespace, serving TCP echo 7, discard 9 and chargen 19 with the same semantics as walnut's
- * src/stack/services.ts and bench/lwip/lwipserve.c (chargen: the same RFC 864 pattern from its first line;
+ * src/apps/services.ts and bench/lwip/lwipserve.c (chargen: the same RFC 864 pattern from its first line;
  * echo and discard close after the peer's FIN). C, not Python, so the server is not the limit.
  *
  *   tcpserve MAX_SECONDS       prints "ready" once listening; exits on SIGTERM/SIGINT or after MAX_SECONDS

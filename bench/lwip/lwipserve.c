@@ -69,7 +69,7 @@ void *memp_malloc(memp_t type) {
 
 enum service { ECHO = 7, DISCARD = 9, CHARGEN = 19 };
 
-/* RFC 864 as walnut's src/stack/services.ts sends it: 95 lines of 72 printable characters + CRLF, twice
+/* RFC 864 as walnut's src/apps/services.ts sends it: 95 lines of 72 printable characters + CRLF, twice
  * over, so that any offset into the first copy starts a contiguous run of PATTERN_BYTES. */
 #define PATTERN_BYTES (95 * 74)
 static u8_t pattern[2 * PATTERN_BYTES];

@@ -1,6 +1,6 @@
 // The virtual board: a Stack on a device chain (TAP → fault injection → capture → trace → netif) with the
 // host side set up by HostLink, serving the built-in services: TCP echo 7, discard 9, chargen 19; UDP echo 7, discard 9.
-// Its address is static or taken by DHCP (udp/dhcp); the TAP may join a Linux bridge to reach a LAN.
+// Its address is static or taken by DHCP (apps/dhcp); the TAP may join a Linux bridge to reach a LAN.
 // `walnut up` and `walnut demo` build one; the MicroPython runtime joins it later.
 
 import { RealClock } from "../core/clock.js";
@@ -13,9 +13,9 @@ import { Tracer } from "../link/tracer.js";
 import { describeFrame } from "../debug/describe.js";
 import { HostLink, HostSetupError } from "../host/hostLink.js";
 import { Stack } from "../stack/stack.js";
-import { TcpServices } from "../stack/services.js";
-import { UdpServices } from "../stack/udpServices.js";
-import { DhcpClient, type DhcpClientOptions, type DhcpLease } from "../udp/dhcp.js";
+import { TcpServices } from "../apps/services.js";
+import { UdpServices } from "../apps/udpServices.js";
+import { DhcpClient, type DhcpClientOptions, type DhcpLease } from "../apps/dhcp.js";
 import { ipIn } from "../host/iproute.js";
 
 export interface BoardOptions {
@@ -49,6 +49,8 @@ export class Board {
   /** The DHCP client when the board takes its address by DHCP, else null. */
   readonly dhcp: DhcpClient | null;
   private stopped = false;
+  /** Pending waitForLease calls, settled at stop(). */
+  private readonly stopWaiters = new Set<() => void>();
 
   private constructor(
     readonly host: HostLink,
@@ -76,10 +78,10 @@ export class Board {
     );
     this.services = new TcpServices(this.stack.tcp);
     this.udpServices = new UdpServices(this.stack.udp);
-    this.dhcp = isDhcp ? new DhcpClient(this.stack.udp, this.stack.netif, this.scheduler, options.dhcpOptions) : null;
+    this.dhcp = isDhcp ? new DhcpClient(this.stack.udp, this.stack.netif, this.scheduler, this.stack.random, options.dhcpOptions) : null;
     if (this.dhcp !== null && (options.dnsServers ?? []).length === 0) {
       // RFC 2132 §3.8: the lease names the DNS servers; each (re)bind may change them.
-      this.dhcp.onBound = (lease) => this.stack.dns.setServers([...lease.dnsServers]);
+      this.dhcp.addListener({ bound: (lease) => this.stack.dns.setServers([...lease.dnsServers]) });
     }
   }
 
@@ -134,20 +136,27 @@ export class Board {
   }
 
   /**
-   * Resolves with the DHCP lease once bound, or null after `timeoutMs` (or at once without DHCP, or when the
-   * board stops first). Polls: it runs once, at start-up.
+   * Resolves with the DHCP lease once bound (the netif's address-changed event), or null after `timeoutMs`
+   * (or at once without DHCP, or when the board stops first).
    */
   waitForLease(timeoutMs: number): Promise<DhcpLease | null> {
     const dhcp = this.dhcp;
     if (dhcp === null) return Promise.resolve(null);
-    const endMs = Date.now() + timeoutMs;
+    if (dhcp.lease !== null || this.stopped) return Promise.resolve(dhcp.lease);
+    const netif = this.stack.netif;
     return new Promise((resolve) => {
-      const poll = (): void => {
-        const lease = dhcp.lease;
-        if (lease !== null || this.stopped || Date.now() >= endMs) resolve(lease);
-        else setTimeout(poll, 20);
+      const settle = (): void => {
+        clearTimeout(timer);
+        netif.removeAddressListener(onAddress);
+        this.stopWaiters.delete(settle);
+        resolve(dhcp.lease);
       };
-      poll();
+      const onAddress = (): void => {
+        if (dhcp.lease !== null) settle();
+      };
+      const timer = setTimeout(settle, timeoutMs);
+      netif.addAddressListener(onAddress);
+      this.stopWaiters.add(settle);
     });
   }
 
@@ -169,6 +178,7 @@ export class Board {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    for (const settle of [...this.stopWaiters]) settle();
     this.services.stop();
     this.udpServices.stop();
     // RFC 2131 §4.4.6: give the lease back (DHCPRELEASE) while the link still works.

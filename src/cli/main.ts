@@ -126,16 +126,16 @@ async function up(argv: readonly string[]): Promise<number> {
     }
     // Renewals of the same address stay quiet; a new address is worth a line.
     let shownIp = lease.ip;
-    const boardOnBound = dhcp.onBound;
-    dhcp.onBound = (l) => {
-      boardOnBound?.(l);
-      if (l.ip !== shownIp) console.log(`walnut: dhcp: new address: ${board.describe()}`);
-      shownIp = l.ip;
-    };
-    dhcp.onLost = () => {
-      shownIp = 0;
-      console.log(`walnut: dhcp: lease lost, board has no address (${dhcp.state})`);
-    };
+    dhcp.addListener({
+      bound: (l) => {
+        if (l.ip !== shownIp) console.log(`walnut: dhcp: new address: ${board.describe()}`);
+        shownIp = l.ip;
+      },
+      lost: () => {
+        shownIp = 0;
+        console.log(`walnut: dhcp: lease lost, board has no address (${dhcp.state})`);
+      },
+    });
   }
   console.log(`walnut: ${board.describe()} — Ctrl-C to stop; kill -USR1 ${process.pid} prints connections and counters`);
   await stopped;

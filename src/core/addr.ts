@@ -3,6 +3,7 @@
 // malformed text with a clear message.
 
 import { IPv4, Validator } from "ip-num";
+import { CryptoRandom, type Random } from "./random.js";
 
 export type Ipv4Addr = number;
 
@@ -81,9 +82,9 @@ export function parseMac(text: string): MacAddr {
 }
 
 /** A random locally administered unicast MAC (RFC 7042 §2.1: bit 1 of the first octet set, bit 0 clear). */
-export function randomLocalMac(random: () => number = Math.random): MacAddr {
+export function randomLocalMac(random: Random = new CryptoRandom()): MacAddr {
   const mac = new Uint8Array(6);
-  for (let i = 0; i < 6; i++) mac[i] = Math.floor(random() * 256);
+  for (let i = 0; i < 6; i++) mac[i] = random.below(256);
   mac[0] = ((mac[0] ?? 0) & 0xfc) | 0x02;
   return mac;
 }

@@ -1,7 +1,10 @@
-// A small seeded PRNG (SplitMix32-style mixing) for fault injection and jitter, so runs are reproducible
-// from a seed. Not for anything that must be unpredictable to a peer (ISNs, DNS IDs use crypto).
+// A small seeded PRNG (SplitMix32-style mixing) so runs are reproducible from a seed: fault injection and,
+// when a Stack is built with `random: seed`, every random choice of the stack (core/random). Predictable by
+// design: a seeded stack suits tests and benchmarks, not a network where peers must not guess its ISNs.
 
-export class Prng {
+import type { Random } from "./random.js";
+
+export class Prng implements Random {
   private state: number;
 
   constructor(seed: number) {
@@ -25,5 +28,13 @@ export class Prng {
   /** An integer in [0, n). */
   below(n: number): number {
     return Math.floor(this.next() * n);
+  }
+
+  /** Fills `bytes` four at a time from `nextU32`, big-endian. */
+  fill(bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length; i += 4) {
+      const v = this.nextU32();
+      for (let j = 0; j < 4 && i + j < bytes.length; j++) bytes[i + j] = (v >>> (24 - 8 * j)) & 0xff;
+    }
   }
 }

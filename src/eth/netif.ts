@@ -1,14 +1,17 @@
 // The network interface: one Ethernet device with the board's MAC and IPv4 configuration. Input: device →
-// netif.frame (Ethernet demux; ARP handled here with the neighbour cache) → upper.ipv4Input. Output: IP hands
-// a finished frame (Ethernet header space at 0..13) to sendIpv4, which fills in MACs or queues for ARP.
+// netif.frame (Ethernet demux; ARP handled here with the neighbour cache, conflicts by eth/acd) →
+// upper.ipv4Input. Output: IP hands a finished frame (Ethernet header space at 0..13) to sendIpv4, which
+// fills in MACs or queues for ARP. Address changes (static, DHCP) go through setAddress and its listeners.
 
 import type { Device, FrameReceiver } from "../link/device.js";
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { makeCounters } from "../core/stats.js";
 import { IPV4_BROADCAST, isMulticastIpv4, MAC_BROADCAST, type MacAddr } from "../core/addr.js";
+import type { Random } from "../core/random.js";
 import { ETH, EtherType, EthernetView, writeEthernetHeader, writeMulticastMac } from "./ethernet.js";
 import { ARP, ArpCheck, ArpOp, ArpView, writeArp } from "./arp.js";
 import { NeighborCache, type NeighborOptions } from "./neighbor.js";
+import { Acd, type AcdOptions } from "./acd.js";
 
 /** How the frame carrying an IPv4 packet was addressed at the link layer. */
 export const LinkCast = { UNICAST: 0, BROADCAST: 1, MULTICAST: 2 } as const;
@@ -34,9 +37,8 @@ export interface NetifConfig {
   mtu: number;
 }
 
-/** RFC 5227 §2.3: announce the address twice, ANNOUNCE_INTERVAL (2 s) apart. */
-const ANNOUNCE_COUNT = 2;
-const ANNOUNCE_INTERVAL_MS = 2000;
+/** Told after the address, mask or gateway changed (set statically, bound, renewed or lost by DHCP). */
+export type AddressListener = (ip: number, netmask: number, gateway: number) => void;
 
 export class Netif implements FrameReceiver {
   readonly stats = makeCounters([
@@ -65,11 +67,11 @@ export class Netif implements FrameReceiver {
   gateway: number;
   readonly mtu: number;
   readonly neighbors: NeighborCache;
+  /** RFC 5227 for our address: announcements, conflicts, and probes for DHCP. */
+  readonly acd: Acd;
   /** Low 23 bits (plus 1) of the IPv4 groups whose Ethernet multicast address we accept, with join counts. */
   private readonly multicastGroups = new Map<number, number>();
-  /** Called for every valid ARP packet before it is processed (DHCP's RFC 5227 probe watches these). */
-  arpObserver: ((senderIp: number, targetIp: number, senderMac: Uint8Array, macOffset: number) => void) | null =
-    null;
+  private readonly addressListeners: AddressListener[] = [];
 
   private upper: NetifUpper | null = null;
   private readonly eth = new EthernetView();
@@ -78,15 +80,16 @@ export class Netif implements FrameReceiver {
   private readonly arpFrameView = new DataView(this.arpFrame.buffer);
   private inBatch = false;
   private batchNowMs = 0;
-  private announcementsLeft = 0;
-  private readonly announceDeadline = new Deadline(() => this.announce(), "netif announce");
   private isUp = false;
 
+  /** @param random the stack's entropy, for the random delays of RFC 5227 probes. */
   constructor(
     readonly device: Device,
     config: NetifConfig,
     private readonly scheduler: Scheduler,
+    random: Random,
     neighborOptions: Partial<NeighborOptions> = {},
+    acdOptions: Partial<AcdOptions> = {},
   ) {
     this.mac = config.mac.slice(0, 6);
     this.ip = config.ip >>> 0;
@@ -102,6 +105,8 @@ export class Netif implements FrameReceiver {
       },
       neighborOptions,
     );
+    const link = { mac: this.mac, sendArpRequest: (senderIp: number, targetIp: number) => this.sendArp(ArpOp.REQUEST, null, senderIp, targetIp) };
+    this.acd = new Acd(link, scheduler, random, acdOptions);
   }
 
   setUpper(upper: NetifUpper): void {
@@ -113,27 +118,38 @@ export class Netif implements FrameReceiver {
     if (this.isUp) return;
     this.isUp = true;
     this.device.attach(this);
-    this.startAnnouncing();
+    if (this.ip !== 0) this.acd.announce(this.ip);
   }
 
   /** Stops timers and releases the device. */
   down(): void {
     this.isUp = false;
-    this.scheduler.cancel(this.announceDeadline);
+    this.acd.shutdown();
     this.neighbors.clear();
     this.device.close();
   }
 
-  /** Sets (or clears, with 0) the address; a new address is announced. */
+  /** Sets (or clears, with 0) the address; a new address is announced (RFC 5227 §2.3), then listeners told. */
   setAddress(ip: number, netmask: number, gateway: number): void {
-    const changed = ip >>> 0 !== this.ip;
+    const isNewIp = ip >>> 0 !== this.ip;
+    const changed = isNewIp || netmask >>> 0 !== this.netmask || gateway >>> 0 !== this.gateway;
     this.ip = ip >>> 0;
     this.netmask = netmask >>> 0;
     this.gateway = gateway >>> 0;
-    if (changed) {
+    if (isNewIp) {
       this.neighbors.clear();
-      if (this.isUp) this.startAnnouncing();
+      if (this.isUp) this.acd.announce(this.ip);
     }
+    if (changed) for (const listener of this.addressListeners.slice()) listener(this.ip, this.netmask, this.gateway);
+  }
+
+  addAddressListener(listener: AddressListener): void {
+    this.addressListeners.push(listener);
+  }
+
+  removeAddressListener(listener: AddressListener): void {
+    const i = this.addressListeners.indexOf(listener);
+    if (i >= 0) this.addressListeners.splice(i, 1);
   }
 
   isOnLink(ip: number): boolean {
@@ -244,9 +260,8 @@ export class Netif implements FrameReceiver {
     else stats.arpRxOtherOps++;
     const senderIp = arp.senderIp;
     const targetIp = arp.targetIp;
-    this.arpObserver?.(senderIp, targetIp, bytes, arp.senderMacOffset);
-    if (this.ip !== 0 && senderIp === this.ip && !this.isOurMac(bytes, arp.senderMacOffset)) {
-      // Someone else uses our address (RFC 5227 §2.4). Counted; we keep the address (a board has no UI).
+    if (this.acd.arpInput(senderIp, targetIp, bytes, arp.senderMacOffset, this.ip)) {
+      // Someone else uses our address (RFC 5227 §2.4): the Acd decides what to do; we neither learn nor answer.
       stats.arpConflicts++;
       return;
     }
@@ -306,7 +321,7 @@ export class Netif implements FrameReceiver {
     return false;
   }
 
-  private sendArp(op: number, dstMac: Uint8Array | null, senderIp: number, targetIp: number): void {
+  private sendArp(op: number, dstMac: Uint8Array | null, senderIp: number, targetIp: number): boolean {
     const f = this.arpFrame;
     // A request without a known MAC is broadcast; a reply or refresh goes to `dstMac` (already at 0..5 for
     // replies, which copy it there before calling).
@@ -316,20 +331,6 @@ export class Netif implements FrameReceiver {
     writeArp(f, this.arpFrameView, ETH.headerLength, op, this.mac, senderIp, op === ArpOp.REPLY ? dstMac : null, targetIp);
     if (op === ArpOp.REPLY) this.stats.arpTxReplies++;
     else this.stats.arpTxRequests++;
-    this.transmit(f, f.length);
-  }
-
-  private startAnnouncing(): void {
-    if (this.ip === 0) return;
-    this.announcementsLeft = ANNOUNCE_COUNT;
-    this.announce();
-  }
-
-  /** RFC 5227 §2.3 ARP Announcement: a request with sender and target both our address. */
-  private announce(): void {
-    if (!this.isUp || this.ip === 0 || this.announcementsLeft <= 0) return;
-    this.announcementsLeft--;
-    this.sendArp(ArpOp.REQUEST, null, this.ip, this.ip);
-    if (this.announcementsLeft > 0) this.scheduler.after(this.announceDeadline, ANNOUNCE_INTERVAL_MS);
+    return this.transmit(f, f.length);
   }
 }

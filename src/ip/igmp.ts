@@ -11,6 +11,7 @@ import { makeCounters } from "../core/stats.js";
 import { Err, type ErrCode } from "../core/errors.js";
 import { formatIpv4, isMulticastIpv4 } from "../core/addr.js";
 import { Deadline, type Scheduler } from "../core/scheduler.js";
+import type { Random } from "../core/random.js";
 import { PAYLOAD_OFFSET, type IpLayer, type IpProtocolHandler, type IpRx, type IpSendOptions } from "./ip.js";
 import { IpProto } from "./ipv4.js";
 
@@ -81,17 +82,16 @@ export class Igmp implements IpProtocolHandler {
     "txErrors",
   ] as const);
 
-  /** Uniform in [0, 1); replaceable so tests pick the random report delays. */
-  random: () => number = Math.random;
-
   private readonly groups = new Map<number, GroupState>();
   /** RFC 2236 §4: until this time a v1 querier is present: send v1 reports and no leaves. */
   private v1RouterPresentUntilMs = -Infinity;
   private readonly fire = (state: GroupState): void => this.timerExpired(state);
 
+  /** @param random the stack's entropy, for the random report delays. */
   constructor(
     private readonly ip: IpLayer,
     private readonly scheduler: Scheduler,
+    private readonly random: Random,
   ) {
     ip.register(IpProto.IGMP, this);
   }
@@ -234,7 +234,7 @@ export class Igmp implements IpProtocolHandler {
     const now = this.scheduler.now();
     const timer = state.timer;
     if (timer.isArmed && timer.at - now <= maxRespMs) return;
-    let delay = Math.floor(this.random() * (maxRespMs + 1));
+    let delay = this.random.below(maxRespMs + 1);
     if (positive) delay = Math.max(1, delay);
     delay = Math.min(delay, maxRespMs);
     this.scheduler.set(timer, now + delay);

@@ -5,6 +5,7 @@
 
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { makeCounters } from "../core/stats.js";
+import type { Random } from "../core/random.js";
 import { Err, type ErrCode } from "../core/errors.js";
 import { IPV4_BROADCAST, isMulticastIpv4 } from "../core/addr.js";
 import { LinkCast, type LinkCastCode, type Netif, type NetifUpper } from "../eth/netif.js";
@@ -153,16 +154,18 @@ export class IpLayer implements NetifUpper {
   private readonly loopbackQueue: Uint8Array[] = [];
   private readonly loopbackDeadline = new Deadline((now) => this.deliverLoopback(now), "ip loopback");
 
+  /** @param random the stack's entropy; draws the first IP identification. */
   constructor(
     readonly netif: Netif,
     private readonly scheduler: Scheduler,
+    random: Random,
     reassemblyOptions: Partial<ReassemblyOptions> = {},
   ) {
     this.reassembler = new Reassembler(scheduler, reassemblyOptions);
     this.fragFrame = new Uint8Array(ETH.headerLength + Math.max(netif.mtu, 68));
     this.fragView = new DataView(this.fragFrame.buffer);
     // RFC 6864 allows any ID policy for atomic datagrams; a random start avoids predictable IDs.
-    this.nextId = Math.floor(Math.random() * 0x10000);
+    this.nextId = random.below(0x10000);
     netif.setUpper(this);
   }
 

@@ -1,22 +1,24 @@
-// A whole stack on one device: netif (Ethernet, ARP) → IPv4 (+ reassembly) → ICMP, UDP and TCP, sharing
-// one scheduler; each transport registers on `ip` by protocol number. This is what a Board, the CLI and the
-// whole-stack tests build; it holds no host resources besides the device it is given.
+// A whole stack on one device: netif (Ethernet, ARP) → IPv4 (+ reassembly) → ICMP, IGMP, raw IP, UDP and
+// TCP, with the DNS resolver (apps/dns) on UDP, sharing one scheduler and one entropy source; each protocol
+// registers on `ip` by number. This is what a Board, the CLI and the whole-stack tests build; it holds no
+// host resources besides the device it is given.
 
 import type { Device } from "../link/device.js";
 import type { Scheduler } from "../core/scheduler.js";
 import type { MacAddr } from "../core/addr.js";
+import { CryptoRandom, type Random } from "../core/random.js";
+import { Prng } from "../core/prng.js";
 import { Netif } from "../eth/netif.js";
 import type { NeighborOptions } from "../eth/neighbor.js";
+import type { AcdOptions } from "../eth/acd.js";
 import { IpLayer } from "../ip/ip.js";
 import type { ReassemblyOptions } from "../ip/reassembly.js";
 import { Icmp, type IcmpOptions } from "../ip/icmp.js";
-import { TcpLayer, type TcpConfig } from "../tcp/tcp.js";
-import { UdpLayer } from "../udp/udp.js";
-import { DnsResolver, type DnsResolverOptions } from "../udp/dns.js";
-// ---- raw sockets and IGMP (ip/raw.ts, ip/igmp.ts) ----
 import { RawLayer } from "../ip/raw.js";
 import { Igmp } from "../ip/igmp.js";
-// ---- end raw/IGMP ----
+import { TcpLayer, type TcpConfig } from "../tcp/tcp.js";
+import { UdpLayer } from "../udp/udp.js";
+import { DnsResolver, type DnsResolverOptions } from "../apps/dns.js";
 
 export interface StackConfig {
   mac: MacAddr;
@@ -25,11 +27,19 @@ export interface StackConfig {
   gateway: number;
   mtu: number;
   neighbor?: Partial<NeighborOptions>;
+  /** RFC 5227 conflict handling for the netif's address (defence off unless asked). */
+  acd?: Partial<AcdOptions>;
   reassembly?: Partial<ReassemblyOptions>;
   icmp?: Partial<IcmpOptions>;
   tcp?: Partial<TcpConfig>;
   /** DNS servers and resolver limits (RFC 1035); servers may also be set later (DHCP). */
   dns?: DnsResolverOptions;
+  /**
+   * Where every random choice of the stack comes from: a seed (a `Prng`, so runs replay exactly) or any
+   * `Random`. By default the OS CSPRNG, which ISNs, SYN cookies, ephemeral ports and DNS IDs need to stay
+   * unguessable to off-path attackers (RFC 6528, RFC 4987 §3.6, RFC 6056, RFC 5452).
+   */
+  random?: number | Random;
 }
 
 export class Stack {
@@ -38,11 +48,11 @@ export class Stack {
   readonly icmp: Icmp;
   readonly tcp: TcpLayer;
   readonly udp: UdpLayer;
-  readonly dns: DnsResolver;
-  // ---- raw sockets and IGMP ----
   readonly raw: RawLayer;
   readonly igmp: Igmp;
-  // ---- end raw/IGMP ----
+  readonly dns: DnsResolver;
+  /** The stack's one entropy source (StackConfig.random); applications on the stack (DHCP, ping) draw from it too. */
+  readonly random: Random;
   private running = false;
 
   constructor(
@@ -50,16 +60,17 @@ export class Stack {
     config: StackConfig,
     readonly scheduler: Scheduler,
   ) {
-    this.netif = new Netif(device, config, scheduler, config.neighbor);
-    this.ip = new IpLayer(this.netif, scheduler, config.reassembly);
+    const random = config.random ?? new CryptoRandom();
+    this.random = typeof random === "number" ? new Prng(random) : random;
+    this.netif = new Netif(device, config, scheduler, this.random, config.neighbor, config.acd);
+    this.ip = new IpLayer(this.netif, scheduler, this.random, config.reassembly);
     this.icmp = new Icmp(this.ip, scheduler, config.icmp);
-    this.tcp = new TcpLayer(this.ip, scheduler, config.tcp);
-    this.udp = new UdpLayer(this.ip, this.icmp);
-    this.dns = new DnsResolver(this.udp, scheduler, config.dns);
-    // ---- raw sockets and IGMP (after Icmp: RawLayer takes over ip.onUnknownProtocol) ----
+    this.tcp = new TcpLayer(this.ip, scheduler, this.random, config.tcp);
+    this.udp = new UdpLayer(this.ip, this.icmp, this.random);
+    this.dns = new DnsResolver(this.udp, scheduler, this.random, config.dns);
+    // After Icmp: RawLayer takes over ip.onUnknownProtocol.
     this.raw = new RawLayer(this.ip, this.icmp);
-    this.igmp = new Igmp(this.ip, scheduler);
-    // ---- end raw/IGMP ----
+    this.igmp = new Igmp(this.ip, scheduler, this.random);
   }
 
   /** Attaches to the device and announces the address. */
@@ -77,10 +88,8 @@ export class Stack {
     // Lookups in flight hold a deadline and a PCB: end them before the UDP PCBs go.
     this.dns.shutdown();
     for (const pcb of this.udp.allPcbs()) this.udp.close(pcb);
-    // ---- raw sockets and IGMP ----
     for (const pcb of this.raw.allPcbs()) this.raw.close(pcb);
     this.igmp.shutdown();
-    // ---- end raw/IGMP ----
     this.ip.shutdown();
     this.netif.down();
   }
@@ -90,6 +99,7 @@ export class Stack {
     return {
       netif: this.netif.stats,
       arp: this.netif.neighbors.stats,
+      acd: this.netif.acd.stats,
       ip: this.ip.stats,
       reassembly: this.ip.reassembler.stats,
       icmp: this.icmp.stats,

@@ -3,29 +3,34 @@
 // by the active open (TcpLayer.connect in tcp/tcp) and by LISTEN when it answers a SYN (TcpInput.listenInput
 // in tcp/input); nothing per segment.
 
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { type Seq, toSeq } from "./seq.js";
+
+/** Where TCP takes the ISS of a new connection (RFC 9293 §3.4.1): `IsnGenerator` unless configured otherwise. */
+export interface IsnSource {
+  next(localIp: number, localPort: number, remoteIp: number, remotePort: number, nowMs: number): Seq;
+}
 
 /** RFC 6528 §3 / RFC 9293 §3.4.1: M advances once every 4 µs, i.e. 250 ticks per millisecond. */
 const TICKS_PER_MS = 250;
 const TWO_POW_32 = 0x100000000;
 
-export class IsnGenerator {
+export class IsnGenerator implements IsnSource {
   private readonly secret: Uint8Array;
-  /** Added to the stack's `nowMs` so M continues from wall-clock time rather than restarting at the stack's origin. */
-  private readonly originMs: number;
+  /** M's value at stack time 0, in ticks. */
+  private readonly originTicks: number;
   /** The 12 tuple bytes fed to F, reused for each call. */
   private readonly tuple = Buffer.alloc(12);
 
   /**
-   * @param secret RFC 6528 §3 "secretkey": 16 random bytes unless given (give one for reproducible runs).
-   * @param clockMs read once here to place M's origin; wall-clock time by default, so a restarted stack does
-   *   not reuse the sequence space of its previous run (the reason M exists, RFC 9293 §3.4.1). Protocol code
-   *   never reads it again: `next()` takes the stack's time.
+   * @param secret RFC 6528 §3 "secretkey", drawn by the stack from its Random at start-up.
+   * @param originTicks where M stands at stack time 0 (a random u32 from the same source). RFC 6528 leaves
+   *   M's origin open; a fresh secret per start already keeps a restarted stack off its previous run's
+   *   sequence space (F changes entirely), and no host clock is read, so a seeded stack replays exactly.
    */
-  constructor(secret: Uint8Array = randomBytes(16), clockMs: () => number = Date.now) {
+  constructor(secret: Uint8Array, originTicks: number) {
     this.secret = secret;
-    this.originMs = clockMs();
+    this.originTicks = originTicks >>> 0;
   }
 
   /** The ISN for a new connection on this 4-tuple (addresses u32, ports u16) at stack time `nowMs`. */
@@ -38,7 +43,7 @@ export class IsnGenerator {
     // RFC 6528 §3: F must not be computable from outside; a keyed HMAC-SHA-256, first 32 bits.
     const f = createHmac("sha256", this.secret).update(t).digest().readUInt32BE(0);
     // M mod 2^32 without precision loss: the tick count stays far below 2^53.
-    const m = Math.floor((this.originMs + nowMs) * TICKS_PER_MS) % TWO_POW_32;
+    const m = (this.originTicks + Math.floor(nowMs * TICKS_PER_MS)) % TWO_POW_32;
     return toSeq(m + f);
   }
 }

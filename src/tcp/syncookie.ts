@@ -3,7 +3,7 @@
 // ACK that completes the handshake. Only the MSS survives: like Linux without timestamps, window scale,
 // SACK-permitted and timestamps offered on the SYN are lost in cookie mode (the connection runs without them).
 
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { type Seq, toSeq } from "./seq.js";
 
 /**
@@ -26,8 +26,8 @@ export class SynCookies {
   /** MAC input, reused: local IP, local port, remote IP, remote port, client ISN, t, MSS index. */
   private readonly input = Buffer.alloc(21);
 
-  /** @param secret 16 random bytes unless given (give one for reproducible runs). */
-  constructor(secret: Uint8Array = randomBytes(16)) {
+  /** @param secret the MAC key: 16 bytes the stack draws from its Random at start-up. */
+  constructor(secret: Uint8Array) {
     this.secret = secret;
   }
 

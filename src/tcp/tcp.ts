@@ -11,8 +11,9 @@ import { Err, type ErrCode } from "../core/errors.js";
 import { IpCast, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type IpRx } from "../ip/ip.js";
 import { IpProto } from "../ip/ipv4.js";
 import { TCP_CHECK_NAMES, TcpCheck, TcpOptions, TcpView, parseTcpOptions } from "./header.js";
-import { IsnGenerator } from "./isn.js";
-import { EphemeralPorts } from "./ports.js";
+import { randomSecret, type Random } from "../core/random.js";
+import { IsnGenerator, type IsnSource } from "./isn.js";
+import { EphemeralPorts } from "../ip/ports.js";
 import { SynCookies } from "./syncookie.js";
 import { RttEstimator, type RtoOptions } from "./rtt.js";
 import { createCongestionControl, isCongestionControlName, unknownCongestionControl } from "./cc/index.js";
@@ -50,6 +51,13 @@ export interface TcpConfig {
   sack: boolean;
   rto: Partial<RtoOptions>;
   defaults: TcpPcbOptions;
+  /**
+   * Replace the per-connection random choices: the RFC 6528 ISS generator keyed from the stack's Random, and
+   * the RFC 7323 §7.1 timestamp offset drawn from it. For scripted tests that need chosen values (near 2^32,
+   * so a scenario crosses the wrap): a seed makes them reproducible but cannot choose them.
+   */
+  isn?: IsnSource;
+  tsOffset?: () => number;
 }
 
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
@@ -149,9 +157,9 @@ export class TcpLayer implements IpProtocolHandler {
 
   readonly config: TcpConfig;
   readonly output: TcpOutput;
-  readonly isn = new IsnGenerator();
-  readonly ports = new EphemeralPorts();
-  readonly cookies = new SynCookies();
+  readonly isn: IsnSource;
+  readonly ports: EphemeralPorts;
+  readonly cookies: SynCookies;
   private readonly input_: TcpInput;
   /** localPort → (remoteKey → PCB). */
   private readonly pcbs = new Map<number, Map<number, TcpPcb>>();
@@ -168,15 +176,20 @@ export class TcpLayer implements IpProtocolHandler {
   private challengeTokens: number;
   private challengeAtMs = 0;
 
+  /** @param random the stack's entropy: ISN, SYN-cookie and port secrets, timestamp offsets. */
   constructor(
     readonly ip: IpLayer,
     readonly scheduler: Scheduler,
+    private readonly random: Random,
     config: Partial<TcpConfig> = {},
   ) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...config, defaults: { ...DEFAULT_TCP_CONFIG.defaults, ...config.defaults } };
     // Refused here, not when a SYN first needs a PCB: a config from untyped code may name any string.
     const cc = this.config.defaults.congestionControl;
     if (!isCongestionControlName(cc)) throw unknownCongestionControl(cc);
+    this.isn = this.config.isn ?? new IsnGenerator(randomSecret(random), random.nextU32());
+    this.cookies = new SynCookies(randomSecret(random));
+    this.ports = new EphemeralPorts(random);
     this.challengeTokens = this.config.challengeAckPerSec;
     this.output = new TcpOutput(ip, scheduler, this.stats, () => ip.netif.mtu - 40);
     this.input_ = new TcpInput(this);
@@ -505,7 +518,8 @@ export class TcpLayer implements IpProtocolHandler {
     pcb.ackDeadline = new Deadline(() => this.onAckTimer(pcb), "tcp delack");
     pcb.keepAliveDeadline = new Deadline((now) => this.onKeepAliveTimer(pcb, now), "tcp keepalive");
     pcb.closeDeadline = new Deadline((now) => this.onCloseTimer(pcb, now), "tcp close");
-    pcb.tsOffset = Math.floor(Math.random() * 0x100000000);
+    // RFC 7323 §7.1: a random offset per connection, so TSvals do not reveal the host's clock.
+    pcb.tsOffset = this.config.tsOffset !== undefined ? this.config.tsOffset() >>> 0 : this.random.nextU32();
     // Our window shift: the smallest that lets the 16-bit field cover the whole receive ring (RFC 7323 §2.2).
     let shift = 0;
     while (shift < 14 && options.recvBufferBytes >>> shift > 0xffff) shift++;

@@ -7,9 +7,11 @@ import { makeCounters } from "../core/stats.js";
 import { Err, type ErrCode } from "../core/errors.js";
 import { IPV4_BROADCAST, isMulticastIpv4 } from "../core/addr.js";
 import { PacketRing } from "../core/packetRing.js";
+import type { Random } from "../core/random.js";
 import { DEFAULT_TTL, IpCast, type IpCastCode, MAX_PAYLOAD, PAYLOAD_OFFSET, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type IpRx } from "../ip/ip.js";
 import { IpProto } from "../ip/ipv4.js";
 import { UnreachableCode, type Icmp } from "../ip/icmp.js";
+import { EphemeralPorts } from "../ip/ports.js";
 import { UDP, UDP_CHECK_NAMES, UdpCheck, UdpView, writeUdpHeader } from "./header.js";
 
 /** Largest UDP payload: 65 535 − 20 (IP) − 8 (UDP). */
@@ -75,14 +77,18 @@ export class UdpLayer implements IpProtocolHandler {
 
   private readonly byPort = new Map<number, UdpPcb[]>();
   private readonly view = new UdpView();
-  private nextEphemeral = 49152 + Math.floor(Math.random() * 16384);
+  /** RFC 6056 §3.3.4 port choice for binds to port 0, as TCP's. */
+  readonly ports: EphemeralPorts;
   /** PCBs with events to fire after the batch. */
   private readonly readableList: UdpPcb[] = [];
 
+  /** @param random the stack's entropy; keys the ephemeral-port choice. */
   constructor(
     private readonly ip: IpLayer,
     private readonly icmp: Icmp,
+    random: Random,
   ) {
+    this.ports = new EphemeralPorts(random);
     ip.register(IpProto.UDP, this);
   }
 
@@ -94,7 +100,8 @@ export class UdpLayer implements IpProtocolHandler {
   bind(pcb: UdpPcb, localIp: number, port: number): ErrCode {
     if (pcb.localPort !== 0) return Err.VAL;
     if (port === 0) {
-      port = this.ephemeralPort();
+      // A datagram PCB has no remote end yet: the 3-tuple is (local address, 0, 0), as for a TCP bind.
+      port = this.ports.choose(localIp, 0, 0, (p) => !this.byPort.has(p));
       if (port === 0) return Err.USE;
     } else {
       for (const other of this.byPort.get(port) ?? []) {
@@ -257,16 +264,5 @@ export class UdpLayer implements IpProtocolHandler {
       this.readableList.push(pcb);
     }
     return 1;
-  }
-
-  private ephemeralPort(): number {
-    for (let i = 0; i < 16384; i++) {
-      const port = 49152 + ((this.nextEphemeral - 49152 + i) % 16384);
-      if (!this.byPort.has(port)) {
-        this.nextEphemeral = port + 1;
-        return port;
-      }
-    }
-    return 0;
   }
 }

@@ -17,11 +17,14 @@ const RANK: Readonly<Record<string, number>> = {
   ip: 3,
   udp: 4,
   tcp: 4,
-  stack: 5,
+  // Applications on the transports (DHCP, DNS, ping, the built-in services), as lwIP's apps/ and smoltcp's
+  // dhcpv4/dns sockets sit on UDP; the Stack assembles them, so it ranks above.
+  apps: 5,
   debug: 5,
-  usocket: 6,
-  board: 7,
-  cli: 8,
+  stack: 6,
+  usocket: 7,
+  board: 8,
+  cli: 9,
 };
 
 const SRC = resolve(__dirname, "../../src");

@@ -9,6 +9,7 @@ import type { NeighborOptions } from "../../src/eth/neighbor.js";
 import { ArpOp } from "../../src/eth/arp.js";
 import { EtherType } from "../../src/eth/ethernet.js";
 import { parseIpv4 } from "../../src/core/addr.js";
+import { Prng } from "../../src/core/prng.js";
 import { IP_A, IP_B, IP_C, MAC_A, MAC_B, MAC_BCAST, MAC_C, MAC_ZERO, MASK_24, Wire, arp, ether } from "../helpers/wire.js";
 import { ARP_ANNOUNCE_B, ARP_PROBE_REPLY, ARP_REFRESH_B_TO_A, ARP_REPLY, ARP_REQUEST, ARP_REQUEST_B_FOR_5, u8 } from "../helpers/vectors.js";
 
@@ -37,7 +38,7 @@ let upper: RecordingUpper;
 /** Netif B (10.0.0.2/24) on a fresh wire, up, with its two announcements already taken off the wire. */
 function start(neighbor: Partial<NeighborOptions> = {}, startMs = 0): void {
   wire = new Wire(startMs);
-  netif = new Netif(wire.stackSide, { mac: MAC_B, ip: IP_B, netmask: MASK_24, gateway: 0, mtu: 1500 }, wire.scheduler, neighbor);
+  netif = new Netif(wire.stackSide, { mac: MAC_B, ip: IP_B, netmask: MASK_24, gateway: 0, mtu: 1500 }, wire.scheduler, new Prng(1), neighbor);
   upper = new RecordingUpper(wire);
   netif.setUpper(upper);
   netif.up();
@@ -66,7 +67,7 @@ afterEach(() => {
 describe("ARP announcements (RFC 5227 §2.3)", () => {
   it("announces twice at up(), 2 s apart, with the exact scapy bytes", () => {
     wire = new Wire(500);
-    netif = new Netif(wire.stackSide, { mac: MAC_B, ip: IP_B, netmask: MASK_24, gateway: 0, mtu: 1500 }, wire.scheduler);
+    netif = new Netif(wire.stackSide, { mac: MAC_B, ip: IP_B, netmask: MASK_24, gateway: 0, mtu: 1500 }, wire.scheduler, new Prng(1));
     netif.up();
     wire.advance(10_000);
     expect(wire.sent.map((c) => c.atMs)).toEqual([500, 2500]);
@@ -76,7 +77,7 @@ describe("ARP announcements (RFC 5227 §2.3)", () => {
 
   it("announces nothing without an address, and announces a newly set one", () => {
     wire = new Wire(0);
-    netif = new Netif(wire.stackSide, { mac: MAC_B, ip: 0, netmask: 0, gateway: 0, mtu: 1500 }, wire.scheduler);
+    netif = new Netif(wire.stackSide, { mac: MAC_B, ip: 0, netmask: 0, gateway: 0, mtu: 1500 }, wire.scheduler, new Prng(1));
     netif.up();
     wire.advance(5000);
     expect(wire.take()).toEqual([]);
@@ -158,16 +159,26 @@ describe("ARP input (RFC 826)", () => {
     ]);
   });
 
-  it("shows every valid ARP packet to the observer first", () => {
+  it("shows every valid ARP packet to its conflict detection first (eth/acd: probes and our address)", () => {
     start();
-    const seen: [number, number, number[]][] = [];
-    netif.arpObserver = (s, t, b, o) => seen.push([s, t, [...b.subarray(o, o + 6)]]);
+    const conflicts: [number, number][] = [];
+    netif.acd.addConflictListener((ip) => conflicts.push([ip, wire.now]));
+    const probeConflicts: number[] = [];
+    // A PROBE_WAIT long enough that no probe goes out during the test.
+    const timing = { probeWaitMs: 600_000, probeCount: 3, probeMinMs: 1000, probeMaxMs: 2000, announceWaitMs: 2000 };
+    netif.acd.probe(IP_C, { probeSent: () => {}, free: () => {}, conflict: (now) => probeConflicts.push(now) }, timing);
+    // A request for our address, answered as usual, concerns neither.
     wire.inject(u8(ARP_REQUEST));
+    expect(wire.take()).toEqual([u8(ARP_REPLY)]);
+    // C uses the address we probe for: the netif ignores the packet (not for us), the probe ends in a conflict.
+    wire.inject(arpFrame(MAC_BCAST, MAC_C, ArpOp.REQUEST, MAC_C, IP_C, MAC_ZERO, IP_A));
+    expect(probeConflicts).toEqual([wire.now]);
+    expect(netif.acd.probing).toBe(0);
+    // C claims our address: the netif drops it, the conflict listener hears it.
     wire.inject(arpFrame(MAC_BCAST, MAC_C, ArpOp.REQUEST, MAC_C, IP_B, MAC_ZERO, IP_B));
-    expect(seen).toEqual([
-      [IP_A, IP_B, [...MAC_A]],
-      [IP_B, IP_B, [...MAC_C]],
-    ]);
+    expect(conflicts).toEqual([[IP_B, wire.now]]);
+    expect(netif.stats.arpConflicts).toBe(1);
+    expect(wire.take()).toEqual([]);
   });
 
   it("counts truncated and unsupported ARP", () => {
@@ -328,6 +339,33 @@ describe("Ethernet input", () => {
     wire.inject(new Uint8Array(0));
     wire.inject(ether(MAC_B, MAC_A, EtherType.IPV6, new Uint8Array(40)));
     expect(netif.stats).toMatchObject({ dropTruncated: 2, dropUnknownType: 1, rxFrames: 3 + 0 });
+  });
+});
+
+describe("address changes", () => {
+  it("tells every address listener after the address, mask or gateway changed, and only then", () => {
+    start();
+    const heard: [number, number, number][] = [];
+    const removedHeard: number[] = [];
+    const removed = (ip: number): void => void removedHeard.push(ip);
+    netif.addAddressListener((ip, mask, gw) => heard.push([ip, mask, gw]));
+    netif.addAddressListener(removed);
+    netif.removeAddressListener(removed);
+    netif.setAddress(IP_B, MASK_24, 0);
+    netif.setAddress(IP_B, 0xffff0000, 0);
+    netif.setAddress(IP_B, 0xffff0000, IP_A);
+    netif.setAddress(IP_C, 0xffff0000, IP_A);
+    netif.setAddress(0, 0, 0);
+    expect(heard).toEqual([
+      [IP_B, 0xffff0000, 0],
+      [IP_B, 0xffff0000, IP_A],
+      [IP_C, 0xffff0000, IP_A],
+      [0, 0, 0],
+    ]);
+    expect(removedHeard).toEqual([]);
+    // Only the new address was announced (once, before it was cleared).
+    wire.advance(5000);
+    expect(wire.take()).toEqual([arpFrame(MAC_BCAST, MAC_B, ArpOp.REQUEST, MAC_B, IP_C, MAC_ZERO, IP_C)]);
   });
 });
 

@@ -9,16 +9,14 @@
 // step the PCB invariants hold and the drops are counted; after the run a clean client still gets its echo,
 // and stop() leaves no deadline armed. Nothing may throw.
 
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { SimClock } from "../../src/core/clock.js";
 import { Scheduler } from "../../src/core/scheduler.js";
 import { checksumNaive } from "../../src/core/checksum.js";
-import { Prng } from "../../src/core/prng.js";
 import { memLinkPair, type MemDevice } from "../../src/link/memlink.js";
 import { Stack } from "../../src/stack/stack.js";
 import { TcpFlag } from "../../src/tcp/header.js";
-import { SynCookies } from "../../src/tcp/syncookie.js";
 import type { TcpListener, TcpPcb, TcpEvents, TcpPcbOptions } from "../../src/tcp/pcb.js";
 import { TCP_STATE_NAMES, TcpState } from "../../src/tcp/state.js";
 import { seqDiff, seqGeq, seqLeq, toSeq } from "../../src/tcp/seq.js";
@@ -381,7 +379,11 @@ class Rig {
         gateway: 0,
         mtu: 1500,
         neighbor: { reachableMs: 24 * 3600_000 },
+        // Timestamp offsets, IP identifications, the SYN-cookie secret: seeded per run so every run replays exactly.
+        random: r.ourIsn ^ r.peerIsn,
         tcp: {
+          // Reproducible ISNs near the run's choice, so "near 2^32" runs wrap within a few segments.
+          isn: { next: (_li, _lp, _ri, rp) => toSeq(r.ourIsn + (rp & 0xff)) },
           // A few half-open connections before SYN cookies take over, so the fuzzed SYNs reach that path too.
           synBacklog: 2,
           // Few out-of-order ranges, so the fuzzing can run out of them.
@@ -391,10 +393,6 @@ class Rig {
       },
       this.scheduler,
     );
-    const tcp = this.stack.tcp;
-    // Reproducible ISNs (near the run's choice, so "near 2^32" runs wrap within a few segments) and cookies.
-    tcp.isn.next = (_li, _lp, _ri, rp) => toSeq(r.ourIsn + (rp & 0xff));
-    (tcp as unknown as { cookies: SynCookies }).cookies = new SynCookies(new Uint8Array(16).fill(7));
     peer.attach({ frame: (b, o, l) => this.onFrame(b.subarray(o, o + l)), endBatch: () => {} });
     this.stack.start();
     const now = this.scheduler.now();
@@ -1000,19 +998,7 @@ function snapshot(p: TcpPcb): Snap {
 
 // ------------------------------------------------------------------ the property
 
-/** Math.random feeds timestamp offsets and IP identifications: seeded per run so every run replays exactly. */
-let prng = new Prng(1);
-
-beforeAll(() => {
-  vi.spyOn(Math, "random").mockImplementation(() => prng.next());
-});
-
-afterAll(() => {
-  vi.restoreAllMocks();
-});
-
 function play(r: Run): Rig {
-  prng = new Prng(r.ourIsn ^ r.peerIsn);
   const rig = new Rig(r);
   try {
     rig.setUp();

@@ -22,8 +22,8 @@ import { Err } from "../../src/core/errors.js";
 import { memLinkPair, type MemDevice } from "../../src/link/memlink.js";
 import { Stack, type StackConfig } from "../../src/stack/stack.js";
 import type { UdpPcb } from "../../src/udp/udp.js";
-import { DHCP_STATE_NAMES, DhcpClient } from "../../src/udp/dhcp.js";
-import { DnsResolver, MAX_TTL_SECONDS, type DnsResult } from "../../src/udp/dns.js";
+import { DHCP_STATE_NAMES, DhcpClient } from "../../src/apps/dhcp.js";
+import { DnsResolver, MAX_TTL_SECONDS, type DnsResult } from "../../src/apps/dns.js";
 import { IP_A, IP_B, MAC_A, MAC_B, MAC_BCAST, MAC_C, arp, ether, fragments, ipv4 } from "../helpers/wire.js";
 
 const BASE_MS = 10_000;
@@ -201,29 +201,6 @@ class Net {
     }
     this.out.push(o);
     this.onOut?.(o);
-  }
-}
-
-/** Math.random feeds IP identifications and ephemeral ports: a seeded PRNG per run keeps runs reproducible. */
-function withSeededRandom<T>(seed: number, f: () => T): T {
-  const prng = new Prng(seed);
-  const original = Math.random;
-  Math.random = () => prng.next();
-  try {
-    return f();
-  } finally {
-    Math.random = original;
-  }
-}
-
-async function withSeededRandomAsync<T>(seed: number, f: () => Promise<T>): Promise<T> {
-  const prng = new Prng(seed);
-  const original = Math.random;
-  Math.random = () => prng.next();
-  try {
-    return await f();
-  } finally {
-    Math.random = original;
   }
 }
 
@@ -451,22 +428,20 @@ function runDatagram(net: Net, list: Bound[], s: DatagramStep): void {
 describe("UDP input fuzzing with valid datagrams", () => {
   it("counts every datagram once, delivers it exactly where the RFC 1122 demux says, and never errors about a broadcast", () => {
     fc.assert(
-      fc.property(fc.array(datagramStep, { minLength: 1, maxLength: 30 }), fc.nat(), (steps, seed) =>
-        withSeededRandom(seed, () => {
-          const net = new Net({});
-          try {
-            const list = udpFixture(net);
-            for (const s of steps) runDatagram(net, list, s);
-            // Sending still works after all that.
-            const pcb = list[0]!.pcb;
-            expect(net.stack.udp.sendTo(pcb, new Uint8Array([1, 2, 3]), 0, 3, PEER_IP, 9)).toBe(Err.OK);
-            for (const b of list) net.stack.udp.close(b.pcb);
-            expect(net.stack.udp.allPcbs()).toEqual([]);
-          } finally {
-            net.stop();
-          }
-        }),
-      ),
+      fc.property(fc.array(datagramStep, { minLength: 1, maxLength: 30 }), fc.nat(), (steps, seed) => {
+        const net = new Net({ random: seed });
+        try {
+          const list = udpFixture(net);
+          for (const s of steps) runDatagram(net, list, s);
+          // Sending still works after all that.
+          const pcb = list[0]!.pcb;
+          expect(net.stack.udp.sendTo(pcb, new Uint8Array([1, 2, 3]), 0, 3, PEER_IP, 9)).toBe(Err.OK);
+          for (const b of list) net.stack.udp.close(b.pcb);
+          expect(net.stack.udp.allPcbs()).toEqual([]);
+        } finally {
+          net.stop();
+        }
+      }),
       runs(7001, 2000),
     );
   });
@@ -668,10 +643,8 @@ class DhcpRig {
   probes = 0;
 
   constructor(seed: number) {
-    this.net = new Net({ ip: 0, netmask: 0, gateway: 0 });
-    const prng = new Prng(seed);
-    this.dhcp = new DhcpClient(this.net.stack.udp, this.net.stack.netif, this.net.scheduler, {
-      random: () => prng.next(),
+    this.net = new Net({ ip: 0, netmask: 0, gateway: 0, random: seed });
+    this.dhcp = new DhcpClient(this.net.stack.udp, this.net.stack.netif, this.net.scheduler, this.net.stack.random, {
       probeWaitMs: 100,
       probeMinMs: 100,
       probeMaxMs: 200,
@@ -832,8 +805,12 @@ class DhcpRig {
       case "INIT":
       case "SELECTING":
       case "REQUESTING":
-      case "CHECKING":
         must(stepArmed, () => `${state} without its timer`);
+        must(lease === null && ip === 0, () => `${state} with an address`);
+        break;
+      case "CHECKING":
+        // The RFC 5227 probe runs on the netif's Acd.
+        must(armed.includes("acd probe"), () => "CHECKING without its probe timer");
         must(lease === null && ip === 0, () => `${state} with an address`);
         break;
       case "BOUND":
@@ -874,23 +851,21 @@ describe("DHCP client input fuzzing", () => {
   it("keeps a valid state, address and timers whatever arrives on port 68 in every state, and still binds afterwards", () => {
     const stats: Record<string, number> = {};
     fc.assert(
-      fc.property(dhcpRun, (r) =>
-        withSeededRandom(r.seed, () => {
-          const rig = new DhcpRig(r.seed);
-          try {
-            rig.reach(r.phase);
-            rig.check();
-            for (const st of r.steps) rig.runStep(st);
-            rig.stillBinds();
-            for (const [k, v] of Object.entries(rig.dhcp.stats)) stats[k] = (stats[k] ?? 0) + v;
-          } catch (e) {
-            rig.net.stack.stop();
-            rig.net.peer.close();
-            throw e;
-          }
-          rig.stop();
-        }),
-      ),
+      fc.property(dhcpRun, (r) => {
+        const rig = new DhcpRig(r.seed);
+        try {
+          rig.reach(r.phase);
+          rig.check();
+          for (const st of r.steps) rig.runStep(st);
+          rig.stillBinds();
+          for (const [k, v] of Object.entries(rig.dhcp.stats)) stats[k] = (stats[k] ?? 0) + v;
+        } catch (e) {
+          rig.net.stack.stop();
+          rig.net.peer.close();
+          throw e;
+        }
+        rig.stop();
+      }),
       runs(7002, 2000),
     );
     // The fuzzing reached the client's decisions, not only its parser.
@@ -1056,14 +1031,12 @@ class DnsRig {
   goodServer = false;
 
   constructor(seed: number, twoServers: boolean) {
-    this.net = new Net({});
-    const prng = new Prng(seed);
-    this.resolver = new DnsResolver(this.net.stack.udp, this.net.scheduler, {
+    this.net = new Net({ random: seed });
+    this.resolver = new DnsResolver(this.net.stack.udp, this.net.scheduler, this.net.stack.random, {
       servers: twoServers ? [DNS_SERVER, DNS_SERVER_2] : [DNS_SERVER],
       timeoutMs: 2000,
       attempts: 2,
       totalTimeoutMs: TOTAL_TIMEOUT_MS,
-      random: () => prng.next(),
     });
     this.net.onOut = (o) => {
       const q = parseQuery(o);
@@ -1196,48 +1169,46 @@ describe("DNS resolver input fuzzing", () => {
   it("settles every lookup by totalTimeoutMs with a well-formed result, leaks nothing, and still resolves afterwards", async () => {
     const stats: Record<string, number> = {};
     await fc.assert(
-      fc.asyncProperty(dnsRun, (r) =>
-        withSeededRandomAsync(r.seed, async () => {
-          const rig = new DnsRig(r.seed, r.twoServers);
-          const s = rig.net.scheduler;
-          try {
-            for (const w of r.lookups) rig.lookup(NAMES[w]!);
-            for (const st of r.steps) {
-              rig.runStep(st);
-              await flushMicrotasks();
-              for (const l of rig.lookups) {
-                must(l.result !== null || s.now() < l.startedAt + TOTAL_TIMEOUT_MS, () => `lookup of ${l.name} from ${l.startedAt} still pending at ${s.now()}`);
-              }
-            }
-            // A pending lookup resolves or times out by totalTimeoutMs from its start (RFC 1123 §6.1.3.3 bounds it).
-            const lastStart = Math.max(...rig.lookups.map((l) => l.startedAt));
-            s.advance(Math.max(0, lastStart + TOTAL_TIMEOUT_MS - s.now()));
+      fc.asyncProperty(dnsRun, async (r) => {
+        const rig = new DnsRig(r.seed, r.twoServers);
+        const s = rig.net.scheduler;
+        try {
+          for (const w of r.lookups) rig.lookup(NAMES[w]!);
+          for (const st of r.steps) {
+            rig.runStep(st);
             await flushMicrotasks();
             for (const l of rig.lookups) {
-              expect(l.result, `lookup of ${l.name} started at ${l.startedAt} unsettled at ${s.now()}`).not.toBeNull();
-              expect(isWellFormed(l.result!), JSON.stringify(l.result)).toBe(true);
+              must(l.result !== null || s.now() < l.startedAt + TOTAL_TIMEOUT_MS, () => `lookup of ${l.name} from ${l.startedAt} still pending at ${s.now()}`);
             }
-            expect(rig.resolver.pendingCount).toBe(0);
-            expect(s.armedLabels().filter((l) => l === "dns try")).toEqual([]);
-            expect(rig.net.stack.udp.allPcbs()).toEqual([]);
-            // A fresh lookup still works against a sane server.
-            rig.resolver.clearCache();
-            rig.goodServer = true;
-            rig.lookup("fresh.test");
-            s.advance(0);
-            await flushMicrotasks();
-            expect(rig.lookups.at(-1)?.result).toEqual({ ok: true, addresses: [0x0a380009], ttlSeconds: 60 });
-            for (const [k, v] of Object.entries(rig.resolver.stats)) stats[k] = (stats[k] ?? 0) + v;
-            rig.resolver.shutdown();
-          } catch (e) {
-            rig.resolver.shutdown();
-            rig.net.stack.stop();
-            rig.net.peer.close();
-            throw e;
           }
-          rig.net.stop();
-        }),
-      ),
+          // A pending lookup resolves or times out by totalTimeoutMs from its start (RFC 1123 §6.1.3.3 bounds it).
+          const lastStart = Math.max(...rig.lookups.map((l) => l.startedAt));
+          s.advance(Math.max(0, lastStart + TOTAL_TIMEOUT_MS - s.now()));
+          await flushMicrotasks();
+          for (const l of rig.lookups) {
+            expect(l.result, `lookup of ${l.name} started at ${l.startedAt} unsettled at ${s.now()}`).not.toBeNull();
+            expect(isWellFormed(l.result!), JSON.stringify(l.result)).toBe(true);
+          }
+          expect(rig.resolver.pendingCount).toBe(0);
+          expect(s.armedLabels().filter((l) => l === "dns try")).toEqual([]);
+          expect(rig.net.stack.udp.allPcbs()).toEqual([]);
+          // A fresh lookup still works against a sane server.
+          rig.resolver.clearCache();
+          rig.goodServer = true;
+          rig.lookup("fresh.test");
+          s.advance(0);
+          await flushMicrotasks();
+          expect(rig.lookups.at(-1)?.result).toEqual({ ok: true, addresses: [0x0a380009], ttlSeconds: 60 });
+          for (const [k, v] of Object.entries(rig.resolver.stats)) stats[k] = (stats[k] ?? 0) + v;
+          rig.resolver.shutdown();
+        } catch (e) {
+          rig.resolver.shutdown();
+          rig.net.stack.stop();
+          rig.net.peer.close();
+          throw e;
+        }
+        rig.net.stop();
+      }),
       runs(7003, 2000),
     );
     for (const k of ["answers", "nxdomain", "noAnswer", "serverFailures", "refused", "truncatedAnswers", "timeouts", "icmpErrors", "dropWrongId", "dropNotResponse", "dropQuestionMismatch", "dropTruncated", "dropPointerOutOfBounds", "dropPointerForward", "dropPointerLoop", "dropLabelTooLong", "dropBadRdata", "coalesced"]) {

@@ -162,7 +162,7 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 /**
- * The first `n` bytes of an RFC 864 chargen stream, built here from the RFC (not from src/stack/services.ts):
+ * The first `n` bytes of an RFC 864 chargen stream, built here from the RFC (not from src/apps/services.ts):
  * line k holds 72 consecutive printable characters starting at ASCII 32 + (k mod 95), then CR LF.
  */
 export function rfc864(n: number): Uint8Array {

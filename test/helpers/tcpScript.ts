@@ -323,19 +323,16 @@ export class TcpScript {
         // Neighbour entries outlive every scenario (keep-alive runs for many minutes).
         neighbor: { reachableMs: 24 * 3600_000 },
         ...options.stack,
-        tcp: { ...options.stack?.tcp, ...options.tcp },
+        tcp: {
+          ...options.stack?.tcp,
+          ...options.tcp,
+          // Chosen ISNs and timestamp clocks (RFC 6528 and RFC 7323 §7.1 randomise both).
+          isn: { next: () => toSeq(this.isns.ourIsn) },
+          tsOffset: () => this.isns.ourTsOffset,
+        },
       },
       this.scheduler,
     );
-    const tcp = this.stack.tcp;
-    // Controllable ISNs and timestamp clocks (RFC 6528 and RFC 7323 §7.1 randomise both).
-    tcp.isn.next = () => toSeq(this.isns.ourIsn);
-    const newPcb = tcp.newPcb.bind(tcp);
-    tcp.newPcb = (o) => {
-      const p = newPcb(o);
-      p.tsOffset = this.isns.ourTsOffset >>> 0;
-      return p;
-    };
     peer.attach({ frame: (bytes, offset, length) => this.onFrame(bytes.slice(offset, offset + length)), endBatch: () => {} });
     this.stack.start();
     this.stack.netif.neighbors.learn(PEER_IP, PEER_MAC, this.scheduler.now());

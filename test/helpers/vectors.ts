@@ -136,7 +136,7 @@ export const ECHO_REQUEST = [
 ];
 
 /**
- * B's echo reply to ECHO_REQUEST, IP id 0x8000 (IpLayer's first id with Math.random() = 0.5). scapy:
+ * B's echo reply to ECHO_REQUEST, IP id 0x8000 (IpLayer's first id when seeded with STACK_B_SEED). scapy:
  * `Ether(dst=A, src=B)/IP(src=BI, dst=AI, id=0x8000, ttl=64)/ICMP(type=0, id=1, seq=1)/b"abc"`
  */
 export const ECHO_REPLY = [

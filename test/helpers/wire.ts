@@ -8,7 +8,6 @@ import { checksumNaive } from "../../src/core/checksum.js";
 import { parseIpv4, parseMac } from "../../src/core/addr.js";
 import { memLinkPair, type MemDevice, type MemLinkOptions } from "../../src/link/memlink.js";
 import { Stack, type StackConfig } from "../../src/stack/stack.js";
-import { vi } from "vitest";
 
 export const MAC_A = parseMac("02:00:00:00:00:01");
 export const MAC_B = parseMac("02:00:00:00:00:02");
@@ -218,17 +217,18 @@ export class Wire {
 }
 
 /**
- * Stack B (10.0.0.2/24, MAC B) on `wire`, started, its two announcements taken off the wire. Math.random is
- * pinned to 0.5 while it is built so its first IP identification is 0x8000, as in the scapy vectors.
+ * Stack B's seed: its first draw, the IP layer's first identification, is then 0x8000, as in the scapy
+ * vectors (Prng(31985).below(0x10000) = 0x8000).
  */
+export const STACK_B_SEED = 31985;
+
+/** Stack B (10.0.0.2/24, MAC B) on `wire`, seeded with STACK_B_SEED unless told, started, its two announcements taken off the wire. */
 export function stackOn(wire: Wire, config: Partial<StackConfig> = {}): Stack {
-  const spy = vi.spyOn(Math, "random").mockReturnValue(0.5);
-  let stack: Stack;
-  try {
-    stack = new Stack(wire.stackSide, { mac: MAC_B, ip: IP_B, netmask: MASK_24, gateway: 0, mtu: 1500, ...config }, wire.scheduler);
-  } finally {
-    spy.mockRestore();
-  }
+  const stack = new Stack(
+    wire.stackSide,
+    { mac: MAC_B, ip: IP_B, netmask: MASK_24, gateway: 0, mtu: 1500, random: STACK_B_SEED, ...config },
+    wire.scheduler,
+  );
   stack.start();
   wire.advance(2000);
   wire.take();

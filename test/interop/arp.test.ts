@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { canRunTapTests } from "../helpers/env.js";
 import { kernelMac, parsePingSummary, runAsync, runInNetns, useTestBoard } from "../helpers/board.js";
-import { Pinger } from "../../src/stack/ping.js";
+import { Pinger } from "../../src/apps/ping.js";
 import { formatMac, parseIpv4 } from "../../src/core/addr.js";
 
 const run = canRunTapTests("arp.test.ts", ["ping", "tshark"]);

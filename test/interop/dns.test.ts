@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { canRunTapTests } from "../helpers/env.js";
 import { runAsync, startTestBoard, waitFor, type TestBoard } from "../helpers/board.js";
 import { parseIpv4 } from "../../src/core/addr.js";
-import { DnsResolver, type DnsResolverOptions } from "../../src/udp/dns.js";
+import { DnsResolver, type DnsResolverOptions } from "../../src/apps/dns.js";
 
 const run = canRunTapTests("dns.test.ts", ["dnsmasq", "python3"]);
 
@@ -122,7 +122,7 @@ describe.runIf(run)("DNS resolver against dnsmasq", () => {
 
   function resolverFor(server: string, o: DnsResolverOptions = {}): DnsResolver {
     const b = board();
-    return new DnsResolver(b.board.stack.udp, b.board.scheduler, { servers: [parseIpv4(server)], ...o });
+    return new DnsResolver(b.board.stack.udp, b.board.scheduler, b.board.stack.random, { servers: [parseIpv4(server)], ...o });
   }
 
   /** Every resolver PCB is closed after each query. */

@@ -14,6 +14,7 @@ import type { Stack } from "../../src/stack/stack.js";
 import type { UdpPcb } from "../../src/udp/udp.js";
 import type { RawPcb } from "../../src/ip/raw.js";
 import { IP_A, IP_C, MAC_A, MAC_C, Wire, ether, ipv4, stackOn } from "../helpers/wire.js";
+import { FixedRandom } from "../helpers/random.js";
 import { A_IP, B_IP, twoStacks, type TwoStacks } from "../helpers/twoStacks.js";
 
 /** Joins hex fields into bytes. */
@@ -32,7 +33,7 @@ const MAC_GROUP = hex("01005e010203");
 
 // ---- Vectors, cross-checked with scapy 2.5.0 (`from scapy.contrib.igmp import IGMP`,
 // `from scapy.contrib.igmpv3 import IGMPv3, IGMPv3mq`): bytes(…).hex(). B = 02:00:00:00:00:02 / 10.0.0.2.
-// The stack's first IP ID is 0x8000 (stackOn pins Math.random to 0.5 while the stack is built). ----
+// The stack's first IP ID is 0x8000 (its FixedRandom draws 0.5 while the stack is built). ----
 
 // Ether(dst="01:00:5e:01:02:03", src=B)/IP(src="10.0.0.2", dst="239.1.2.3", ttl=1, tos=0xc0, flags="DF",
 //   id=0x8000)/IGMP(type=0x16, mrcode=0, gaddr="239.1.2.3")
@@ -116,13 +117,18 @@ afterEach(() => {
   net = null;
 });
 
-function start(random = 0.5): { w: Wire; s: Stack } {
+/**
+ * Stack B on a fresh Wire, its entropy a FixedRandom: 0.5 while the stack is built (first IP ID 0x8000), then
+ * `random`, the fraction of Max Resp Time its report delays take; tests move it through `entropy.value`.
+ */
+function start(random = 0.5): { w: Wire; s: Stack; entropy: FixedRandom } {
   const w = new Wire();
-  const s = stackOn(w);
-  s.igmp.random = () => random;
+  const entropy = new FixedRandom(0.5);
+  const s = stackOn(w, { random: entropy });
+  entropy.value = random;
   wire = w;
   stack = s;
-  return { w, s };
+  return { w, s, entropy };
 }
 
 /** An IGMP message from `src` (A unless told) to `dst`, on the wire to B. */
@@ -219,12 +225,12 @@ describe("join and leave (RFC 2236 §3)", () => {
 
 describe("queries (RFC 2236 §3)", () => {
   /** Stack B joined to GROUP with the join's reports already sent; the random delay fraction is `r`. */
-  function joined(r: number): { w: Wire; s: Stack } {
+  function joined(r: number): { w: Wire; s: Stack; entropy: FixedRandom } {
     const env = start(0.5);
     env.s.igmp.join(GROUP);
     env.w.advance(20_000);
     env.w.take();
-    env.s.igmp.random = () => r;
+    env.entropy.value = r;
     return env;
   }
 
@@ -258,16 +264,16 @@ describe("queries (RFC 2236 §3)", () => {
   });
 
   it("keeps a running timer that is already sooner, and shortens one that is later", () => {
-    const { w, s } = joined(0.5);
+    const { w, entropy } = joined(0.5);
     w.inject(igmpFrame(GENERAL_QUERY_10S)); // timer at +5000
     w.advance(1000);
-    s.igmp.random = () => 0;
+    entropy.value = 0;
     w.inject(igmpFrame(GENERAL_QUERY_10S)); // 4000 left < 10 000: kept
     w.advance(3999);
     expect(sentIgmp(w)).toEqual([]);
     w.advance(1);
     expect(sentIgmp(w)).toEqual([REPORT]);
-    s.igmp.random = () => 0.5;
+    entropy.value = 0.5;
     w.inject(igmpFrame(GENERAL_QUERY_10S)); // timer at +5000
     w.advance(100);
     w.inject(igmpFrame(GROUP_QUERY_2S, GROUP, MAC_GROUP)); // 4900 left > 2000: reset to 0.5 × 2000

@@ -3,13 +3,15 @@
 import { describe, expect, it } from "vitest";
 import { IsnGenerator } from "../../src/tcp/isn.js";
 import { seqDiff, seqGt } from "../../src/tcp/seq.js";
+import { CryptoRandom, randomSecret } from "../../src/core/random.js";
 
 const SECRET = Uint8Array.from({ length: 16 }, (_, i) => i * 17 + 3);
 const LOCAL = 0xc0a83242; // 192.168.50.66
 const REMOTE = 0xc0a83201; // 192.168.50.1
 
+/** A generator with a fixed secret whose M stands at `originMs` (in ticks: 250 per ms) at stack time 0. */
 function fixed(originMs = 0): IsnGenerator {
-  return new IsnGenerator(SECRET, () => originMs);
+  return new IsnGenerator(SECRET, originMs * 250);
 }
 
 describe("IsnGenerator", () => {
@@ -48,16 +50,18 @@ describe("IsnGenerator", () => {
   });
 
   it("depends on the secret", () => {
-    const other = new IsnGenerator(Uint8Array.from(SECRET, (b) => b ^ 1), () => 0);
+    const other = new IsnGenerator(Uint8Array.from(SECRET, (b) => b ^ 1), 0);
     expect(other.next(LOCAL, 80, REMOTE, 49152, 1234)).not.toBe(fixed().next(LOCAL, 80, REMOTE, 49152, 1234));
-    // Default secrets are random per generator.
-    const a = new IsnGenerator(undefined, () => 0).next(LOCAL, 80, REMOTE, 49152, 0);
-    const b = new IsnGenerator(undefined, () => 0).next(LOCAL, 80, REMOTE, 49152, 0);
+    // Secrets drawn from the default (crypto) source differ per generator.
+    const random = new CryptoRandom();
+    const a = new IsnGenerator(randomSecret(random), 0).next(LOCAL, 80, REMOTE, 49152, 0);
+    const b = new IsnGenerator(randomSecret(random), 0).next(LOCAL, 80, REMOTE, 49152, 0);
     expect(a).not.toBe(b);
   });
 
   it("returns u32 values", () => {
-    const g = new IsnGenerator();
+    const random = new CryptoRandom();
+    const g = new IsnGenerator(randomSecret(random), random.nextU32());
     for (let i = 0; i < 100; i++) {
       const isn = g.next(LOCAL, 80, REMOTE, 49152 + i, i * 7.3);
       expect(Number.isInteger(isn) && isn >= 0 && isn <= 0xffffffff).toBe(true);

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { A_IP, twoStacks, type TwoStacks } from "../helpers/twoStacks.js";
-import { TcpServices } from "../../src/stack/services.js";
+import { TcpServices } from "../../src/apps/services.js";
 import type { TcpPcb } from "../../src/tcp/pcb.js";
 import type { TcpLayer } from "../../src/tcp/tcp.js";
 import { Prng } from "../../src/core/prng.js";

@@ -607,14 +607,27 @@ class Bridge implements ScriptRun {
     return ready.map(([s, ev]) => `${ids.get(s) ?? 0}:${ev}`).join(",");
   }
 
-  /** network.WLAN.connect: the board's address, static or by DHCP (bounded) → whether it has one. */
-  private async waitForAddress(): Promise<boolean> {
-    const endMs = Date.now() + (this.options.connectTimeoutMs ?? 30_000);
-    while (this.net.stack.netif.ip === 0) {
-      if (Date.now() >= endMs || this.finished) return false;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return true;
+  /**
+   * network.WLAN.connect: the board's address, static or by DHCP (bounded) → whether it has one. Waits on the
+   * netif's address-changed event; the script ending settles it too.
+   */
+  private waitForAddress(): Promise<boolean> {
+    const netif = this.net.stack.netif;
+    if (netif.ip !== 0) return Promise.resolve(true);
+    if (this.finished) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const settle = (hasAddress: boolean): void => {
+        clearTimeout(timer);
+        netif.removeAddressListener(onAddress);
+        resolve(hasAddress);
+      };
+      const onAddress = (ip: number): void => {
+        if (ip !== 0) settle(true);
+      };
+      const timer = setTimeout(() => settle(false), this.options.connectTimeoutMs ?? 30_000);
+      netif.addAddressListener(onAddress);
+      void this.done.then(() => settle(false));
+    });
   }
 }
 

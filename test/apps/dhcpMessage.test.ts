@@ -1,4 +1,4 @@
-// BOOTP/DHCP wire format (src/udp/dhcpMessage.ts, RFC 2131 §2, RFC 2132): byte-exact DISCOVER, REQUEST
+// BOOTP/DHCP wire format (src/apps/dhcpMessage.ts, RFC 2131 §2, RFC 2132): byte-exact DISCOVER, REQUEST
 // (selecting and renewing), DECLINE and RELEASE from the writer, OFFER/ACK/NAK parsed by the view, option
 // parsing against garbage (bad lengths, missing END, the overload option, pad), and random bytes that never
 // make the parser throw.
@@ -18,7 +18,7 @@ import {
   DhcpWriter,
   MAX_LIST_ADDRESSES,
   type BootpFields,
-} from "../../src/udp/dhcpMessage.js";
+} from "../../src/apps/dhcpMessage.js";
 
 const SEED = 0xd4c9;
 

@@ -2,7 +2,7 @@
 // echo of every size, fragmentation and reassembly both ways, and loss/duplication/reordering injected.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { Pinger } from "../../src/stack/ping.js";
+import { Pinger } from "../../src/apps/ping.js";
 import { A_IP, B_IP, settle, twoStacks, type TwoStacks } from "../helpers/twoStacks.js";
 
 let net: TwoStacks | null = null;

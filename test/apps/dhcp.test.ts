@@ -1,4 +1,4 @@
-// The DHCP client state machine (src/udp/dhcp.ts, RFC 2131 §4.4, RFC 5227 §2.1) on the simulated clock: a
+// The DHCP client state machine (src/apps/dhcp.ts, RFC 2131 §4.4, RFC 5227 §2.1) on the simulated clock: a
 // client stack with no address and a server stack joined by a MemLink, where a tiny DHCP server written here
 // answers on port 67. Covers the full handshake with the ARP probe, a conflict → DECLINE, NAK → restart,
 // renewal at T1 (unicast) and rebinding at T2 (broadcast), expiry, retransmission back-off timings, and the
@@ -7,14 +7,14 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { SimClock } from "../../src/core/clock.js";
 import { Scheduler } from "../../src/core/scheduler.js";
-import { Prng } from "../../src/core/prng.js";
 import { memLinkPair, type MemDevice } from "../../src/link/memlink.js";
+import { DeviceWrapper } from "../../src/link/device.js";
 import { Stack } from "../../src/stack/stack.js";
 import { IPV4_BROADCAST, parseIpv4, parseMac } from "../../src/core/addr.js";
 import { ETH, EtherType, writeEthernetHeader } from "../../src/eth/ethernet.js";
 import { ARP, ArpOp, writeArp } from "../../src/eth/arp.js";
 import type { UdpPcb } from "../../src/udp/udp.js";
-import { DhcpClient, type DhcpClientOptions, type DhcpLease } from "../../src/udp/dhcp.js";
+import { DhcpClient, type DhcpClientOptions, type DhcpLease } from "../../src/apps/dhcp.js";
 import {
   BOOTP_FLAG_BROADCAST,
   BootpOp,
@@ -24,7 +24,7 @@ import {
   DhcpOptionsRepr,
   DhcpView,
   DhcpWriter,
-} from "../../src/udp/dhcpMessage.js";
+} from "../../src/apps/dhcpMessage.js";
 
 const CLIENT_MAC = parseMac("02:00:00:00:00:01");
 const SERVER_MAC = parseMac("02:00:00:00:00:02");
@@ -64,6 +64,8 @@ class FakeServer {
   /** When set, ACKs hand out this address whatever was asked for. */
   ackIp: number | null = null;
   leaseSeconds = 120;
+  /** Option 1 in OFFER and ACK. */
+  mask = MASK;
   /** T1/T2 options sent, or -1 to leave them out. */
   t1Seconds = -1;
   t2Seconds = -1;
@@ -163,7 +165,7 @@ class FakeServer {
       w.u32(DhcpOpt.LEASE_TIME, this.leaseSeconds);
       if (this.t1Seconds >= 0) w.u32(DhcpOpt.RENEWAL_TIME, this.t1Seconds);
       if (this.t2Seconds >= 0) w.u32(DhcpOpt.REBINDING_TIME, this.t2Seconds);
-      w.u32(DhcpOpt.SUBNET_MASK, MASK).addresses(DhcpOpt.ROUTER, [SERVER_IP]).addresses(DhcpOpt.DNS, [DNS_IP, SERVER_IP]);
+      w.u32(DhcpOpt.SUBNET_MASK, this.mask).addresses(DhcpOpt.ROUTER, [SERVER_IP]).addresses(DhcpOpt.DNS, [DNS_IP, SERVER_IP]);
     }
     const len = w.finish();
     // RFC 2131 §4.1: broadcast to a client without an address, unicast to ciaddr otherwise.
@@ -215,24 +217,40 @@ afterEach(() => {
   expect(f.client.udp.allPcbs()).toEqual([]);
 });
 
+/** The server's device, noting every ARP probe (sender 0.0.0.0, RFC 5227 §2.1.1) it receives: [time, target]. */
+class ProbeRecorder extends DeviceWrapper {
+  constructor(
+    inner: MemDevice,
+    private readonly scheduler: Scheduler,
+    readonly probes: [number, number][] = [],
+  ) {
+    super(inner);
+  }
+
+  override frame(bytes: Uint8Array, offset: number, length: number): void {
+    const v = new DataView(bytes.buffer, bytes.byteOffset + offset, length);
+    const isArp = length >= ETH.headerLength + ARP.length && v.getUint16(12) === EtherType.ARP;
+    // ARP sender protocol address at 14 + 14, target at 14 + 24.
+    if (isArp && v.getUint32(28) === 0) this.probes.push([this.scheduler.now(), v.getUint32(38)]);
+    super.frame(bytes, offset, length);
+  }
+}
+
 const FAST_PROBE: Partial<DhcpClientOptions> = { probeWaitMs: 100, probeMinMs: 100, probeMaxMs: 200, announceWaitMs: 200 };
 
 function setup(options: Partial<DhcpClientOptions> = {}): Fixture {
   const scheduler = new Scheduler(new SimClock(10_000));
   const [clientDev, serverDev] = memLinkPair(scheduler, { latencyMs: 1, mtu: 1500 });
-  const client = new Stack(clientDev, { mac: CLIENT_MAC, ip: 0, netmask: 0, gateway: 0, mtu: 1500 }, scheduler);
-  const server = new Stack(serverDev, { mac: SERVER_MAC, ip: SERVER_IP, netmask: MASK, gateway: 0, mtu: 1500 }, scheduler);
+  // Seeded: xids, back-off jitter and the probe delays (the client netif's Acd) replay exactly.
+  const client = new Stack(clientDev, { mac: CLIENT_MAC, ip: 0, netmask: 0, gateway: 0, mtu: 1500, random: 42 }, scheduler);
+  const recorder = new ProbeRecorder(serverDev, scheduler);
+  const server = new Stack(recorder, { mac: SERVER_MAC, ip: SERVER_IP, netmask: MASK, gateway: 0, mtu: 1500, random: 43 }, scheduler);
   client.start();
   server.start();
-  const prng = new Prng(42);
-  const dhcp = new DhcpClient(client.udp, client.netif, scheduler, { random: () => prng.next(), ...options });
+  const dhcp = new DhcpClient(client.udp, client.netif, scheduler, client.random, options);
   const fake = new FakeServer(server, scheduler);
-  const f: Fixture = { scheduler, client, server, serverDev, dhcp, fake, bound: [], lost: [], probes: [] };
-  dhcp.onBound = (l) => f.bound.push(l);
-  dhcp.onLost = () => f.lost.push(scheduler.now());
-  server.netif.arpObserver = (senderIp, targetIp) => {
-    if (senderIp === 0) f.probes.push([scheduler.now(), targetIp]);
-  };
+  const f: Fixture = { scheduler, client, server, serverDev, dhcp, fake, bound: [], lost: [], probes: recorder.probes };
+  dhcp.addListener({ bound: (l) => f.bound.push(l), lost: () => f.lost.push(scheduler.now()) });
   current = f;
   return f;
 }
@@ -483,7 +501,7 @@ describe("DHCP client: DHCPNAK → INIT (RFC 2131 §3.1 step 5, §4.4.5)", () =>
     expect(f.fake.ofType(DhcpMessageType.DISCOVER).length).toBeGreaterThanOrEqual(3);
   });
 
-  it("a NAK while RENEWING removes the address and tells onLost", () => {
+  it("a NAK while RENEWING removes the address and tells the lost listeners", () => {
     const f = setup(FAST_PROBE);
     bind(f);
     f.fake.answer = (m) => (m.type === DhcpMessageType.REQUEST ? "nak" : "silent");
@@ -569,7 +587,7 @@ describe("DHCP client: renewing, rebinding and expiry (RFC 2131 §4.4.5)", () =>
     expect(f.lost).toEqual([]);
   });
 
-  it("at expiry the address goes, onLost is told, and discovery starts again", () => {
+  it("at expiry the address goes, the lost listeners are told, and discovery starts again", () => {
     const f = setup({ ...FAST_PROBE, minRenewRetransmitMs: 60_000 });
     bind(f);
     const lease = f.dhcp.lease!;
@@ -714,13 +732,14 @@ describe("DHCP client: release on stop (RFC 2131 §4.4.6)", () => {
     bind(f);
   });
 
-  it("stop() during the probe leaves no ARP observer and no timer behind", () => {
+  it("stop() during the probe leaves no probe and no timer behind", () => {
     const f = setup({ probeWaitMs: 1000, probeMinMs: 1000, probeMaxMs: 2000, announceWaitMs: 2000 });
     f.dhcp.start();
     expect(f.scheduler.advanceUntil(() => f.dhcp.state === "CHECKING", 5_000)).toBe(true);
-    expect(f.client.netif.arpObserver).not.toBeNull();
+    expect(f.client.netif.acd.probing).toBe(POOL_IP);
     f.dhcp.stop();
-    expect(f.client.netif.arpObserver).toBeNull();
+    expect(f.client.netif.acd.probing).toBe(0);
+    expect(f.scheduler.armedLabels()).not.toContain("acd probe");
     expect(f.fake.ofType(DhcpMessageType.RELEASE)).toEqual([]);
   });
 });
@@ -749,5 +768,47 @@ describe("DHCP client: robustness", () => {
     f.scheduler.advance(5);
     expect(f.dhcp.stats.rxIgnored).toBe(1);
     f.server.udp.close(pcb);
+  });
+});
+
+describe("DHCP client: listeners", () => {
+  it("tells every listener of each bind and loss; a removed listener hears nothing more", () => {
+    const f = setup({ ...FAST_PROBE, minRenewRetransmitMs: 60_000 });
+    const second: string[] = [];
+    const removed: string[] = [];
+    const gone = { bound: () => void removed.push("bound") };
+    f.dhcp.addListener({ bound: (l) => second.push(`bound ${l.ip}`), lost: () => second.push("lost") });
+    f.dhcp.addListener(gone);
+    f.dhcp.removeListener(gone);
+    bind(f);
+    f.fake.answer = () => "silent";
+    f.scheduler.advance(f.dhcp.lease!.obtainedAtMs + 120_001 - f.scheduler.now());
+    expect(f.bound).toHaveLength(1);
+    expect(f.lost).toHaveLength(1);
+    expect(second).toEqual([`bound ${POOL_IP}`, "lost"]);
+    expect(removed).toEqual([]);
+  });
+
+  it("the netif's address listeners hear the bind, a renewal that changes the mask, and the expiry", () => {
+    const f = setup({ ...FAST_PROBE, minRenewRetransmitMs: 60_000 });
+    const changes: [number, number, number][] = [];
+    f.client.netif.addAddressListener((ip, mask, gw) => changes.push([ip, mask, gw]));
+    bind(f);
+    expect(changes).toEqual([[POOL_IP, MASK, SERVER_IP]]);
+    // A renewal with the same lease changes nothing on the netif: no event.
+    f.dhcp.renew();
+    f.scheduler.advance(10);
+    expect(f.dhcp.stats.renewals).toBe(1);
+    expect(changes).toHaveLength(1);
+    f.fake.mask = 0xffff0000;
+    f.dhcp.renew();
+    f.scheduler.advance(10);
+    expect(changes).toEqual([
+      [POOL_IP, MASK, SERVER_IP],
+      [POOL_IP, 0xffff0000, SERVER_IP],
+    ]);
+    f.fake.answer = () => "silent";
+    f.scheduler.advance(f.dhcp.lease!.obtainedAtMs + 120_001 - f.scheduler.now());
+    expect(changes.at(-1)).toEqual([0, 0, 0]);
   });
 });

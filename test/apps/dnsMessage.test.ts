@@ -16,7 +16,7 @@ import {
   nameKeyToText,
   queryLength,
   writeQuery,
-} from "../../src/udp/dnsMessage.js";
+} from "../../src/apps/dnsMessage.js";
 
 /** A buffer prefilled with 0xa5, so bytes a writer forgot to write show up in comparisons. */
 function prefilled(length: number): Uint8Array {

@@ -1,17 +1,18 @@
 // The DHCP client (RFC 2131 §4.4, options from RFC 2132, address probing from RFC 5227): takes an address for
-// the netif, checks nobody uses it, keeps it renewed at T1/T2 and gives it back at stop. It sits on a UDP PCB
-// bound to port 68 and on the netif (address, ARP observer, raw ARP probes). Call order: ip/input → udp/input →
-// PCB `readable` → DhcpClient.input → state machine → UdpLayer.sendTo / Netif.setAddress. Timers are two
-// Deadlines on the stack's scheduler: `step` (retransmission, probes, back-off) and `leaseTimer` (T1, T2, expiry).
+// the netif, checks nobody uses it, keeps it renewed at T1/T2 and gives it back at stop. An application on a
+// UDP PCB bound to port 68 and on the netif (its address, and its eth/acd for the RFC 5227 probe). Call
+// order: ip/input → udp/input → PCB `readable` → DhcpClient.input → state machine → UdpLayer.sendTo /
+// Acd.probe / Netif.setAddress. Timers are two Deadlines on the stack's scheduler: `step` (retransmission,
+// back-off) and `leaseTimer` (T1, T2, expiry); the probe runs on the Acd's.
 
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { makeCounters } from "../core/stats.js";
+import type { Random } from "../core/random.js";
 import { Err } from "../core/errors.js";
-import { IPV4_BROADCAST, MAC_BROADCAST, isMulticastIpv4 } from "../core/addr.js";
+import { IPV4_BROADCAST, isMulticastIpv4 } from "../core/addr.js";
 import type { Netif } from "../eth/netif.js";
-import { ETH, EtherType, writeEthernetHeader } from "../eth/ethernet.js";
-import { ARP, ArpOp, writeArp } from "../eth/arp.js";
-import type { UdpLayer, UdpPcb } from "./udp.js";
+import { DEFAULT_PROBE_TIMING, type ProbeEvents, type ProbeTiming } from "../eth/acd.js";
+import type { UdpLayer, UdpPcb } from "../udp/udp.js";
 import {
   BOOTP_FLAG_BROADCAST,
   BootpOp,
@@ -74,7 +75,11 @@ export interface DhcpLease {
   readonly obtainedAtMs: number;
 }
 
-export interface DhcpClientOptions {
+/**
+ * The RFC 5227 probe's pacing (ProbeTiming, defaults from RFC 5227 §1.1; probeCount 0 skips the check) and
+ * the client's own settings.
+ */
+export interface DhcpClientOptions extends ProbeTiming {
   /** Sent as option 12 (RFC 2132 §3.14); empty sends none. */
   hostname: string;
   /** RFC 2131 §4.1: first retransmission after 4 s, doubling up to 64 s, each ±1 s. */
@@ -89,19 +94,9 @@ export interface DhcpClientOptions {
   minRenewRetransmitMs: number;
   /** RFC 2131 §3.1 step 5: wait at least 10 s after a DHCPDECLINE before starting again. */
   declineWaitMs: number;
-  /** RFC 5227 §1.1 PROBE_WAIT: a random 0..1 s before the first probe. */
-  probeWaitMs: number;
-  /** PROBE_NUM probes (3), PROBE_MIN..PROBE_MAX (1..2 s) apart; 0 skips the check. */
-  probeCount: number;
-  probeMinMs: number;
-  probeMaxMs: number;
-  /** ANNOUNCE_WAIT (2 s) after the last probe before the address is ours. */
-  announceWaitMs: number;
   /** RFC 5227 §2.1.1: after MAX_CONFLICTS (10) conflicts, one attempt per RATE_LIMIT_INTERVAL (60 s). */
   maxConflicts: number;
   rateLimitIntervalMs: number;
-  /** [0, 1) source for xids and jitter; Math.random unless a test fixes it. */
-  random: () => number;
 }
 
 const DEFAULT_BASE_RETRANSMIT_MS = 4000;
@@ -112,14 +107,9 @@ const DEFAULTS: Omit<DhcpClientOptions, "maxRetransmitMs" | "retransmitJitterMs"
   maxRequestTransmissions: 4,
   minRenewRetransmitMs: 60_000,
   declineWaitMs: 10_000,
-  probeWaitMs: 1000,
-  probeCount: 3,
-  probeMinMs: 1000,
-  probeMaxMs: 2000,
-  announceWaitMs: 2000,
+  ...DEFAULT_PROBE_TIMING,
   maxConflicts: 10,
   rateLimitIntervalMs: 60_000,
-  random: Math.random,
 };
 
 /** Option 55 (RFC 2132 §9.8): mask, router, DNS, lease time, server id, T1, T2. */
@@ -168,12 +158,17 @@ const DHCP_COUNTERS = [
   "leasesLost",
 ] as const;
 
+/** What a DHCP client tells the application; either method may be left out. */
+export interface DhcpListener {
+  /** Each time a lease is bound: after the first handshake and after every renewal or rebinding. */
+  bound?(lease: DhcpLease): void;
+  /** The address was taken away: lease expiry, a DHCPNAK while bound, or a changed address. */
+  lost?(): void;
+}
+
 export class DhcpClient {
   readonly stats = makeCounters(DHCP_COUNTERS);
-  /** Called each time a lease is bound: after the first handshake and after every renewal or rebinding. */
-  onBound: ((lease: DhcpLease) => void) | null = null;
-  /** Called when the address is taken away: lease expiry, a DHCPNAK while bound, or a changed address. */
-  onLost: (() => void) | null = null;
+  private readonly listeners: DhcpListener[] = [];
 
   private readonly options: DhcpClientOptions;
   private stateCode: DhcpStateCode = DhcpState.STOPPED;
@@ -199,8 +194,6 @@ export class DhcpClient {
   private t1AtMs = Infinity;
   private t2AtMs = Infinity;
   private expiresAtMs = Infinity;
-  /** CHECKING: probes sent so far. */
-  private probesSent = 0;
   /** Consecutive address conflicts and NAKs, for the back-offs; reset when bound. */
   private conflicts = 0;
   private naks = 0;
@@ -213,16 +206,29 @@ export class DhcpClient {
   private readonly txBuf = new Uint8Array(TX_BUFFER_BYTES);
   private readonly txView = new DataView(this.txBuf.buffer);
   private readonly rxBuf = new Uint8Array(RX_BUFFER_BYTES);
-  private readonly arpFrame = new Uint8Array(ETH.headerLength + ARP.length);
-  private readonly arpFrameView = new DataView(this.arpFrame.buffer);
+  /** CHECKING: what the netif's Acd tells us about the acknowledged address (RFC 5227 §2.1.1). */
+  private readonly probeEvents: ProbeEvents = {
+    probeSent: (sent) => {
+      this.stats.probesSent++;
+      if (!sent) this.stats.txErrors++;
+    },
+    free: () => {
+      if (this.stateCode === DhcpState.CHECKING && this.pending !== null) this.enterBound(this.pending);
+    },
+    conflict: (now) => {
+      if (this.stateCode === DhcpState.CHECKING && this.pending !== null) this.onConflict(this.pending, now);
+    },
+  };
   /** Option 61 (RFC 2132 §9.14): hardware type 1 and the MAC. */
   private readonly clientId: Uint8Array;
   private readonly hostnameBytes: Uint8Array;
 
+  /** @param random the stack's entropy (`Stack.random`), for xids and the randomized delays. */
   constructor(
     private readonly udp: UdpLayer,
     private readonly netif: Netif,
     private readonly scheduler: Scheduler,
+    private readonly random: Random,
     options: Partial<DhcpClientOptions> = {},
   ) {
     const base = options.baseRetransmitMs ?? DEFAULT_BASE_RETRANSMIT_MS;
@@ -237,6 +243,15 @@ export class DhcpClient {
     this.clientId.set(netif.mac.subarray(0, 6), 1);
     // RFC 2132 §3.14: at least one byte; we keep to 63 ASCII bytes (one DNS label).
     this.hostnameBytes = new TextEncoder().encode(this.options.hostname.slice(0, 63));
+  }
+
+  addListener(listener: DhcpListener): void {
+    this.listeners.push(listener);
+  }
+
+  removeListener(listener: DhcpListener): void {
+    const i = this.listeners.indexOf(listener);
+    if (i >= 0) this.listeners.splice(i, 1);
   }
 
   /** The RFC 2131 state name (plus STOPPED and CHECKING, see DhcpState). */
@@ -421,7 +436,7 @@ export class DhcpClient {
       // The server moved us to another address: the old one is gone now; the new one is checked first.
       this.dropAddress();
     }
-    this.enterChecking(lease, now);
+    this.enterChecking(lease);
   }
 
   /** RFC 2131 §3.1 step 5, §4.4.5: a DHCPNAK sends the client back to INIT, giving up any address. */
@@ -463,17 +478,14 @@ export class DhcpClient {
   }
 
   /** The acknowledged address is probed before use (RFC 2131 §4.4.1 "SHOULD ... ARP", RFC 5227 §2.1). */
-  private enterChecking(lease: DhcpLease, now: number): void {
+  private enterChecking(lease: DhcpLease): void {
     this.pending = lease;
-    this.probesSent = 0;
     if (this.options.probeCount <= 0) {
       this.enterBound(lease);
       return;
     }
     this.stateCode = DhcpState.CHECKING;
-    this.netif.arpObserver = this.observeArp;
-    // RFC 5227 §2.1.1: wait a random time in [0, PROBE_WAIT) before the first probe.
-    this.scheduler.set(this.step, now + this.uniform(0, this.options.probeWaitMs));
+    this.netif.acd.probe(lease.ip, this.probeEvents, this.options);
   }
 
   private enterBound(lease: DhcpLease): void {
@@ -496,7 +508,7 @@ export class DhcpClient {
       this.expiresAtMs = lease.obtainedAtMs + lease.leaseSeconds * 1000;
     }
     this.armLeaseTimer();
-    this.onBound?.(lease);
+    for (const listener of this.listeners.slice()) listener.bound?.(lease);
   }
 
   /** RFC 2131 §4.4.5: at T1, a REQUEST unicast to the server that gave the lease. */
@@ -525,7 +537,7 @@ export class DhcpClient {
     this.current = null;
     this.netif.setAddress(0, 0, 0);
     this.stats.leasesLost++;
-    this.onLost?.();
+    for (const listener of this.listeners.slice()) listener.lost?.();
   }
 
   // ---- timers ----
@@ -551,9 +563,6 @@ export class DhcpClient {
         this.stats.retransmissions++;
         this.sendRequest(now);
         return;
-      case DhcpState.CHECKING:
-        this.probeStep(now);
-        return;
       case DhcpState.RENEWING:
       case DhcpState.REBINDING:
         this.stats.retransmissions++;
@@ -562,21 +571,6 @@ export class DhcpClient {
       default:
         return;
     }
-  }
-
-  /** RFC 5227 §2.1.1: PROBE_NUM probes PROBE_MIN..PROBE_MAX apart, then ANNOUNCE_WAIT, then the address is ours. */
-  private probeStep(now: number): void {
-    const lease = this.pending;
-    if (lease === null) return;
-    const o = this.options;
-    if (this.probesSent >= o.probeCount) {
-      this.enterBound(lease);
-      return;
-    }
-    this.sendProbe(lease.ip);
-    this.probesSent++;
-    const wait = this.probesSent < o.probeCount ? this.uniform(o.probeMinMs, o.probeMaxMs) : o.announceWaitMs;
-    this.scheduler.set(this.step, now + wait);
   }
 
   private onLeaseTimer(now: number): void {
@@ -630,17 +624,7 @@ export class DhcpClient {
     return Math.max(0, nominal + this.uniform(-o.retransmitJitterMs, o.retransmitJitterMs));
   }
 
-  // ---- RFC 5227 probing ----
-
-  /** Watches ARP while CHECKING (RFC 5227 §2.1.1); installed on the netif only then. */
-  private readonly observeArp = (senderIp: number, targetIp: number, senderMac: Uint8Array, macOffset: number): void => {
-    const lease = this.pending;
-    if (this.stateCode !== DhcpState.CHECKING || lease === null) return;
-    if (isMac(senderMac, macOffset, this.netif.mac)) return;
-    // Someone answers for the address or uses it as sender, or probes for it at the same time.
-    const conflict = senderIp === lease.ip || (senderIp === 0 && targetIp === lease.ip);
-    if (conflict) this.onConflict(lease, this.scheduler.now());
-  };
+  // ---- RFC 5227 conflicts ----
 
   /** RFC 2131 §3.1 step 5: DHCPDECLINE, then INIT after at least 10 s (60 s after MAX_CONFLICTS, RFC 5227 §2.1.1). */
   private onConflict(lease: DhcpLease, now: number): void {
@@ -654,19 +638,7 @@ export class DhcpClient {
   }
 
   private stopProbeWatch(): void {
-    if (this.netif.arpObserver === this.observeArp) this.netif.arpObserver = null;
-  }
-
-  /**
-   * RFC 5227 §2.1.1 ARP Probe: a broadcast request with sender IP 0.0.0.0 and target the candidate. Written
-   * straight to the device: the netif's own ARP output always uses its address as sender.
-   */
-  private sendProbe(candidate: number): void {
-    const f = this.arpFrame;
-    writeEthernetHeader(f, 0, MAC_BROADCAST, this.netif.mac, EtherType.ARP);
-    writeArp(f, this.arpFrameView, ETH.headerLength, ArpOp.REQUEST, this.netif.mac, 0, null, candidate);
-    this.stats.probesSent++;
-    if (!this.netif.device.transmit(f, 0, f.length)) this.stats.txErrors++;
+    this.netif.acd.cancelProbe(this.probeEvents);
   }
 
   // ---- output ----
@@ -768,11 +740,11 @@ export class DhcpClient {
   }
 
   private newXid(): number {
-    return Math.floor(this.options.random() * 0x100000000) >>> 0;
+    return this.random.nextU32();
   }
 
   private uniform(lo: number, hi: number): number {
-    return lo + this.options.random() * (hi - lo);
+    return lo + this.random.next() * (hi - lo);
   }
 }
 
@@ -811,7 +783,3 @@ function isUsableHostAddress(ip: number): boolean {
   return ip !== 0 && top !== 0 && top !== 127 && !isMulticastIpv4(ip) && top < 240;
 }
 
-function isMac(bytes: Uint8Array, offset: number, mac: Uint8Array): boolean {
-  for (let i = 0; i < 6; i++) if (bytes[offset + i] !== mac[i]) return false;
-  return true;
-}

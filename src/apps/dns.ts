@@ -8,15 +8,16 @@
 // RFC 7766 would have us retry over TCP), EDNS (so answers stay ≤ 512 bytes, RFC 1035 §4.2.1), AAAA, search
 // lists, and following a CNAME whose target the response does not answer (RFC 1034 §5.3.3 would re-query).
 
-import { randomFillSync } from "node:crypto";
 import { Err, type ErrCode } from "../core/errors.js";
 import { tryParseIpv4 } from "../core/addr.js";
 import { assert } from "../core/assert.js";
 import { makeCounters } from "../core/stats.js";
+import type { Random } from "../core/random.js";
 import { Deadline, type Scheduler } from "../core/scheduler.js";
-import { UDP_MAX_DATA, type UdpLayer, type UdpPcb } from "./udp.js";
+import { UDP_MAX_DATA, type UdpLayer, type UdpPcb } from "../udp/udp.js";
 import {
   DNS_CHECK_NAMES,
+  DNS_DROP_NAMES,
   DNS_UDP_MAX_BYTES,
   DnsCheck,
   DnsClass,
@@ -56,8 +57,6 @@ export interface DnsResolverOptions {
   totalTimeoutMs?: number;
   /** Cached names (positive and negative); 0 turns the cache off. */
   cacheEntries?: number;
-  /** Uniform in [0, 1); crypto-strength by default. Tests pass a seeded one; nothing else should (RFC 5452 §9.2). */
-  random?: () => number;
 }
 
 export const DNS_PORT = 53;
@@ -122,14 +121,6 @@ class Query {
   }
 }
 
-const cryptoWord = new Uint32Array(1);
-
-/** Uniform in [0, 1) from the OS CSPRNG. */
-function cryptoRandom(): number {
-  randomFillSync(cryptoWord);
-  return (cryptoWord[0] as number) / 0x100000000;
-}
-
 export class DnsResolver {
   readonly stats = makeCounters([
     "queries",
@@ -150,13 +141,8 @@ export class DnsResolver {
     "dropWrongId",
     "dropNotResponse",
     "dropQuestionMismatch",
-    "dropTruncated",
-    "dropPointerOutOfBounds",
-    "dropPointerForward",
-    "dropPointerLoop",
-    "dropLabelTooLong",
-    "dropNameTooLong",
-    "dropBadRdata",
+    // One counter per malformation DnsView.check reports.
+    ...DNS_DROP_NAMES,
     "truncatedAnswers",
     "serverFailures",
     "refused",
@@ -171,7 +157,6 @@ export class DnsResolver {
   private readonly attempts: number;
   private readonly totalTimeoutMs: number;
   private readonly cacheEntries: number;
-  private readonly random: () => number;
   /** Name key → answer; Map order is least recently used first. Bounded by `cacheEntries`. */
   private readonly cache = new Map<string, CacheEntry>();
   /** Name key → the query on the wire for it; a second `resolve` of the same name shares it. */
@@ -182,16 +167,20 @@ export class DnsResolver {
   /** Responses are read here whole, so an oversized one is judged on its content rather than cut. */
   private readonly rxBuffer = new Uint8Array(UDP_MAX_DATA);
 
+  /**
+   * @param random the stack's entropy for query IDs and source ports: crypto-strength unless the stack was
+   *   seeded, as RFC 5452 §9.2 needs against off-path spoofing.
+   */
   constructor(
     private readonly udp: UdpLayer,
     private readonly scheduler: Scheduler,
+    private readonly random: Random,
     options: DnsResolverOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS;
     this.attempts = options.attempts ?? DEFAULT_DNS_ATTEMPTS;
     this.totalTimeoutMs = options.totalTimeoutMs ?? DEFAULT_DNS_TOTAL_TIMEOUT_MS;
     this.cacheEntries = options.cacheEntries ?? DEFAULT_DNS_CACHE_ENTRIES;
-    this.random = options.random ?? cryptoRandom;
     assert(this.timeoutMs > 0 && this.totalTimeoutMs > 0, "dns: timeouts must be positive");
     assert(Number.isInteger(this.attempts) && this.attempts >= 1, "dns: attempts must be a positive integer");
     assert(Number.isInteger(this.cacheEntries) && this.cacheEntries >= 0, "dns: cacheEntries must be ≥ 0");
@@ -308,7 +297,7 @@ export class DnsResolver {
     }
     q.server = server;
     // RFC 5452 §9.2: a fresh random ID and a fresh random source port for every query sent.
-    q.id = Math.floor(this.random() * 0x10000) & 0xffff;
+    q.id = this.random.below(0x10000);
     const pcb = this.openPcb(q, server);
     this.scheduler.set(q.deadline, Math.min(now + this.timeoutMs, q.giveUpAtMs));
     if (pcb === null) {
@@ -330,7 +319,7 @@ export class DnsResolver {
     const pcb = udp.open({ maxQueuedDatagrams: QUEUED_DATAGRAMS, maxQueuedBytes: QUEUED_BYTES });
     let err: ErrCode = Err.USE;
     for (let i = 0; i < PORT_PICKS && err === Err.USE; i++) {
-      err = udp.bind(pcb, 0, PORT_FIRST + (Math.floor(this.random() * PORT_COUNT) & (PORT_COUNT - 1)));
+      err = udp.bind(pcb, 0, PORT_FIRST + this.random.below(PORT_COUNT));
     }
     if (err !== Err.OK) err = udp.bind(pcb, 0, 0);
     // Connected, as glibc's res_send does: the UDP layer then hands us only datagrams from (server, 53) and

@@ -8,7 +8,7 @@ import { parseIpv4 } from "../../src/core/addr.js";
 import { Prng } from "../../src/core/prng.js";
 import type { Stack } from "../../src/stack/stack.js";
 import type { UdpPcb } from "../../src/udp/udp.js";
-import { DnsResolver, type DnsResolverOptions, type DnsResult } from "../../src/udp/dns.js";
+import { DnsResolver, type DnsResolverOptions, type DnsResult } from "../../src/apps/dns.js";
 
 const C_IP = parseIpv4("10.0.0.3"); // on the link, owned by nobody: a silent server
 
@@ -142,7 +142,7 @@ let resolver: DnsResolver;
 
 function makeResolver(o: DnsResolverOptions = {}): DnsResolver {
   const prng = new Prng(0x5eed);
-  return new DnsResolver(net.a.udp, net.scheduler, { servers: [B_IP], random: () => prng.next(), ...o });
+  return new DnsResolver(net.a.udp, net.scheduler, prng, { servers: [B_IP], ...o });
 }
 
 function resolve(name: string, limitMs = 60_000): Promise<DnsResult> {

@@ -1,6 +1,6 @@
 // DNS message wire format (RFC 1035 §4.1) for the stub resolver: name validation and A-query building, and a
 // response view whose `check()` walks every section once (compression pointers per §4.1.4, bounded so that
-// no input can loop) and returns a numeric reason, never throwing. Call order: udp/dns (resolve → writeQuery;
+// no input can loop) and returns a numeric reason, never throwing. Call order: apps/dns (resolve → writeQuery;
 // readable → DnsView.point → check → parse → answer extraction).
 
 import { PacketView } from "../core/view.js";
@@ -49,8 +49,8 @@ export const DnsCheck = {
   /** RDATA that does not fit its RDLENGTH (A not 4 bytes, a CNAME or SOA name running past it). */
   BAD_RDATA: 7,
 } as const;
-export const DNS_CHECK_NAMES = [
-  "ok",
+/** The resolver's drop counter for each DnsCheck reason after OK, in order. */
+export const DNS_DROP_NAMES = [
   "dropTruncated",
   "dropPointerOutOfBounds",
   "dropPointerForward",
@@ -59,6 +59,8 @@ export const DNS_CHECK_NAMES = [
   "dropNameTooLong",
   "dropBadRdata",
 ] as const;
+/** DnsCheck reason → counter name. */
+export const DNS_CHECK_NAMES = ["ok", ...DNS_DROP_NAMES] as const;
 
 const Char = {
   HYPHEN: 0x2d,

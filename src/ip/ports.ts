@@ -1,10 +1,11 @@
-// Ephemeral port selection for active opens (RFC 6056 §3.3.4, Algorithm 4 "double-hash port selection").
-// TcpLayer.connect and listen (tcp/tcp) and a usocket bind to port 0 ask `choose()` for a local port; the
-// caller's `isFree` says whether a candidate is usable (no PCB on the same 4-tuple, or not bound). Runs once
-// per connection, not per segment.
+// Ephemeral port selection (RFC 6056 §3.3.4, Algorithm 4 "double-hash port selection"), shared by the
+// transports: TcpLayer.connect and a TCP or UDP bind to port 0 ask their own `EphemeralPorts` for a local port;
+// the caller's `isFree` says whether a candidate is usable (TCP: no PCB on the same 4-tuple, or not bound; UDP:
+// not bound). Runs once per connection or bind, not per segment.
 
-import { createCipheriv, createHmac, randomBytes } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { assert } from "../core/assert.js";
+import { randomSecret, type Random } from "../core/random.js";
 
 /** RFC 6056 §3.2 / IANA dynamic range. */
 const DEFAULT_MIN_PORT = 49152;
@@ -22,8 +23,6 @@ export interface EphemeralPortsOptions {
   min?: number;
   /** Highest port handed out (default 65535). */
   max?: number;
-  /** Key for the hashes and the table's initial values; 16 random bytes unless given (give one for reproducible runs). */
-  secret?: Uint8Array;
 }
 
 export class EphemeralPorts {
@@ -35,20 +34,18 @@ export class EphemeralPorts {
   /** The 10 bytes (local IP, remote IP, remote port) fed to the keyed hash, reused. */
   private readonly tuple = Buffer.alloc(10);
 
-  constructor(options: EphemeralPortsOptions = {}) {
+  /** @param random draws the hash key and the table's initial values (a seeded one makes choices reproducible). */
+  constructor(random: Random, options: EphemeralPortsOptions = {}) {
     this.min = options.min ?? DEFAULT_MIN_PORT;
     this.max = options.max ?? DEFAULT_MAX_PORT;
     assert(
       Number.isInteger(this.min) && Number.isInteger(this.max) && this.min >= 1 && this.min <= this.max && this.max <= 65535,
       `ephemeral port range ${this.min}-${this.max} must lie within 1-65535 with min <= max`,
     );
-    this.secret = options.secret ?? randomBytes(16);
-    // RFC 6056 Algorithm 4 starts every counter at a random value. Draw them from a keystream keyed by the
-    // secret (AES-128-CTR) so a fixed secret gives a reproducible table.
-    const key = createHmac("sha256", this.secret).update("walnut ephemeral port table").digest().subarray(0, 16);
-    const stream = createCipheriv("aes-128-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(2 * TABLE_SIZE));
+    this.secret = randomSecret(random);
+    // RFC 6056 Algorithm 4 starts every counter at a random value.
     this.table = new Uint16Array(TABLE_SIZE);
-    for (let i = 0; i < TABLE_SIZE; i++) this.table[i] = stream.readUInt16BE(2 * i);
+    random.fill(new Uint8Array(this.table.buffer));
   }
 
   /**

@@ -1,7 +1,7 @@
 // BOOTP/DHCP messages on the wire (RFC 951, RFC 2131 §2, RFC 2132): a view over a received message that
 // validates the fixed header and parses the options (with the overload option, RFC 2132 §9.3) into a
 // reusable `DhcpOptionsRepr`, and a writer that builds client (and, in tests, server) messages in place.
-// Used by udp/dhcp (the client state machine): UDP PCB queue → DhcpView.check → parseOptions → client.
+// Used by apps/dhcp (the client state machine): UDP PCB queue → DhcpView.check → parseOptions → client.
 
 import { PacketView } from "../core/view.js";
 

@@ -1,10 +1,17 @@
-// A ping client on a stack's ICMP layer: sends echo requests and matches replies by identifier and
-// sequence. Used by the CLI, the benchmarks and whole-stack tests; timeouts are scheduler deadlines.
+// A ping client, an application on a stack's ICMP layer (ip/icmp echo): sends echo requests and matches
+// replies by identifier and sequence. Used by whole-stack and interop tests; timeouts are scheduler deadlines.
 
-import { Deadline } from "../core/scheduler.js";
+import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { Err } from "../core/errors.js";
-import type { Stack } from "./stack.js";
-import type { EchoReply } from "../ip/icmp.js";
+import type { Random } from "../core/random.js";
+import type { EchoReply, Icmp } from "../ip/icmp.js";
+
+/** What a Pinger needs of a stack (a Stack is one). */
+export interface PingHost {
+  readonly icmp: Icmp;
+  readonly scheduler: Scheduler;
+  readonly random: Random;
+}
 
 export interface PingResult {
   seq: number;
@@ -21,8 +28,6 @@ interface Outstanding {
   resolve: (r: PingResult) => void;
 }
 
-let nextIdent = 0x5700;
-
 export class Pinger {
   readonly ident: number;
   private readonly outstanding = new Map<number, Outstanding>();
@@ -30,11 +35,12 @@ export class Pinger {
   private readonly onReply = (r: EchoReply): void => this.reply(r);
 
   constructor(
-    private readonly stack: Stack,
+    private readonly stack: PingHost,
     readonly dst: number,
     readonly dataLength = 56,
   ) {
-    this.ident = nextIdent++ & 0xffff;
+    // A random identifier, as a socket's would be: replies are told apart by (identifier, sequence).
+    this.ident = stack.random.below(0x10000);
     stack.icmp.echoReplyListeners.push(this.onReply);
   }
 
