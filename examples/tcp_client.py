@@ -6,10 +6,12 @@
 #   sudo ip netns exec walnut sh -c 'echo hello from linux | nc -l 5000'   # the server, first
 #   sudo node bin/walnut.js run --ip 192.168.50.66/24 examples/tcp_client.py
 #   sudo ip netns del walnut                                      # afterwards (walnut keeps what it did not create)
+import sys
 import network
 import usocket as socket
 
-SERVER = '192.168.50.1'
+# The server's address: the first argument (walnut run … tcp_client.py 192.168.50.67), else the kernel side.
+SERVER = sys.argv[1] if len(sys.argv) > 1 else '192.168.50.1'
 PORT = 5000
 
 wl = network.WLAN(network.STA_IF)

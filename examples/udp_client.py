@@ -8,11 +8,13 @@
 #   while True: d, a = s.recvfrom(1024); s.sendto(b'hello, i am server', a)" &
 #   sudo node bin/walnut.js run --ip 192.168.50.66/24 examples/udp_client.py
 #   sudo ip netns del walnut
+import sys
 import time
 import network
 import usocket as socket
 
-SERVER = '192.168.50.1'
+# The server's address: the first argument (walnut run … udp_client.py 192.168.50.67), else the kernel side.
+SERVER = sys.argv[1] if len(sys.argv) > 1 else '192.168.50.1'
 PORT = 5000
 COUNT = 3
 

@@ -36,6 +36,8 @@ export interface BoardOptions {
   dhcpOptions?: Partial<DhcpClientOptions>;
   /** Attach the TAP (kept in the current namespace, unaddressed) to this existing Linux bridge. */
   bridge?: string | null;
+  /** Join the TAP to bridge `lan` inside the namespace, shared with other boards (created by the first). */
+  lan?: string | null;
   /** DNS servers for the board's resolver; without them the DHCP lease's servers are used. */
   dnsServers?: number[];
 }
@@ -92,6 +94,7 @@ export class Board {
       netns: options.netns,
       hostCidr: options.hostCidr,
       mtu: options.mtu,
+      lan: options.lan ?? null,
     });
     try {
       if (options.bridge != null) attachToBridge(host.tapName, options.bridge);
@@ -113,7 +116,7 @@ export class Board {
     const netif = this.stack.netif;
     const where = this.host.netns !== null ? `netns ${this.host.netns}` : "current netns";
     const hostSide = o.hostCidr !== null ? `, kernel side ${o.hostCidr}` : "";
-    const bridge = o.bridge != null ? `, bridge ${o.bridge}` : "";
+    const bridge = o.bridge != null ? `, bridge ${o.bridge}` : o.lan != null ? `, lan ${o.lan}` : "";
     const gw = netif.gateway !== 0 ? ` gw ${formatIpv4(netif.gateway)}` : "";
     let dhcp = "";
     const staticDns = o.dnsServers ?? [];

@@ -24,6 +24,8 @@ export interface UpOptions {
   dhcpWaitSeconds: number;
   /** --bridge: the Linux bridge the TAP joins (the TAP stays in the current namespace); null otherwise. */
   bridge: string | null;
+  /** --lan: a Linux bridge inside the namespace that this board's TAP joins, shared with other boards. */
+  lan: string | null;
   /** --dns: the board's DNS servers (empty: none, or the DHCP lease's). */
   dnsServers: number[];
   /** --loss, --delay, … : faults injected on the board's link (both directions), or null for none. */
@@ -44,6 +46,7 @@ const UP_SPEC = {
   dhcp: { type: "boolean" },
   "dhcp-wait": { type: "string" },
   bridge: { type: "string" },
+  lan: { type: "string" },
   dns: { type: "string" },
   loss: { type: "string" },
   duplicate: { type: "string" },
@@ -104,6 +107,7 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     if (dhcpOrBridge !== null) return dhcpOrBridge;
   }
   if (v.ip === undefined) throw new UsageError("--ip is required, e.g. --ip 192.168.50.66/24");
+  const lan = parseLan(v);
   const { addr: ip, prefixLength } = option("ip", v.ip, parseIpv4Cidr);
   if (prefixLength > 30) throw new UsageError(`--ip: /${prefixLength} leaves no room for the kernel side; use /30 or shorter`);
   const mtu = parseMtu(v.mtu);
@@ -132,6 +136,7 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     dhcp: false,
     dhcpWaitSeconds: 0,
     bridge: v.bridge !== undefined ? validIfName(v.bridge, "bridge") : null,
+    lan,
     dnsServers: parseDnsServers(v.dns),
     faults: parseFaults(v),
   };
@@ -199,6 +204,16 @@ function captureOptions(v: ParsedUp, defaults: { tapName: string }): Pick<UpOpti
   return { tapName: validIfName(v.tap ?? defaults.tapName, "tap"), pcapPath: v.pcap ?? null, trace: v.trace === true };
 }
 
+/** --lan NAME: a bridge in the board's namespace; not with --bridge (outside any namespace) or --host. */
+function parseLan(v: ParsedUp): string | null {
+  if (v.lan === undefined) return null;
+  const name = validIfName(v.lan, "lan");
+  if (v.bridge !== undefined) throw new UsageError("--lan and --bridge exclude each other: --lan makes a bridge in the namespace, --bridge joins one outside");
+  if (v.host === true) throw new UsageError("--lan and --host exclude each other: the LAN lives in a namespace (--netns)");
+  if (v.tap !== undefined) throw new UsageError("--lan and --tap exclude each other: each board on a LAN gets a TAP of its own");
+  return name;
+}
+
 /**
  * `--dhcp` (or no `--ip`) and `--bridge`. Returns the options for DHCP, or null for a static `--ip` (with or
  * without --bridge), which the caller parses as before. With DHCP the kernel side of a TAP walnut creates
@@ -229,6 +244,7 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
   const mtu = parseMtu(v.mtu);
   const mac = parseBoardMac(v.mac);
   const bridge = v.bridge ?? null;
+  const lan = parseLan(v);
   // A bridged TAP stays in the current namespace.
   const netns = v.host === true || bridge !== null ? null : validNetnsName(v.netns ?? defaults.netns);
   return {
@@ -243,6 +259,7 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
     dhcp: true,
     dhcpWaitSeconds,
     bridge,
+    lan,
     dnsServers: parseDnsServers(v.dns),
     faults: parseFaults(v),
   };
@@ -255,6 +272,9 @@ export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
   --dhcp-wait S        seconds to wait for the first lease before giving up (default 30)
   --bridge BR          attach the TAP (kept in the current namespace, no address) to the existing Linux bridge BR,
                        e.g. one holding your LAN interface, so the board joins that LAN (with --dhcp: a LAN lease)
+  --lan NAME           put the board's TAP on a Linux bridge NAME inside the namespace, shared with other boards
+                       started with the same --lan (and --netns): they reach each other and the kernel side,
+                       which holds --host-ip on the bridge. The first board creates the bridge, the last removes it
   --host-ip A.B.C.D/LEN  address of the TAP's kernel side (default with --ip: .1 of the board's subnet;
                        with --dhcp: required, unless --bridge or --tap)
   --gw A.B.C.D         the board's default gateway (default: the kernel side's address)

@@ -83,6 +83,7 @@ function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream): BoardOption
     faults: o.faults,
     dhcp: o.dhcp,
     bridge: o.bridge,
+    lan: o.lan,
     dnsServers: o.dnsServers,
   };
 }

@@ -1,8 +1,11 @@
 // The board's link to the host: a TAP whose kernel side lives in a network namespace (created here and
-// removed at close if it did not exist) or, with `netns: null`, in the current namespace. Owns only what it
-// created. Used by `walnut up`, `walnut demo`, the benchmarks and the interop tests.
+// removed at close if it did not exist) or, with `netns: null`, in the current namespace. With `lan`, the
+// TAP joins a bridge in the namespace that other boards share (lan.ts: the first creates it, the last
+// removes it, and the namespace with it when a board made it). Owns only what it created. Used by `walnut
+// up`, `walnut demo`, the benchmarks and the interop tests.
 
 import { TapDevice } from "../link/tap.js";
+import { joinLan, leaveLan } from "./lan.js";
 import {
   configureLink,
   createNetns,
@@ -21,6 +24,8 @@ export interface HostLinkOptions {
   hostCidr: string | null;
   mtu: number;
   vnetHdr?: boolean;
+  /** A bridge in `netns` shared by boards: the TAP joins it and `hostCidr` goes on the bridge. */
+  lan?: string | null;
 }
 
 /** A host set-up failure, phrased for the user. */
@@ -37,6 +42,8 @@ export class HostLink {
     readonly createdNetns: boolean,
     /** True when the TAP existed before (attached as it is, not moved or reconfigured unless asked). */
     readonly attachedExisting: boolean,
+    /** The namespace bridge this TAP joined (--lan), or null. */
+    readonly lan: string | null,
   ) {}
 
   static open(o: HostLinkOptions): HostLink {
@@ -51,17 +58,20 @@ export class HostLink {
     }
     let device: TapDevice;
     try {
-      device = TapDevice.open({ name: o.tapName, mtu: o.mtu, vnetHdr: o.vnetHdr ?? false });
+      const name = existed || o.netns === null ? o.tapName : freeTapName(o.tapName, o.netns);
+      device = TapDevice.open({ name, mtu: o.mtu, vnetHdr: o.vnetHdr ?? false });
     } catch (err) {
       if (createdNetns && o.netns !== null) deleteNetns(o.netns);
       throw err;
     }
     // An existing TAP is used as it is, where it is; a TAP we created goes into the namespace.
     const netns = existed ? null : o.netns;
-    const link = new HostLink(device, device.name, netns, createdNetns, existed);
+    const lan = o.lan ?? null;
+    const link = new HostLink(device, device.name, netns, createdNetns, existed, lan);
     try {
       if (netns !== null) moveLinkToNetns(device.name, netns);
-      if (!existed || o.hostCidr !== null) configureLink(netns, device.name, o.hostCidr, existed ? undefined : o.mtu);
+      if (lan !== null && netns !== null) joinLan(netns, lan, device.name, o.hostCidr, o.mtu, createdNetns);
+      else if (!existed || o.hostCidr !== null) configureLink(netns, device.name, o.hostCidr, existed ? undefined : o.mtu);
     } catch (err) {
       link.close();
       throw explainHostError(err, `configuring ${device.name}`);
@@ -74,6 +84,15 @@ export class HostLink {
     if (this.closed) return;
     this.closed = true;
     this.device.close();
+    if (this.lan !== null && this.netns !== null) {
+      // The namespace may be shared: the last board on the LAN removes the bridge, and the namespace if a board made it.
+      try {
+        leaveLan(this.netns, this.lan);
+      } catch {
+        // Already gone.
+      }
+      return;
+    }
     if (this.createdNetns && this.netns !== null) {
       try {
         deleteNetns(this.netns);
@@ -82,6 +101,20 @@ export class HostLink {
       }
     }
   }
+}
+
+/**
+ * A name for a TAP that will move into `netns`: the kernel fills `%d` from the names free in the current
+ * namespace only, and another board's TAP may already sit in `netns` under that name (boards sharing a
+ * namespace, --lan), so pick the first number free in both.
+ */
+function freeTapName(pattern: string, netns: string): string {
+  if (!pattern.includes("%d")) return pattern;
+  for (let n = 0; n < 1000; n++) {
+    const name = pattern.replace("%d", String(n));
+    if (!linkExists(null, name) && !linkExists(netns, name)) return name;
+  }
+  return pattern;
 }
 
 function explainHostError(err: unknown, what: string): Error {
