@@ -25,3 +25,4 @@ export const POLLOUT = 4;
 export const POLLERR = 8;
 export const POLLHUP = 16;
 export const POLLNVAL = 0x20;
+export const SO_LINGER = 0x80;

@@ -20,6 +20,9 @@ export type AddrInfo = [family: number, type: number, proto: number, canonname: 
 
 /** getaddrinfo failures carry lwIP's negative code, as MicroPython raises it. */
 const EAI_NONAME = -2;
+/** 'localhost' needs no resolver: the board's lwIP answers it with its loopback address. */
+const LOOPBACK = 0x7f000001;
+const DECODER = new TextDecoder();
 
 export interface Usocket {
   readonly stack: Stack;
@@ -27,9 +30,9 @@ export interface Usocket {
   socket(af?: number, type?: number, proto?: number): Socket;
   /**
    * → exactly one tuple `[2, 1, 0, host, [ip, port]]`, whatever type was asked. A dotted quad needs no
-   * lookup; a name goes to the stack's DNS resolver; failure → OSError(-2).
+   * lookup, nor does 'localhost' (127.0.0.1); a name goes to the stack's DNS resolver; failure → OSError(-2).
    */
-  getaddrinfo(host: string, port: number, af?: number, type?: number, proto?: number, flags?: number): Promise<AddrInfo[]>;
+  getaddrinfo(host: string | Uint8Array, port: number, af?: number, type?: number, proto?: number, flags?: number): Promise<AddrInfo[]>;
   /** select.select(r, w, x[, timeout_s]). */
   select(r: readonly Socket[], w: readonly Socket[], x: readonly Socket[], timeoutS?: number | null): Promise<[Socket[], Socket[], Socket[]]>;
   /** select.poll(). */
@@ -53,10 +56,12 @@ export function usocketFor(stack: Stack, options: Partial<UsocketOptions> = {}):
       if (type === SOCK_RAW && (!Number.isInteger(proto) || proto < 0 || proto > 255)) throw new OSError(Errno.EINVAL);
       return new Socket(ctx, type, proto);
     },
-    async getaddrinfo(host: string, port: number, _af = 0, _type = 0, _proto = 0, _flags = 0): Promise<AddrInfo[]> {
-      if (typeof host !== "string") throw new TypeError("host must be a str");
+    async getaddrinfo(hostArg: string | Uint8Array, port: number, _af = 0, _type = 0, _proto = 0, _flags = 0): Promise<AddrInfo[]> {
+      // bytes hosts as well as str (upstream's HTTP client passes b"example.org").
+      const host = hostArg instanceof Uint8Array ? DECODER.decode(hostArg) : hostArg;
+      if (typeof host !== "string") throw new TypeError("host must be a str or bytes");
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ValueError(`port ${port} out of range 0-65535`);
-      let addr = tryParseIpv4(host);
+      let addr = host.toLowerCase() === "localhost" ? LOOPBACK : tryParseIpv4(host);
       if (addr < 0) {
         const r = await stack.dns.resolve(host);
         if (!r.ok || r.addresses.length === 0) throw new OSError(EAI_NONAME);

@@ -64,6 +64,17 @@ afterEach(() => {
 });
 
 describe("poll readiness", () => {
+  it("a new, never-connected TCP socket → OUT|HUP (20), as MicroPython on lwIP reports it", async () => {
+    setup();
+    const s = A.socket();
+    const p = A.poll();
+    p.register(s, POLLIN);
+    expect(await p.poll(0)).toEqual([[s, POLLHUP]]);
+    p.modify(s, POLLIN | POLLOUT);
+    expect(await p.poll(0)).toEqual([[s, POLLOUT | POLLHUP]]);
+    expect(POLLOUT | POLLHUP).toBe(20);
+  });
+
   it("listening → POLLIN only while a connection is pending", async () => {
     setup();
     const server = listening();
@@ -121,7 +132,7 @@ describe("poll readiness", () => {
     expect(await client.recv(10)).toEqual(new Uint8Array(0));
   });
 
-  it("peer RST → ERR|HUP, reported even when not asked for (+IN/OUT when asked)", async () => {
+  it("peer RST → ERR|HUP, reported even when not asked for; IN|ERR|HUP (25) until a call reports it, IN|HUP (17) after", async () => {
     setup();
     const { conn, client } = await pair();
     const p = B.poll();
@@ -131,7 +142,12 @@ describe("poll readiness", () => {
     conn.close(); // unread data: the close resets
     expect(await run(waiting)).toEqual([[client, POLLERR | POLLHUP]]);
     p.modify(client, POLLIN | POLLOUT);
-    expect(await p.poll(0)).toEqual([[client, POLLERR | POLLHUP | POLLIN | POLLOUT]]);
+    expect(await p.poll(0)).toEqual([[client, POLLERR | POLLHUP | POLLIN]]);
+    expect(POLLERR | POLLHUP | POLLIN).toBe(25);
+    expect(await errnoRaised(client.recv(10))).toBe(104);
+    expect(await p.poll(0)).toEqual([[client, POLLHUP | POLLIN]]);
+    expect(POLLHUP | POLLIN).toBe(17);
+    expect(await client.recv(10)).toEqual(new Uint8Array(0));
   });
 
   it("closed → NVAL; closing a socket wakes a poll waiting on it", async () => {

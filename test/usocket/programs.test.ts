@@ -177,6 +177,9 @@ describe("getaddrinfo", () => {
     setup();
     expect(await run(A.getaddrinfo("127.0.0.1", 5000))).toEqual([[2, 1, 0, "127.0.0.1", ["127.0.0.1", 5000]]]);
     expect(await run(A.getaddrinfo("10.0.0.2", 53, 0, SOCK_DGRAM))).toEqual([[2, 1, 0, "10.0.0.2", ["10.0.0.2", 53]]]);
+    // 'localhost' needs no resolver, and a bytes host is taken as its text (docs/usocket.md "Module-level details").
+    expect(await run(A.getaddrinfo("localhost", 80))).toEqual([[2, 1, 0, "localhost", ["127.0.0.1", 80]]]);
+    expect(await run(A.getaddrinfo(new TextEncoder().encode("10.0.0.2"), 80, 2, 1, 6, 0))).toEqual([[2, 1, 0, "10.0.0.2", ["10.0.0.2", 80]]]);
     expect(net.a.dns.pendingCount).toBe(0);
   });
 

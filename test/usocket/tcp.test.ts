@@ -18,6 +18,7 @@ import {
   SOCK_DGRAM,
   SOCK_STREAM,
   SOL_SOCKET,
+  SO_LINGER,
   SO_REUSEADDR,
   TCP_NODELAY,
   ValueError,
@@ -351,6 +352,23 @@ describe("receiving", () => {
     expect(await errnoOf(client.send("more"))).toBe(104);
   });
 
+  it("data that arrived before a peer's RST is read first (recv, read, readline); the next call raises ECONNRESET, later ones b''", async () => {
+    setup();
+    const { conn, client } = await pair();
+    await run(conn.send("line one\nline two\nrest"));
+    await run(client.send("unread"));
+    await pass(5);
+    conn.close(); // unread data on conn's side: the close resets (RFC 1122 §4.2.2.13)
+    await pass(5);
+    expect(await run(client.recv(4, MSG_PEEK))).toEqual(bytes("line"));
+    expect(await run(client.readline())).toEqual(bytes("line one\n"));
+    expect(await run(client.recv(5))).toEqual(bytes("line "));
+    // read(size) asks for more than is left: it returns what arrived, and keeps the reset for the next call.
+    expect(await run(client.read(100))).toEqual(bytes("two\nrest"));
+    expect(await errnoOf(client.recv(10))).toBe(104);
+    expect(await run(client.recv(10))).toEqual(EMPTY);
+  });
+
   it("read(size) waits for size bytes or EOF, read() to EOF, readline() line by line, readinto() into a buffer", async () => {
     setup();
     const { conn, client } = await pair();
@@ -445,7 +463,12 @@ describe("listen, accept, close", () => {
     net.scheduler.advance(1_100);
     expect(net.a.tcp.allPcbs()).toEqual([]);
     expect(net.a.tcp.stats.txResets).toBeGreaterThan(0);
+    // What arrived before the reset is still read first; the call after the last byte raises it.
+    let drained = 0;
+    while (drained < 16384) drained += (await client.recv(65536)).length;
+    expect(drained).toBe(16384);
     expect(await errnoOf(client.recv(10))).toBe(104);
+    expect(await client.recv(10)).toEqual(new Uint8Array(0));
   });
 });
 
@@ -477,6 +500,33 @@ describe("setsockopt", () => {
     expect(net.a.tcp.allPcbs()[0]!.noDelay).toBe(true);
     client.setsockopt(IPPROTO_TCP, TCP_NODELAY, 0);
     expect(net.b.tcp.allPcbs()[0]!.noDelay).toBe(false);
+  });
+
+  it("SO_LINGER on with 0 s: close() aborts with a RST at once instead of a FIN; bad values are ValueError/TypeError", async () => {
+    setup();
+    const { conn, client } = await pair();
+    const resets = net.a.tcp.stats.txResets;
+    expect(() => conn.setsockopt(SOL_SOCKET, SO_LINGER, new Uint8Array(4))).toThrow(ValueError);
+    expect(() => conn.setsockopt(SOL_SOCKET, SO_LINGER, 1)).toThrow(TypeError);
+    // struct.pack('ii', 1, 0) on a little-endian board.
+    conn.setsockopt(SOL_SOCKET, SO_LINGER, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]));
+    await run(conn.send("queued"));
+    conn.close();
+    expect(net.a.tcp.stats.txResets).toBe(resets + 1);
+    expect(net.a.tcp.allPcbs()).toEqual([]);
+    await pass(5);
+    // What the peer had already received stays readable before the reset, as after any RST.
+    expect(await run(client.recv(10))).toEqual(bytes("queued"));
+    expect(await errnoOf(client.recv(10))).toBe(104);
+  });
+
+  it("SO_LINGER off (onoff 0) keeps the graceful close", async () => {
+    setup();
+    const { conn, client } = await pair();
+    conn.setsockopt(SOL_SOCKET, SO_LINGER, new Uint8Array([0, 0, 0, 0, 5, 0, 0, 0]));
+    await run(conn.send("bye"));
+    conn.close();
+    expect(await run(client.read())).toEqual(bytes("bye"));
   });
 
   it("unknown options print a warning and succeed; a membership value must be 8 bytes", () => {
