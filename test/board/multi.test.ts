@@ -149,6 +149,26 @@ describe.runIf(tap)("board programs against CPython peers (walnut run, real TAP)
   });
 });
 
+describe.runIf(tap)("lwIP-exact edge cases and raw ping (docs/usocket.md)", () => {
+  it("poll flags 20 for a new socket, 25 then 17 through a peer's reset, data before the reset first, SO_LINGER 0, getaddrinfo bytes/localhost", async () => {
+    const l = lab("10.71.11");
+    const { board, peer } = l.pair("edges_board.py", "edges_peer.py");
+    expect(await board.nextLines(3)).toEqual(["new socket 20", "localhost ('127.0.0.1', 80)", "bytes host True"]);
+    expect(await board.nextLines(5)).toEqual(["after reset 25", "data first b'before reset\\n'", "then ECONNRESET", "reported 17", "later b''"]);
+    expect(await peer.next()).toBe("peer saw reset");
+    expect((await board.finish()).code).toBe(0);
+    expect((await peer.finish()).code).toBe(0);
+  });
+
+  it("a ping module: uctypes echo requests on a connected SOCK_RAW socket, replies awaited with select.poll and parsed with uctypes", async () => {
+    const l = lab("10.71.12");
+    const board = l.board("ping_board.py", [l.kernelIp]);
+    const reply = (seq: number): string => `reply seq ${seq} from True ttl 64 proto 1 payload ok True fast True`;
+    expect(await board.nextLines(4)).toEqual([reply(1), reply(2), reply(3), "received 3 of 3"]);
+    expect((await board.finish()).code).toBe(0);
+  });
+});
+
 describe.runIf(tap)("machine on the board", () => {
   it("unique_id, freq, soft Timers firing during a blocking call, a Pin logged with --trace-pins, and reset() starting the script again", async () => {
     const l = lab("10.71.10");
