@@ -85,6 +85,7 @@ function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream): BoardOption
     bridge: o.bridge,
     lan: o.lan,
     dnsServers: o.dnsServers,
+    offload: o.offload,
   };
 }
 
