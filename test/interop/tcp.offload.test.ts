@@ -2,11 +2,17 @@
 // namespace this file creates, and the plain per-frame path (--no-offload) beside it: bulk both ways through
 // the board's services with the data checked by SHA-256 — echo (both directions at once), discard (kernel →
 // board) and chargen (board → kernel) — and the counters showing that super-frames really crossed the TAP
-// with offloads on, and that none did without. Traffic stays inside 10.66.30.0/24 and 10.66.31.0/24.
+// with offloads on, and that none did without. Then two boards on one Linux bridge (--lan): the kernel's
+// bridge forwards one board's super-frames to the other's TAP as they are. Traffic stays inside
+// 10.66.30.0/24, 10.66.31.0/24 and 10.66.33.0/24 in namespaces this file creates.
 
-import { describe, expect, it } from "vitest";
-import { canRunTapTests } from "../helpers/env.js";
-import { type TestBoard, useTestBoard } from "../helpers/board.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { Board } from "../../src/board/board.js";
+import { parseIpv4, prefixToMask } from "../../src/core/addr.js";
+import type { TcpPcb } from "../../src/tcp/pcb.js";
+import { canRunTapTests, uniqueName } from "../helpers/env.js";
+import { removeNetns, type TestBoard, useTestBoard, waitFor } from "../helpers/board.js";
 import { mibPerSec, pcbSummary, rfc864, runPeer, sha256Hex, PYTHON } from "../helpers/tcpPeer.js";
 
 const run = canRunTapTests("tcp.offload.test.ts", [PYTHON]);
@@ -103,6 +109,65 @@ for (const offload of [true, false]) {
     });
   });
 }
+
+describe.runIf(run)("two boards on one bridge, offloads on", () => {
+  const ns = uniqueName("wtlan");
+  const boards: Board[] = [];
+  afterAll(() => {
+    for (const b of boards.splice(0).reverse()) b.stop();
+    removeNetns(ns);
+  });
+
+  function boardAt(ip: string, n: number): Board {
+    const b = Board.start({
+      mac: new Uint8Array([0x02, 0x57, 0x41, 0x4e, 0x00, n]),
+      ip: parseIpv4(ip),
+      netmask: prefixToMask(24),
+      gateway: 0,
+      mtu: 1500,
+      tapName: `${ns.slice(0, 10)}%d`,
+      netns: ns,
+      hostCidr: "10.66.33.1/24",
+      pcapPath: null,
+      trace: null,
+      faults: null,
+      lan: "wtlanbr",
+    });
+    boards.push(b);
+    return b;
+  }
+
+  it("board → board: 16 MiB of chargen cross the bridge in super-frames and follow RFC 864", async () => {
+    const server = boardAt("10.66.33.2", 2);
+    const client = boardAt("10.66.33.3", 3);
+    const bytes = 16 * MiB;
+    const tcp = client.stack.tcp;
+    const hash = createHash("sha256");
+    const buf = new Uint8Array(1 << 16);
+    let received = 0;
+    let failed = 0;
+    const pcb = tcp.connect(parseIpv4("10.66.33.2"), 19, {
+      readable: (p: TcpPcb) => {
+        for (let n = tcp.read(p, buf, 0, Math.min(buf.length, bytes - received)); n > 0; n = tcp.read(p, buf, 0, Math.min(buf.length, bytes - received))) {
+          hash.update(buf.subarray(0, n));
+          received += n;
+        }
+        if (received >= bytes) tcp.abort(p);
+      },
+      error: (_p: TcpPcb, err: number) => {
+        if (received < bytes) failed = err;
+      },
+    });
+    expect(typeof pcb).not.toBe("number");
+    await waitFor(() => received >= bytes || failed !== 0, 30_000, "16 MiB from the other board");
+    expect(failed).toBe(0);
+    expect(hash.digest("hex")).toBe(sha256Hex(rfc864(bytes)));
+    expect(server.stack.tcp.stats.txTsoSegments).toBeGreaterThan(0);
+    expect(client.host.device.offloadStats.rxGsoFrames).toBeGreaterThan(0);
+    expect(client.stack.tcp.stats.rxGroSegments).toBeGreaterThan(0);
+    expect(client.stack.tcp.stats.dropBadChecksum + server.stack.tcp.stats.dropBadChecksum).toBe(0);
+  });
+});
 
 async function waitForNoPcbs(b: TestBoard): Promise<void> {
   const tcp = b.board.stack.tcp;
