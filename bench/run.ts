@@ -5,7 +5,7 @@
 // `--loss-table` instead runs the simulated transfer-time-vs-loss table (bench/lossTable.ts; no root, no
 // network) and writes it to bench/results/loss-table.md.
 // Options: --quick (1 × 1 s smoke run), --repeats N, --seconds S, --window N, --no-icmp, --no-tcp, --no-tap,
-// --halting-idle, --verbose, --loss-table.
+// --no-offload, --targets LIST, --metrics LIST, --halting-idle, --verbose, --loss-table.
 
 import { cpus, loadavg, release } from "node:os";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
@@ -44,12 +44,18 @@ interface RunOptions {
   lossTable: boolean;
   holdPolling: boolean;
   verbose: boolean;
+  /** The board's TAP with offloads (TSO/GRO, partial checksums); false with --no-offload. */
+  offload: boolean;
+  /** TCP targets and metrics to measure (--targets, --metrics); all by default. */
+  tcpTargets: readonly TcpTarget[];
+  tcpMetrics: readonly TcpMetric[];
 }
 
 class UsageError extends Error {}
 
 const USAGE =
   "usage: node dist/bench/run.js [--quick] [--repeats N] [--seconds S] [--window N] [--no-icmp] [--no-tcp] [--no-tap] " +
+  `[--no-offload] [--targets ${TCP_TARGETS.join(",")}] [--metrics ${TCP_METRICS.join(",")}] ` +
   "[--halting-idle] [--verbose] | --loss-table [--quick] [--verbose]";
 
 const SPEC = {
@@ -60,6 +66,9 @@ const SPEC = {
   "no-icmp": { type: "boolean" },
   "no-tcp": { type: "boolean" },
   "no-tap": { type: "boolean" },
+  "no-offload": { type: "boolean" },
+  targets: { type: "string" },
+  metrics: { type: "string" },
   "loss-table": { type: "boolean" },
   "halting-idle": { type: "boolean" },
   verbose: { type: "boolean" },
@@ -72,6 +81,16 @@ function intOption(name: string, text: string | undefined, fallback: number, min
     throw new UsageError(`--${name}: expected a whole number from ${min} to ${max}, got '${text}'`);
   }
   return Number(text);
+}
+
+/** A comma-separated subset of `all` (e.g. `--targets board,kernel`), in `all`'s order. */
+function listOption<T extends string>(name: string, text: string | undefined, all: readonly T[]): readonly T[] {
+  if (text === undefined) return all;
+  const picked = text.split(",").map((t) => t.trim());
+  for (const p of picked) {
+    if (!(all as readonly string[]).includes(p)) throw new UsageError(`--${name}: '${p}' is not one of ${all.join(", ")}`);
+  }
+  return all.filter((a) => picked.includes(a));
 }
 
 function parseOptions(argv: readonly string[]): RunOptions | "help" {
@@ -95,6 +114,9 @@ function parseOptions(argv: readonly string[]): RunOptions | "help" {
     lossTable: v["loss-table"] === true,
     holdPolling: v["halting-idle"] !== true,
     verbose: v.verbose === true,
+    offload: v["no-offload"] !== true,
+    tcpTargets: listOption("targets", v.targets, TCP_TARGETS),
+    tcpMetrics: listOption("metrics", v.metrics, TCP_METRICS),
   };
 }
 
@@ -158,7 +180,7 @@ function tcpSummary(rates: TcpRates, target: TcpTarget, metric: TcpMetric): Summ
   return summarize(rates.samples[target][metric].map((s) => s.rate));
 }
 
-function tcpTable(rates: TcpRates): string {
+function tcpTable(rates: TcpRates, o: RunOptions): string {
   const rows = TCP_METRICS.map((m) => {
     const board = tcpSummary(rates, "board", m);
     const kernel = tcpSummary(rates, "kernel", m);
@@ -175,7 +197,7 @@ function tcpTable(rates: TcpRates): string {
     ];
   });
   return formatTable(
-    ["metric", "board (walnut, TAP)", "Linux (veth, offloads on)", "Linux (veth, offloads off)", "lwIP 2.1.3 (TAP)", "board/kernel", "board/lwIP"],
+    ["metric", `board (walnut, TAP${o.offload ? ", offloads on" : ", --no-offload"})`, "Linux (veth, offloads on)", "Linux (veth, offloads off)", "lwIP 2.1.3 (TAP)", "board/kernel", "board/lwIP"],
     rows,
   );
 }
@@ -248,14 +270,15 @@ function tcpExitCode(rates: TcpRates): number {
 
 function tcpBoardCounters(rates: TcpRates): string {
   const s = rates.boardTcpStats;
-  const pick = ["txRetransmits", "fastRetransmits", "rtoFired", "dropOutOfWindow", "dropRecvFull", "dropOooFull", "txDropLink", "listenOverflows", "synCookiesSent", "timeouts", "resetsReceived"];
+  const pick = ["txTsoSegments", "rxGroSegments", "txRetransmits", "fastRetransmits", "rtoFired", "dropOutOfWindow", "dropRecvFull", "dropOooFull", "txDropLink", "listenOverflows", "synCookiesSent", "timeouts", "resetsReceived"];
   return `board TCP counters over the section: ${pick.map((k) => `${k} ${s[k] ?? 0}`).join(", ")}`;
 }
 
 function tcpLegend(o: RunOptions, rates: TcpRates): string[] {
   return [
     "  TCP             one C client (bench/c/tcpclient.c) in the client namespace for every target; median of",
-    `                  ${o.repeats} run(s) of ${o.seconds} s. board: walnut in this process behind its TAP. Linux: a C epoll`,
+    `                  ${o.repeats} run(s) of ${o.seconds} s. board: walnut in this process behind its TAP (offloads: TSO/GRO`,
+    "                  super-frames and partial checksums, unless --no-offload). Linux: a C epoll",
     "                  server (bench/c/tcpserve.c) in another namespace behind a veth, offloads on (TSO/GRO: 64 KiB",
     "                  super-frames) and off (1514-byte frames, like a TAP; bulk only). lwIP: Debian's liblwip 2.1.3",
     "                  with the unix tapif netif on a TAP (bench/lwip/lwipserve.c, raw TCP API, tcpip thread).",
@@ -365,9 +388,16 @@ async function main(argv: readonly string[]): Promise<number> {
 
     let tcp: TcpRates | null = null;
     if (o.withTcp) {
-      tcp = await measureTcpRates({ repeats: o.repeats, seconds: o.seconds, log });
+      tcp = await measureTcpRates({
+        repeats: o.repeats,
+        seconds: o.seconds,
+        log,
+        offload: o.offload,
+        targets: o.tcpTargets,
+        metrics: o.tcpMetrics,
+      });
       console.log(`${o.withIcmp ? "\n" : ""}TCP, one C client for every target, median of ${o.repeats} × ${o.seconds} s [min–max]`);
-      console.log(tcpTable(tcp));
+      console.log(tcpTable(tcp, o));
       console.log("\nCPU per unit (median) and share of one vCPU");
       console.log(tcpCpuTable(tcp));
       console.log(`${tcpBoardCounters(tcp)}${tcpFailures(tcp)}`);

@@ -32,6 +32,11 @@ export interface TcpRateOptions {
   seconds: number;
   /** Progress lines (to stderr); null for none. */
   log: ((line: string) => void) | null;
+  /** The board's TAP with offloads (default true); false: plain frames (--no-offload). */
+  offload?: boolean;
+  /** Only these targets and metrics (default: all). */
+  targets?: readonly TcpTarget[];
+  metrics?: readonly TcpMetric[];
 }
 
 export const TCP_METRICS = ["toBoard", "fromBoard", "echo", "connect"] as const;
@@ -190,6 +195,7 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
       pcapPath: null,
       trace: null,
       faults: null,
+      offload: o.offload ?? true,
     });
     removers.push(onCleanup(() => board.stop()));
 
@@ -208,11 +214,13 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
       kernelPerFrame: () => processCpuSeconds(kernelServer.pid),
       lwip: () => processCpuSeconds(lwipServer.pid),
     };
+    const wanted = (t: TcpTarget, metrics: readonly TcpMetric[]): readonly TcpMetric[] =>
+      (o.targets ?? TCP_TARGETS).includes(t) ? metrics.filter((m) => (o.metrics ?? TCP_METRICS).includes(m)) : [];
     const measured: Record<TcpTarget, readonly TcpMetric[]> = {
-      board: TCP_METRICS,
-      kernel: TCP_METRICS,
-      kernelPerFrame: withPerFrame ? TCP_BULK_METRICS : [],
-      lwip: TCP_METRICS,
+      board: wanted("board", TCP_METRICS),
+      kernel: wanted("kernel", TCP_METRICS),
+      kernelPerFrame: wanted("kernelPerFrame", withPerFrame ? TCP_BULK_METRICS : []),
+      lwip: wanted("lwip", TCP_METRICS),
     };
 
     const runClient = async (target: TcpTarget, metric: TcpMetric, seconds: number): Promise<TcpSample> => {

@@ -535,7 +535,8 @@ static napi_value tap_constructor(napi_env env, napi_callback_info info) {
   }
   /* Always explicit: offloads stay set on a persistent TAP, and a reader without the vnet header would then
      get truncated 64 KiB super-frames. */
-  unsigned int offloads = has_vnet_hdr ? (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) : 0;
+  /* Checksum and TCPv4 segmentation: the stack has no IPv6, so TSO6 super-frames would only be dropped. */
+  unsigned int offloads = has_vnet_hdr ? (TUN_F_CSUM | TUN_F_TSO4) : 0;
   if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
     int err = errno;
     close(fd);

@@ -40,6 +40,11 @@ export interface BoardOptions {
   lan?: string | null;
   /** DNS servers for the board's resolver; without them the DHCP lease's servers are used. */
   dnsServers?: number[];
+  /**
+   * Open the TAP with the virtio-net header and use TCP segmentation and checksum offload both ways (64 KiB
+   * super-frames, partial checksums). Default true; false (`--no-offload`) exchanges plain frames only.
+   */
+  offload?: boolean;
 }
 
 export class Board {
@@ -95,6 +100,7 @@ export class Board {
       hostCidr: options.hostCidr,
       mtu: options.mtu,
       lan: options.lan ?? null,
+      vnetHdr: options.offload ?? true,
     });
     try {
       if (options.bridge != null) attachToBridge(host.tapName, options.bridge);
@@ -135,7 +141,8 @@ export class Board {
             .map(([k, v]) => `${k}=${String(v)}`)
             .join(",")}`
         : "";
-    return `board up: ip ${formatIpv4(netif.ip)}/${maskToPrefix(netif.netmask)}${dhcp}${gw}${dns} mac ${formatMac(o.mac)} mtu ${o.mtu} tap ${this.host.tapName} (${where}${hostSide}${bridge})${faults}`;
+    const offload = this.host.device.hasVnetHdr ? "" : " no-offload";
+    return `board up: ip ${formatIpv4(netif.ip)}/${maskToPrefix(netif.netmask)}${dhcp}${gw}${dns} mac ${formatMac(o.mac)} mtu ${o.mtu} tap ${this.host.tapName} (${where}${hostSide}${bridge})${offload}${faults}`;
   }
 
   /**

@@ -30,6 +30,8 @@ export interface UpOptions {
   dnsServers: number[];
   /** --loss, --delay, … : faults injected on the board's link (both directions), or null for none. */
   faults: Partial<FaultOptions> | null;
+  /** False with --no-offload: the TAP exchanges plain frames (no virtio-net header, no TSO/GRO). */
+  offload: boolean;
 }
 
 const UP_SPEC = {
@@ -56,6 +58,7 @@ const UP_SPEC = {
   jitter: { type: "string" },
   rate: { type: "string" },
   seed: { type: "string" },
+  "no-offload": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -199,9 +202,14 @@ function parseBoardMac(text: string | undefined): MacAddr {
   return mac;
 }
 
-/** The options static and DHCP boards share: TAP name, capture and trace. */
-function captureOptions(v: ParsedUp, defaults: { tapName: string }): Pick<UpOptions, "tapName" | "pcapPath" | "trace"> {
-  return { tapName: validIfName(v.tap ?? defaults.tapName, "tap"), pcapPath: v.pcap ?? null, trace: v.trace === true };
+/** The options static and DHCP boards share: TAP name, capture, trace and offloads. */
+function captureOptions(v: ParsedUp, defaults: { tapName: string }): Pick<UpOptions, "tapName" | "pcapPath" | "trace" | "offload"> {
+  return {
+    tapName: validIfName(v.tap ?? defaults.tapName, "tap"),
+    pcapPath: v.pcap ?? null,
+    trace: v.trace === true,
+    offload: v["no-offload"] !== true,
+  };
 }
 
 /** --lan NAME: a bridge in the board's namespace; not with --bridge (outside any namespace) or --host. */
@@ -287,7 +295,10 @@ export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
   --host               keep the kernel side in the current namespace instead
   --tap NAME           TAP name: attach to an existing TAP as it is, or create one with this name
   --pcap FILE          write every frame the board sees and sends to FILE (pcapng)
-  --trace              print one decoded line per frame`;
+  --trace              print one decoded line per frame
+  --no-offload         plain 1514-byte frames on the TAP: no virtio-net header, no TCP segmentation or
+                       checksum offload (default: TCP moves 64 KiB super-frames both ways, checksums left
+                       to the kernel)`;
 
 /** `walnut run`'s own options (beside the up options). */
 export interface RunArgs {

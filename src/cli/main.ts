@@ -85,6 +85,7 @@ function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream): BoardOption
     bridge: o.bridge,
     lan: o.lan,
     dnsServers: o.dnsServers,
+    offload: o.offload,
   };
 }
 
@@ -140,7 +141,8 @@ async function up(argv: readonly string[]): Promise<number> {
   }
   console.log(`walnut: ${board.describe()} — Ctrl-C to stop; kill -USR1 ${process.pid} prints connections and counters`);
   await stopped;
-  const stats = board.stack.stats();
+  // The TAP's offload counters (super-frames and partial checksums each way) beside the stack's.
+  const stats = { ...board.stack.stats(), tap: { ...board.host.device.offloadStats } };
   await board.stopGracefully();
   // Every layer's non-zero counters, drops included, one line each: the board's whole story at a glance.
   console.log("walnut: stopped; counters:");

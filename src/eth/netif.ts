@@ -2,8 +2,11 @@
 // netif.frame (Ethernet demux; ARP handled here with the neighbour cache, conflicts by eth/acd) →
 // upper.ipv4Input. Output: IP hands a finished frame (Ethernet header space at 0..13) to sendIpv4, which
 // fills in MACs or queues for ARP. Address changes (static, DHCP) go through setAddress and its listeners.
+// A frame's offload facts (link/offload) pass through both ways; a frame that must wait for ARP is turned
+// into plain wire frames first, so the queue holds nothing a device has to finish.
 
 import type { Device, FrameReceiver } from "../link/device.js";
+import { toWireFrames, type DeviceOffloads, type FrameOffload } from "../link/offload.js";
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { makeCounters } from "../core/stats.js";
 import { IPV4_BROADCAST, isMulticastIpv4, MAC_BROADCAST, type MacAddr } from "../core/addr.js";
@@ -19,7 +22,8 @@ export type LinkCastCode = (typeof LinkCast)[keyof typeof LinkCast];
 
 /** What the netif calls above it (the IPv4 layer), handed over once at set-up. */
 export interface NetifUpper {
-  ipv4Input(bytes: Uint8Array, offset: number, length: number, cast: LinkCastCode, nowMs: number): void;
+  /** `offload`: what the device said of the frame (a super-frame, a trusted checksum), or null. */
+  ipv4Input(bytes: Uint8Array, offset: number, length: number, cast: LinkCastCode, nowMs: number, offload: FrameOffload | null): void;
   /** The end of a batch of received frames: run deferred output. */
   endBatch(nowMs: number): void;
   /** ARP gave up on `ip`; `dropped` frames that waited for it were discarded. */
@@ -47,6 +51,8 @@ export class Netif implements FrameReceiver {
     "txFrames",
     "txBytes",
     "txDeviceDrops",
+    "txOffloadResolved",
+    "txOffloadUnresolvable",
     "dropTruncated",
     "dropNotForUs",
     "dropUnknownType",
@@ -66,6 +72,8 @@ export class Netif implements FrameReceiver {
   netmask: number;
   gateway: number;
   readonly mtu: number;
+  /** What the device takes on transmit (read once: a device's offloads are fixed). */
+  readonly offloads: DeviceOffloads;
   readonly neighbors: NeighborCache;
   /** RFC 5227 for our address: announcements, conflicts, and probes for DHCP. */
   readonly acd: Acd;
@@ -81,6 +89,15 @@ export class Netif implements FrameReceiver {
   private inBatch = false;
   private batchNowMs = 0;
   private isUp = false;
+  /** For cutting an offloaded frame into wire frames before it waits in the ARP queue (allocated on first use). */
+  private wireScratch: Uint8Array | null = null;
+  private pendingIp = 0;
+  private pendingNowMs = 0;
+  private pendingOk = true;
+  private readonly enqueueWire = (bytes: Uint8Array, offset: number, length: number): void => {
+    const frame = offset === 0 ? bytes : bytes.subarray(offset);
+    if (!this.neighbors.enqueue(this.pendingIp, frame, length, this.pendingNowMs)) this.pendingOk = false;
+  };
 
   /** @param random the stack's entropy, for the random delays of RFC 5227 probes. */
   constructor(
@@ -96,6 +113,7 @@ export class Netif implements FrameReceiver {
     this.netmask = config.netmask >>> 0;
     this.gateway = config.gateway >>> 0;
     this.mtu = config.mtu;
+    this.offloads = device.offloads;
     this.neighbors = new NeighborCache(
       scheduler,
       {
@@ -179,7 +197,7 @@ export class Netif implements FrameReceiver {
 
   // ---- input ----
 
-  frame(bytes: Uint8Array, offset: number, length: number): void {
+  frame(bytes: Uint8Array, offset: number, length: number, offload: FrameOffload | null = null): void {
     if (!this.inBatch) {
       this.inBatch = true;
       this.batchNowMs = this.scheduler.now();
@@ -206,7 +224,7 @@ export class Netif implements FrameReceiver {
     }
     switch (eth.etherType) {
       case EtherType.IPV4:
-        this.upper?.ipv4Input(bytes, eth.payloadOffset, eth.payloadLength, cast, this.batchNowMs);
+        this.upper?.ipv4Input(bytes, eth.payloadOffset, eth.payloadLength, cast, this.batchNowMs, offload);
         return;
       case EtherType.ARP:
         this.arpInput(bytes, eth.payloadOffset, eth.payloadLength);
@@ -288,31 +306,47 @@ export class Netif implements FrameReceiver {
   /**
    * Sends an IPv4 packet: `frame[14, length)` holds it, `frame[0, 14)` is filled in here. `nextHop` is the
    * on-link address to deliver to (the destination itself or the gateway), or a broadcast/multicast
-   * address. Returns false if the frame was dropped (device refused it, or the ARP queue is full).
+   * address. `offload` (only as `offloads` allows) asks the device to segment or checksum the frame.
+   * Returns false if the frame was dropped (device refused it, or the ARP queue is full).
    */
-  sendIpv4(frame: Uint8Array, length: number, nextHop: number): boolean {
+  sendIpv4(frame: Uint8Array, length: number, nextHop: number, offload: FrameOffload | null = null): boolean {
     frame.set(this.mac, ETH.src);
     frame[ETH.type] = EtherType.IPV4 >>> 8;
     frame[ETH.type + 1] = EtherType.IPV4 & 0xff;
     if (nextHop === IPV4_BROADCAST || (nextHop === this.directedBroadcast && this.netmask !== 0xffffffff)) {
       frame.set(MAC_BROADCAST, ETH.dst);
-      return this.transmit(frame, length);
+      return this.transmit(frame, length, offload);
     }
     if (isMulticastIpv4(nextHop)) {
       writeMulticastMac(frame, ETH.dst, nextHop);
-      return this.transmit(frame, length);
+      return this.transmit(frame, length, offload);
     }
     const now = this.nowMs();
     const mac = this.neighbors.lookup(nextHop, now);
     if (mac !== null) {
       frame.set(mac, ETH.dst);
-      return this.transmit(frame, length);
+      return this.transmit(frame, length, offload);
     }
-    return this.neighbors.enqueue(nextHop, frame, length, now);
+    if (offload === null) return this.neighbors.enqueue(nextHop, frame, length, now);
+    return this.enqueueOffloaded(nextHop, frame, length, offload, now);
   }
 
-  private transmit(frame: Uint8Array, length: number): boolean {
-    if (this.device.transmit(frame, 0, length)) {
+  /** An offloaded frame waits for ARP as the wire frames it stands for (the queue replays plain frames). */
+  private enqueueOffloaded(nextHop: number, frame: Uint8Array, length: number, offload: FrameOffload, nowMs: number): boolean {
+    this.wireScratch ??= new Uint8Array(ETH.headerLength + 65535);
+    this.pendingIp = nextHop;
+    this.pendingNowMs = nowMs;
+    this.pendingOk = true;
+    if (toWireFrames(frame, 0, length, offload, this.wireScratch, this.enqueueWire) === 0) {
+      this.stats.txOffloadUnresolvable++;
+      return false;
+    }
+    this.stats.txOffloadResolved++;
+    return this.pendingOk;
+  }
+
+  private transmit(frame: Uint8Array, length: number, offload: FrameOffload | null = null): boolean {
+    if (this.device.transmit(frame, 0, length, offload)) {
       this.stats.txFrames++;
       this.stats.txBytes += length;
       return true;

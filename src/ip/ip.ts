@@ -1,7 +1,10 @@
 // The IPv4 layer. Input: netif → ipv4Input (validate, accept by destination, reassemble) → the protocol
 // handler registered for the datagram's protocol (ICMP, UDP, TCP, raw). Output: a transport writes its
 // payload into `txFrame` at PAYLOAD_OFFSET and calls `send`, which routes, writes the header and hands the
-// frame to the netif, fragmenting when it exceeds the MTU (RFC 791 §2.3, RFC 1122 §3.3.3).
+// frame to the netif, fragmenting when it exceeds the MTU (RFC 791 §2.3, RFC 1122 §3.3.3). With link
+// offloads a transport may send a TCP super-frame (one datagram the device cuts into MTU-sized ones) and
+// leave its checksum to the device; on input the device's word that a checksum is trusted reaches the
+// transport in IpRx.
 
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { makeCounters } from "../core/stats.js";
@@ -10,6 +13,7 @@ import { Err, type ErrCode } from "../core/errors.js";
 import { IPV4_BROADCAST, isMulticastIpv4 } from "../core/addr.js";
 import { LinkCast, type LinkCastCode, type Netif, type NetifUpper } from "../eth/netif.js";
 import { ETH } from "../eth/ethernet.js";
+import { completeChecksum, NO_OFFLOADS, type DeviceOffloads, type FrameOffload } from "../link/offload.js";
 import { IPV4, IPV4_CHECK_NAMES, IpFlag, Ipv4Check, Ipv4View, writeIpv4Header } from "./ipv4.js";
 import { Reassembler, type ReassemblyOptions } from "./reassembly.js";
 
@@ -34,6 +38,13 @@ export class IpRx {
   cast: IpCastCode = IpCast.UNICAST;
   /** True when the datagram was put together from fragments. */
   wasReassembled = false;
+  /**
+   * The transport's checksum need not be verified: the device verified it (DATA_VALID), or the datagram
+   * comes from the host's own stack with a partial checksum (NEEDS_CSUM) that only the pseudo-header fills.
+   */
+  isChecksumTrusted = false;
+  /** For a super-frame (GRO/GSO input): the payload bytes per segment it stands for; else 0. */
+  gsoSize = 0;
   nowMs = 0;
 
   get payloadOffset(): number {
@@ -214,7 +225,7 @@ export class IpLayer implements NetifUpper {
 
   // ---- input ----
 
-  ipv4Input(bytes: Uint8Array, offset: number, length: number, linkCast: LinkCastCode, nowMs: number): void {
+  ipv4Input(bytes: Uint8Array, offset: number, length: number, linkCast: LinkCastCode, nowMs: number, offload: FrameOffload | null = null): void {
     const stats = this.stats;
     stats.rxPackets++;
     const ip = this.view.point(bytes, offset, length);
@@ -240,10 +251,10 @@ export class IpLayer implements NetifUpper {
       const whole = this.reassembler.add(ip, nowMs);
       if (whole === null) return;
       this.view.point(whole.bytes, whole.offset, whole.length);
-      this.deliver(this.view, cast as IpCastCode, true, nowMs);
+      this.deliver(this.view, cast as IpCastCode, true, nowMs, null);
       return;
     }
-    this.deliver(ip, cast as IpCastCode, false, nowMs);
+    this.deliver(ip, cast as IpCastCode, false, nowMs, offload);
   }
 
   /** -1 if the datagram is not for us, else its IpCast. */
@@ -257,7 +268,7 @@ export class IpLayer implements NetifUpper {
     return -1;
   }
 
-  private deliver(ip: Ipv4View, cast: IpCastCode, wasReassembled: boolean, nowMs: number): void {
+  private deliver(ip: Ipv4View, cast: IpCastCode, wasReassembled: boolean, nowMs: number, offload: FrameOffload | null): void {
     const rx = this.rx;
     rx.bytes = ip.bytes;
     rx.headerOffset = ip.offset;
@@ -270,6 +281,8 @@ export class IpLayer implements NetifUpper {
     rx.tos = ip.tos;
     rx.cast = cast;
     rx.wasReassembled = wasReassembled;
+    rx.isChecksumTrusted = offload !== null && offload.isChecksumTrusted;
+    rx.gsoSize = offload !== null && offload.isGso ? offload.gsoSize : 0;
     rx.nowMs = nowMs;
     for (const tap of this.taps) tap(rx);
     const handler = this.handlers[rx.protocol];
@@ -294,9 +307,18 @@ export class IpLayer implements NetifUpper {
   // ---- output ----
 
   /**
+   * What the device will finish for datagrams to `dst`: its offloads, or none for our own addresses (a
+   * looped-back datagram meets no device, so its checksum must be whole).
+   */
+  offloadsFor(dst: number): DeviceOffloads {
+    return this.isLocal(dst) ? NO_OFFLOADS : this.netif.offloads;
+  }
+
+  /**
    * Sends `txFrame[PAYLOAD_OFFSET, PAYLOAD_OFFSET + payloadLength)` to `dst` as protocol `protocol`.
-   * `src` 0 means the interface address. Returns Err.OK, Err.RTE (no route), Err.MSGSIZE (too big, or DF
-   * set and over the MTU) or Err.IF/Err.MEM (the link dropped it).
+   * `src` 0 means the interface address. `offload` (as `offloadsFor(dst)` allows) goes to the device with
+   * the frame: a super-frame is not fragmented, the device cuts it. Returns Err.OK, Err.RTE (no route),
+   * Err.MSGSIZE (too big, or DF set and over the MTU) or Err.IF/Err.MEM (the link dropped it).
    */
   send(
     protocol: number,
@@ -304,6 +326,7 @@ export class IpLayer implements NetifUpper {
     dst: number,
     payloadLength: number,
     options: IpSendOptions = DEFAULT_SEND,
+    offload: FrameOffload | null = null,
   ): ErrCode {
     if (payloadLength > MAX_PAYLOAD) {
       this.stats.txDropTooBig++;
@@ -312,7 +335,10 @@ export class IpLayer implements NetifUpper {
     const source = src === 0 ? this.netif.ip : src;
     const totalLength = IPV4.minHeaderLength + payloadLength;
     const id = this.nextId;
-    this.nextId = (this.nextId + 1) & 0xffff;
+    // A super-frame's segments take consecutive identifications from the device (Linux's GSO adds one per
+    // segment), so skip past all of them.
+    const datagrams = offload !== null && offload.isGso ? Math.ceil((payloadLength - (offload.hdrLen - PAYLOAD_OFFSET)) / offload.gsoSize) : 1;
+    this.nextId = (this.nextId + Math.max(1, datagrams)) & 0xffff;
     const frame = this.txFrame;
     writeIpv4Header(frame, this.txView, ETH.headerLength, {
       tos: options.tos,
@@ -324,21 +350,27 @@ export class IpLayer implements NetifUpper {
       src: source,
       dst,
     });
-    if (this.isLocal(dst)) return this.loopback(frame, ETH.headerLength, totalLength);
+    if (this.isLocal(dst)) {
+      if (offload !== null && offload.needsCsum) completeChecksum(frame, 0, ETH.headerLength + totalLength, offload);
+      return this.loopback(frame, ETH.headerLength, totalLength);
+    }
     const nextHop = this.nextHop(dst);
     if (nextHop === 0) {
       this.stats.txDropNoRoute++;
       return Err.RTE;
     }
-    if (totalLength > this.netif.mtu && options.dontFragment) {
+    const isSuper = offload !== null && offload.isGso;
+    if (totalLength > this.netif.mtu && options.dontFragment && !isSuper) {
       this.stats.txDropTooBig++;
       return Err.MSGSIZE;
     }
     // Counted only once it is going out (a DF refusal above, like no route, is not a sent packet).
     this.stats.txPackets++;
-    if (totalLength <= this.netif.mtu) {
-      return this.netif.sendIpv4(frame, ETH.headerLength + totalLength, nextHop) ? Err.OK : Err.IF;
+    if (totalLength <= this.netif.mtu || isSuper) {
+      return this.netif.sendIpv4(frame, ETH.headerLength + totalLength, nextHop, offload) ? Err.OK : Err.IF;
     }
+    // Fragments each carry a piece of the transport header's range: a partial checksum is finished first.
+    if (offload !== null && offload.needsCsum) completeChecksum(frame, 0, ETH.headerLength + totalLength, offload);
     return this.fragment(frame, totalLength, nextHop);
   }
 
@@ -405,7 +437,7 @@ export class IpLayer implements NetifUpper {
     for (const datagram of queue) {
       const ip = this.view.point(datagram, 0, datagram.length);
       if (ip.check() !== Ipv4Check.OK) continue;
-      this.deliver(ip, IpCast.UNICAST, false, nowMs);
+      this.deliver(ip, IpCast.UNICAST, false, nowMs, null);
     }
     this.endBatch(nowMs);
   }

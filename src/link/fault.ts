@@ -1,8 +1,12 @@
 // Fault injection as device middleware: wraps any Device and, from a seeded PRNG, drops, duplicates,
 // reorders, delays, corrupts and rate-limits frames in either direction. Deterministic for a given seed and
 // scheduler, so a failing whole-stack test replays exactly. (This kernel has no netem; this replaces it.)
+// Faults act on wire frames: an offloaded frame from below (a TCP super-frame, a partial checksum) is first
+// cut into the segments it stands for with full checksums, and the stack above is told to send plain frames,
+// so a lost or corrupted frame is one segment, and corruption is caught by the checksum as on a wire.
 
 import { DeviceWrapper, type Device } from "./device.js";
+import { NO_OFFLOADS, toWireFrames, type DeviceOffloads, type FrameOffload } from "./offload.js";
 import { Prng } from "../core/prng.js";
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { makeCounters } from "../core/stats.js";
@@ -158,7 +162,13 @@ class FaultLane {
 export class FaultInjector extends DeviceWrapper {
   readonly tx: FaultLane | null;
   readonly rx: FaultLane | null;
+  /** Offloaded frames cut into wire frames, and ones too malformed to cut (dropped). */
+  readonly offloadStats = makeCounters(["resolved", "unresolvable"] as const);
   private rxDelivering = false;
+  /** One wire frame at a time while an offloaded frame is cut up. */
+  private readonly scratch = new Uint8Array(65535 + 14);
+  private readonly pushRx = (bytes: Uint8Array, offset: number, length: number): void => this.rx?.push(bytes, offset, length);
+  private readonly pushTx = (bytes: Uint8Array, offset: number, length: number): void => this.tx?.push(bytes, offset, length);
 
   constructor(inner: Device, scheduler: Scheduler, options: Partial<FaultOptions> = {}) {
     super(inner);
@@ -171,19 +181,35 @@ export class FaultInjector extends DeviceWrapper {
         : null;
   }
 
-  override frame(bytes: Uint8Array, offset: number, length: number): void {
+  /** The stack above sends wire frames only, which the faults then act on one by one. */
+  override get offloads(): DeviceOffloads {
+    return NO_OFFLOADS;
+  }
+
+  override frame(bytes: Uint8Array, offset: number, length: number, offload: FrameOffload | null = null): void {
     if (this.rx === null) {
-      super.frame(bytes, offset, length);
+      super.frame(bytes, offset, length, offload);
       return;
     }
     this.rxDelivering = true;
-    this.rx.push(bytes, offset, length);
+    if (offload === null) this.rx.push(bytes, offset, length);
+    else this.resolve(bytes, offset, length, offload, this.pushRx);
     this.rxDelivering = false;
   }
 
-  override transmit(bytes: Uint8Array, offset: number, length: number): boolean {
-    if (this.tx === null) return this.inner.transmit(bytes, offset, length);
-    this.tx.push(bytes, offset, length);
+  override transmit(bytes: Uint8Array, offset: number, length: number, offload: FrameOffload | null = null): boolean {
+    if (this.tx === null) return this.inner.transmit(bytes, offset, length, offload);
+    if (offload === null) this.tx.push(bytes, offset, length);
+    else return this.resolve(bytes, offset, length, offload, this.pushTx);
+    return true;
+  }
+
+  private resolve(bytes: Uint8Array, offset: number, length: number, offload: FrameOffload, push: (b: Uint8Array, o: number, l: number) => void): boolean {
+    if (toWireFrames(bytes, offset, length, offload, this.scratch, push) === 0) {
+      this.offloadStats.unresolvable++;
+      return false;
+    }
+    this.offloadStats.resolved++;
     return true;
   }
 

@@ -1,9 +1,13 @@
 // Capture as device middleware: every frame the stack receives or sends is written to a pcapng file
 // (Section Header, one Ethernet Interface Description with µs timestamps, an Enhanced Packet Block per frame
 // with its direction in epb_flags), which Wireshark and tshark open directly. Writes are buffered.
+// Offloaded frames are recorded as the stack sees them, a TCP super-frame whole (as tcpdump on a host with
+// GRO/TSO shows it), but a partial checksum (NEEDS_CSUM) is completed in the copy, so readers that verify
+// checksums find them right.
 
 import { closeSync, openSync, writeSync } from "node:fs";
 import { DeviceWrapper, type Device } from "./device.js";
+import { completeChecksum, type FrameOffload } from "./offload.js";
 
 const BLOCK_SHB = 0x0a0d0d0a;
 const BLOCK_IDB = 0x00000001;
@@ -18,6 +22,10 @@ const OPT_IF_TSRESOL = 9;
 const DIR_INBOUND = 1;
 const DIR_OUTBOUND = 2;
 const FLUSH_BYTES = 256 * 1024;
+/** The IDB's snap length: tcpdump's default, above the largest super-frame (14 + 65 535 bytes). */
+const SNAPLEN = 262144;
+/** Largest frame recorded whole. */
+const MAX_FRAME_BYTES = 14 + 65535;
 const FLUSH_INTERVAL_MS = 200;
 
 /** Microseconds since the Unix epoch, from the host's high-resolution clock. */
@@ -31,7 +39,7 @@ function pad4(n: number): number {
 
 export class PcapWriter extends DeviceWrapper {
   private fd: number | null;
-  private readonly buf = new Uint8Array(FLUSH_BYTES + 70_000);
+  private readonly buf = new Uint8Array(FLUSH_BYTES + MAX_FRAME_BYTES + 64);
   private readonly view = new DataView(this.buf.buffer);
   private used = 0;
   private readonly timer: ReturnType<typeof setInterval>;
@@ -49,14 +57,14 @@ export class PcapWriter extends DeviceWrapper {
     this.timer.unref();
   }
 
-  override frame(bytes: Uint8Array, offset: number, length: number): void {
-    this.record(bytes, offset, length, DIR_INBOUND);
-    super.frame(bytes, offset, length);
+  override frame(bytes: Uint8Array, offset: number, length: number, offload: FrameOffload | null = null): void {
+    this.record(bytes, offset, length, DIR_INBOUND, offload);
+    super.frame(bytes, offset, length, offload);
   }
 
-  override transmit(bytes: Uint8Array, offset: number, length: number): boolean {
-    this.record(bytes, offset, length, DIR_OUTBOUND);
-    return super.transmit(bytes, offset, length);
+  override transmit(bytes: Uint8Array, offset: number, length: number, offload: FrameOffload | null = null): boolean {
+    this.record(bytes, offset, length, DIR_OUTBOUND, offload);
+    return super.transmit(bytes, offset, length, offload);
   }
 
   override close(): void {
@@ -74,9 +82,9 @@ export class PcapWriter extends DeviceWrapper {
     this.used = 0;
   }
 
-  private record(bytes: Uint8Array, offset: number, length: number, direction: number): void {
+  private record(bytes: Uint8Array, offset: number, length: number, direction: number, offload: FrameOffload | null): void {
     if (this.fd === null) return;
-    const captured = Math.min(length, 65535);
+    const captured = Math.min(length, MAX_FRAME_BYTES);
     // EPB: 28 fixed bytes + data (padded) + epb_flags option (8: code, length, u32 value) + end of options (4)
     // + trailing length (4). The trailing length must sit at the block's last 4 bytes and equal the leading
     // one, or readers reject the file ("total block lengths don't match").
@@ -93,6 +101,7 @@ export class PcapWriter extends DeviceWrapper {
     v.setUint32(o + 20, captured, true);
     v.setUint32(o + 24, length, true);
     this.buf.set(bytes.subarray(offset, offset + captured), o + 28);
+    if (offload !== null && offload.needsCsum && captured === length) completeChecksum(this.buf, o + 28, captured, offload);
     let p = o + 28 + captured;
     while (p & 3) this.buf[p++] = 0;
     v.setUint16(p, OPT_EPB_FLAGS, true);
@@ -117,7 +126,7 @@ export class PcapWriter extends DeviceWrapper {
     v.setInt32(o + 20, -1, true);
     v.setUint32(o + 24, 28, true);
     o += 28;
-    // Interface Description Block: Ethernet, snaplen 65535, if_name, if_tsresol = 6 (microseconds).
+    // Interface Description Block: Ethernet, snaplen, if_name, if_tsresol = 6 (microseconds).
     const name = new TextEncoder().encode(ifName);
     const nameOpt = 4 + pad4(name.length);
     const idbLength = 20 + nameOpt + 8 + 4;
@@ -125,7 +134,7 @@ export class PcapWriter extends DeviceWrapper {
     v.setUint32(o + 4, idbLength, true);
     v.setUint16(o + 8, LINKTYPE_ETHERNET, true);
     v.setUint16(o + 10, 0, true);
-    v.setUint32(o + 12, 65535, true);
+    v.setUint32(o + 12, SNAPLEN, true);
     let p = o + 16;
     v.setUint16(p, OPT_IF_NAME, true);
     v.setUint16(p + 2, name.length, true);

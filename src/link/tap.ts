@@ -1,13 +1,25 @@
 // TapDevice: a Linux TAP as a `Device`, over the N-API addon in native/tap.c (walnut_tap.node). The addon
 // reads frames in batches into one slab allocated here and calls back once per batch; each frame then goes
 // to the receiver (the netif): addon poll → onBatch → receiver.frame × n → receiver.endBatch.
-// Transmit writes one frame now (the addon queues it, bounded, only if the kernel says EAGAIN).
+// Transmit writes one frame now (the addon queues it, bounded, only if the kernel says EAGAIN). With the
+// virtio-net header (offloads, link/offload) each frame in both directions carries one: decoded on input and
+// handed up with the frame, written from the sender's FrameOffload on output.
 
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Device, FrameReceiver } from "./device.js";
+import { makeCounters } from "../core/stats.js";
+import {
+  ALL_OFFLOADS,
+  decodeVnetHdr,
+  encodeVnetHdr,
+  FrameOffload,
+  NO_OFFLOADS,
+  VNET_HDR,
+  type DeviceOffloads,
+} from "./offload.js";
 
 /** The addon's counters (all monotonic). */
 export interface TapStats {
@@ -60,14 +72,18 @@ export interface TapOptions {
   name?: string;
   /** Largest IP packet in bytes (default 1500). */
   mtu?: number;
-  /** Exchange frames with a 12-byte virtio-net header (TCP segmentation/checksum offload). Default false. */
+  /**
+   * Exchange frames with a 12-byte virtio-net header, with TCP segmentation and checksum offload both ways
+   * (TUN_F_CSUM | TUN_F_TSO4): the kernel may deliver 64 KiB TCP super-frames and partial checksums, and
+   * takes them. Default false: plain frames.
+   */
   vnetHdr?: boolean;
   /** Most frames per read batch (default 256). */
   maxBatch?: number;
 }
 
 /** struct virtio_net_hdr_mrg_rxbuf: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset, num_buffers. */
-export const VNET_HDR_BYTES = 12;
+export const VNET_HDR_BYTES = VNET_HDR.length;
 const ETH_HEADER_BYTES = 14;
 /** Room for an 802.1Q tag the kernel may leave on a frame. */
 const FRAME_SLACK_BYTES = 4;
@@ -120,6 +136,10 @@ export class TapDevice implements Device {
   readonly stride: number;
   /** Most frames per batch (the slab has this many slots). */
   readonly maxBatch: number;
+  /** With the vnet header the kernel takes super-frames and partial checksums; without it, nothing. */
+  readonly offloads: DeviceOffloads;
+  /** Offloaded frames seen each way (counted here; the addon's counters are in `stats`). */
+  readonly offloadStats = makeCounters(["rxGsoFrames", "rxNeedsCsum", "rxDataValid", "txGsoFrames", "txNeedsCsum"] as const);
 
   private readonly handle: TapAddonHandle;
   /** One buffer for every received frame, reused batch after batch. */
@@ -127,6 +147,10 @@ export class TapDevice implements Device {
   private readonly lengths: Uint32Array;
   /** With the vnet header: a zeroed header followed by the frame being sent; null without it. */
   private readonly txBuf: Uint8Array | null;
+  private readonly txView: DataView | null;
+  private readonly slabView: DataView;
+  /** The received frame's offload facts, refilled per frame. */
+  private readonly rxOffload = new FrameOffload();
   private receiver: FrameReceiver | null = null;
   private isReading = false;
   private isClosed = false;
@@ -140,7 +164,10 @@ export class TapDevice implements Device {
     this.maxBatch = Math.max(1, Math.min(maxBatch, Math.floor(SLAB_MAX_BYTES / this.stride)));
     this.slab = new Uint8Array(new ArrayBuffer(this.stride * this.maxBatch));
     this.lengths = new Uint32Array(this.maxBatch);
+    this.slabView = new DataView(this.slab.buffer);
     this.txBuf = this.hasVnetHdr ? new Uint8Array(VNET_HDR_BYTES + 65535 + ETH_HEADER_BYTES) : null;
+    this.txView = this.txBuf !== null ? new DataView(this.txBuf.buffer) : null;
+    this.offloads = this.hasVnetHdr ? ALL_OFFLOADS : NO_OFFLOADS;
   }
 
   /**
@@ -171,24 +198,37 @@ export class TapDevice implements Device {
     const slab = this.slab;
     const lengths = this.lengths;
     const stride = this.stride;
-    // The virtio-net header is skipped, not interpreted, for now: with offloads on, a received TCP
-    // super-frame carries only the pseudo-header checksum (NEEDS_CSUM) and must not be verified.
     const skip = this.hasVnetHdr ? VNET_HDR_BYTES : 0;
     for (let i = 0; i < count; i++) {
       const length = lengths[i]! - skip;
       if (length <= 0) continue;
-      receiver.frame(slab, i * stride + skip, length);
+      // A super-frame (GRO/GSO) or a partial checksum comes with its facts; a plain frame with null.
+      const offload = skip === 0 ? null : decodeVnetHdr(this.slabView, i * stride, this.rxOffload);
+      if (offload !== null) this.countRx(offload);
+      receiver.frame(slab, i * stride + skip, length, offload);
       if (this.isClosed) return; // the receiver closed us: the slab is no longer ours to hand out
     }
     receiver.endBatch();
   };
 
-  transmit(bytes: Uint8Array, offset: number, length: number): boolean {
+  private countRx(o: FrameOffload): void {
+    const s = this.offloadStats;
+    if (o.isGso) s.rxGsoFrames++;
+    if (o.needsCsum) s.rxNeedsCsum++;
+    else if (o.isChecksumTrusted) s.rxDataValid++;
+  }
+
+  transmit(bytes: Uint8Array, offset: number, length: number, offload: FrameOffload | null = null): boolean {
     if (this.isClosed) return false;
     const txBuf = this.txBuf;
-    if (txBuf === null) return this.handle.write(bytes, offset, length) >= 0;
+    if (txBuf === null || this.txView === null) return this.handle.write(bytes, offset, length) >= 0;
     if (length > txBuf.length - VNET_HDR_BYTES) return false;
-    // Bytes 0..11 stay zero: no offload requested for this frame (flags 0, GSO_NONE).
+    // A zeroed header (flags 0, GSO_NONE) for a plain frame; the sender's request for an offloaded one.
+    encodeVnetHdr(this.txView, 0, offload);
+    if (offload !== null) {
+      if (offload.isGso) this.offloadStats.txGsoFrames++;
+      if (offload.needsCsum) this.offloadStats.txNeedsCsum++;
+    }
     txBuf.set(bytes.subarray(offset, offset + length), VNET_HDR_BYTES);
     return this.handle.write(txBuf, 0, VNET_HDR_BYTES + length) >= 0;
   }

@@ -1,8 +1,10 @@
 // Tracing as device middleware: one decoded line per frame, both directions, tcpdump style. The decoder is
 // handed in (it knows every protocol, which the link layer must not import). Only wrapped in when tracing
-// is on, so it costs nothing otherwise.
+// is on, so it costs nothing otherwise. An offloaded frame's line ends with what its virtio-net header
+// said: `[gso 1448]` for a super-frame of 1448-byte segments, `[csum partial]` or `[csum valid]`.
 
 import { DeviceWrapper, type Device } from "./device.js";
+import type { FrameOffload } from "./offload.js";
 
 export type FrameDescriber = (bytes: Uint8Array, offset: number, length: number) => string;
 
@@ -25,13 +27,23 @@ export class Tracer extends DeviceWrapper {
     super(inner);
   }
 
-  override frame(bytes: Uint8Array, offset: number, length: number): void {
-    this.write(`${traceTimestamp(this.micros())} In  ${this.describe(bytes, offset, length)}`);
-    super.frame(bytes, offset, length);
+  override frame(bytes: Uint8Array, offset: number, length: number, offload: FrameOffload | null = null): void {
+    this.write(`${traceTimestamp(this.micros())} In  ${this.describe(bytes, offset, length)}${offloadNote(offload)}`);
+    super.frame(bytes, offset, length, offload);
   }
 
-  override transmit(bytes: Uint8Array, offset: number, length: number): boolean {
-    this.write(`${traceTimestamp(this.micros())} Out ${this.describe(bytes, offset, length)}`);
-    return super.transmit(bytes, offset, length);
+  override transmit(bytes: Uint8Array, offset: number, length: number, offload: FrameOffload | null = null): boolean {
+    this.write(`${traceTimestamp(this.micros())} Out ${this.describe(bytes, offset, length)}${offloadNote(offload)}`);
+    return super.transmit(bytes, offset, length, offload);
   }
+}
+
+/** " [gso N]", " [csum partial]", " [csum valid]" or nothing, for a frame's trace line. */
+export function offloadNote(o: FrameOffload | null): string {
+  if (o === null) return "";
+  const notes: string[] = [];
+  if (o.isGso) notes.push(`gso ${o.gsoSize}`);
+  if (o.needsCsum) notes.push("csum partial");
+  else if (o.isChecksumTrusted) notes.push("csum valid");
+  return notes.length > 0 ? ` [${notes.join(", ")}]` : "";
 }

@@ -4,7 +4,7 @@
 // `finishTcpChecksum()`. Nothing here allocates per segment.
 
 import { PacketView } from "../core/view.js";
-import { finishChecksum, pseudoHeaderSum, sumWords } from "../core/checksum.js";
+import { finishChecksum, foldSum, pseudoHeaderSum, sumWords } from "../core/checksum.js";
 import type { Seq } from "./seq.js";
 
 /** Field offsets in the fixed header (RFC 9293 §3.1). */
@@ -345,4 +345,14 @@ export function finishTcpChecksum(
   view.setUint16(tcpOffset + TCP.checksum, 0);
   const sum = sumWords(buf, tcpOffset, tcpLength, pseudoHeaderSum(src, dst, PROTO_TCP, tcpLength));
   view.setUint16(tcpOffset + TCP.checksum, finishChecksum(sum));
+}
+
+/**
+ * For a device that completes the checksum (checksum offload, NEEDS_CSUM): stores only the folded
+ * pseudo-header sum over `tcpLength` (not complemented), as Linux's tcp_v4_send_check does for
+ * CHECKSUM_PARTIAL; the device sums the segment on top of it and stores the complement. For a super-frame
+ * `tcpLength` is the whole super-segment's: the kernel's GSO adjusts it per segment.
+ */
+export function writeTcpPartialChecksum(view: DataView, tcpOffset: number, tcpLength: number, src: number, dst: number): void {
+  view.setUint16(tcpOffset + TCP.checksum, foldSum(pseudoHeaderSum(src, dst, PROTO_TCP, tcpLength)));
 }

@@ -31,6 +31,8 @@ export class TcpSegment {
   dataLength = 0;
   src = 0;
   dst = 0;
+  /** For a super-frame (GRO/GSO input): payload bytes per segment it stands for; 0 for one segment. */
+  gsoSize = 0;
   nowMs = 0;
   options!: TcpOptions;
 
@@ -46,12 +48,18 @@ export class TcpSegment {
     this.dataLength = view.payloadLength;
     this.src = rx.src;
     this.dst = rx.dst;
+    this.gsoSize = rx.gsoSize;
     this.nowMs = rx.nowMs;
     this.options = options;
   }
 
   has(flag: number): boolean {
     return (this.flags & flag) !== 0;
+  }
+
+  /** How many segments `bytes` of this segment's data stand for: more than one only in a super-frame. */
+  segmentsIn(bytes: number): number {
+    return this.gsoSize > 0 && bytes > this.gsoSize ? Math.ceil(bytes / this.gsoSize) : 1;
   }
 
   /** Sequence space the segment occupies: data plus SYN and FIN (RFC 9293 §3.4 SEG.LEN). */
@@ -620,8 +628,9 @@ export class TcpInput {
         pcb.rcvNxt = seqAdd(pcb.rcvNxt, fit + extra);
         pcb.pendingEvents |= PcbEvent.READABLE;
         if (fit < seg.dataLength) seg.flags &= ~TcpFlag.FIN;
-        // RFC 5681 §4.2: ACK at once when filling a gap; else at least every second full segment.
-        pcb.unackedSegments++;
+        // RFC 5681 §4.2: ACK at once when filling a gap; else at least every second full segment. A
+        // super-frame counts as the segments it stands for, so it is ACKed at once as they would be.
+        pcb.unackedSegments += seg.segmentsIn(fit);
         if (hadHoles || pcb.unackedSegments >= 2 || seg.has(TcpFlag.FIN)) pcb.ackNow = true;
         else if (!pcb.ackDeadline.isArmed) tcp.scheduler.set(pcb.ackDeadline, seg.nowMs + tcp.config.delayedAckMs);
       } else {

@@ -2,12 +2,25 @@
 // options at fixed offsets, payload copied once, checksum last) and runs the output pass that decides what
 // a PCB sends now — SYN/SYN-ACK, data under the send and congestion windows (Nagle, sender SWS avoidance),
 // SACK-based loss recovery, FIN, and ACKs/window updates. Called by tcp/tcp after each batch and timer.
+// When the device offloads (link/offload), the checksum is left to it, and new data goes out in
+// super-segments of up to 64 KiB that the device cuts into MSS-sized segments (TSO).
 
 import { Err, type ErrCode } from "../core/errors.js";
 import type { Scheduler } from "../core/scheduler.js";
 import { PAYLOAD_OFFSET, type IpLayer } from "../ip/ip.js";
-import { IpProto } from "../ip/ipv4.js";
-import { finishTcpChecksum, TcpFlag, tcpOptionsLength, writeTcpHeader, type TcpOptionsOut, type TcpSegmentFields } from "./header.js";
+import { IPV4, IpProto } from "../ip/ipv4.js";
+import { FrameOffload, VnetFlag, VnetGso } from "../link/offload.js";
+import {
+  finishTcpChecksum,
+  TCP,
+  TCP_MAX_HEADER_LENGTH,
+  TcpFlag,
+  tcpOptionsLength,
+  writeTcpHeader,
+  writeTcpPartialChecksum,
+  type TcpOptionsOut,
+  type TcpSegmentFields,
+} from "./header.js";
 import { seqAdd, seqDiff, seqGt, seqLt, seqMax, toSeq, type Seq } from "./seq.js";
 import { TcpState } from "./state.js";
 import type { TcpPcb } from "./pcb.js";
@@ -15,11 +28,16 @@ import type { TcpPcb } from "./pcb.js";
 /** Counters kept by output; shared with the layer's stats object. */
 export interface TcpOutputStats {
   txSegments: number;
+  /** Super-segments handed to the device for segmentation (each counted once in txSegments too). */
+  txTsoSegments: number;
   txRetransmits: number;
   txResets: number;
   txAcks: number;
   txDropLink: number;
 }
+
+/** Most payload in one super-segment: the IPv4 datagram stays within 65 535 bytes with the largest TCP header. */
+const MAX_SUPER_PAYLOAD = IPV4.maxTotalLength - IPV4.minHeaderLength - TCP_MAX_HEADER_LENGTH;
 
 /** Our timestamp clock (RFC 7323 §5.4: 1 ms ticks are within the recommended 1 ms–1 s). */
 export function tsNow(pcb: TcpPcb, nowMs: number): number {
@@ -40,6 +58,8 @@ export class TcpOutput {
   };
   private readonly ranges: number[] = [];
   private readonly next = { seq: toSeq(0), length: 0 };
+  /** What each segment asks of an offloading device, refilled per segment. */
+  private readonly offload = new FrameOffload();
 
   constructor(
     private readonly ip: IpLayer,
@@ -51,9 +71,11 @@ export class TcpOutput {
 
   /**
    * Sends one segment: `flags` at `seq`, carrying `dataLength` bytes of the send ring starting at `seq`.
-   * ACK-bearing segments report rcvNxt and our window and count as the ACK for everything received.
+   * ACK-bearing segments report rcvNxt and our window and count as the ACK for everything received. With
+   * `gsoSize` > 0 (and a TSO device) it is a super-segment the device cuts into `gsoSize`-byte segments,
+   * each with these options.
    */
-  sendSegment(pcb: TcpPcb, seq: Seq, flags: number, dataLength: number, nowMs: number): ErrCode {
+  sendSegment(pcb: TcpPcb, seq: Seq, flags: number, dataLength: number, nowMs: number, gsoSize = 0): ErrCode {
     const frame = this.ip.txFrame;
     const view = this.ip.txView;
     const f = this.fields;
@@ -72,8 +94,9 @@ export class TcpOutput {
       o.sackCount = this.sackBlocks(pcb, o.sackBlocks as Uint32Array);
     }
     // A full-sized data segment has room only for the options its MSS allowed for (timestamps): SACK blocks
-    // are dropped rather than making the datagram exceed the MTU (Linux shrinks the MSS instead).
-    const optionRoom = this.announceMss() - dataLength;
+    // are dropped rather than making the datagram exceed the MTU (Linux shrinks the MSS instead). Each
+    // segment of a super-segment carries the same options, so it is the segment size that counts.
+    const optionRoom = this.announceMss() - (gsoSize > 0 ? gsoSize : dataLength);
     while (o.sackCount > 0 && tcpOptionsLength(o) > optionRoom) o.sackCount--;
     if (o.timestamps) {
       o.tsVal = tsNow(pcb, nowMs);
@@ -91,8 +114,25 @@ export class TcpOutput {
     }
     const tcpLength = headerLength + dataLength;
     const src = pcb.localIp;
-    finishTcpChecksum(frame, view, PAYLOAD_OFFSET, tcpLength, src, pcb.remoteIp);
-    const err = this.ip.send(IpProto.TCP, src, pcb.remoteIp, tcpLength);
+    const offloads = this.ip.offloadsFor(pcb.remoteIp);
+    let offload: FrameOffload | null = null;
+    if (offloads.csum) {
+      // The device sums the segment (NEEDS_CSUM, csum_start at the TCP header) and, for a super-segment,
+      // cuts it into gso_size pieces with their own checksums (gso_type TCPV4).
+      writeTcpPartialChecksum(view, PAYLOAD_OFFSET, tcpLength, src, pcb.remoteIp);
+      offload = this.offload;
+      const isSuper = offloads.tso && gsoSize > 0 && dataLength > gsoSize;
+      offload.flags = VnetFlag.NEEDS_CSUM;
+      offload.csumStart = PAYLOAD_OFFSET;
+      offload.csumOffset = TCP.checksum;
+      offload.gsoType = isSuper ? VnetGso.TCPV4 : VnetGso.NONE;
+      offload.gsoSize = isSuper ? gsoSize : 0;
+      offload.hdrLen = isSuper ? PAYLOAD_OFFSET + headerLength : 0;
+      if (isSuper) this.stats.txTsoSegments++;
+    } else {
+      finishTcpChecksum(frame, view, PAYLOAD_OFFSET, tcpLength, src, pcb.remoteIp);
+    }
+    const err = this.ip.send(IpProto.TCP, src, pcb.remoteIp, tcpLength, undefined, offload);
     this.stats.txSegments++;
     pcb.segmentsOut++;
     if (err !== Err.OK) this.stats.txDropLink++;
@@ -266,9 +306,16 @@ export class TcpOutput {
         const inFlight = seqDiff(pcb.sndNxt, pcb.sndUna);
         const usable = window - inFlight;
         const room = this.segmentRoom(pcb);
-        const length = Math.min(room, unsent, usable);
+        let length = Math.min(this.superRoom(pcb, room), unsent, usable);
         if (length <= 0) break;
-        if (length < room && !this.mayAddSmall(pcb, length, unsent, inFlight)) break;
+        if (length < room) {
+          if (!this.mayAddSmall(pcb, length, unsent, inFlight)) break;
+        } else if (length % room !== 0 && !(length === unsent && (pcb.noDelay || pcb.finQueued))) {
+          // A super-segment reaches the wire as full segments and a short last one, which Nagle (the tail,
+          // with the full ones in flight) or sender SWS avoidance (window-limited) would hold back if sent
+          // one by one: it waits for the next round, exactly as per-segment output would make it.
+          length -= length % room;
+        }
         const fin = pcb.finQueued && length === unsent;
         const flags = TcpFlag.ACK | (length === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
         const isNew = pcb.sndNxt === pcb.sndMax;
@@ -280,7 +327,7 @@ export class TcpOutput {
           this.stats.txRetransmits++;
           pcb.retransmits++;
         }
-        this.sendSegment(pcb, pcb.sndNxt, flags, length, nowMs);
+        this.sendSegment(pcb, pcb.sndNxt, flags, length, nowMs, length > room ? room : 0);
         this.advanceSndNxt(pcb, length + (fin ? 1 : 0), nowMs);
         sent = true;
         if (fin) break;
@@ -374,6 +421,17 @@ export class TcpOutput {
     if (!pcb.sackOn || pcb.assembler.isEmpty) return pcb.mssBytes;
     const blocks = Math.min(pcb.assembler.rangeCount, pcb.timestampsOn ? 3 : 4);
     return pcb.mssBytes - (4 + 8 * blocks);
+  }
+
+  /**
+   * Payload bytes one send of new data may carry: `room` (one segment), or with a TSO device as many whole
+   * segments of `room` bytes as fit a 64 KiB datagram, so the device cuts them exactly where per-segment
+   * output would have (RFC 9293 §3.7.3: each still within the MSS).
+   */
+  private superRoom(pcb: TcpPcb, room: number): number {
+    const offloads = this.ip.offloadsFor(pcb.remoteIp);
+    if (!offloads.tso || !offloads.csum || room <= 0) return room;
+    return Math.max(room, Math.floor(MAX_SUPER_PAYLOAD / room) * room);
   }
 
   /** Arms the delayed-ACK, retransmission and persist timers as the PCB's state requires. */

@@ -144,7 +144,9 @@ export class TcpLayer implements IpProtocolHandler {
     "established",
     "resetsReceived",
     "timeouts",
+    "rxGroSegments",
     "txSegments",
+    "txTsoSegments",
     "txRetransmits",
     "txResets",
     "txAcks",
@@ -207,7 +209,9 @@ export class TcpLayer implements IpProtocolHandler {
       return;
     }
     const view = this.view.point(rx.bytes, rx.payloadOffset, rx.payloadLength);
-    const reason = view.check(rx.src, rx.dst, true);
+    // A checksum the device verified, or a partial one from the host's own stack (NEEDS_CSUM: the field
+    // holds only the pseudo-header sum), is not checked again.
+    const reason = view.check(rx.src, rx.dst, !rx.isChecksumTrusted);
     if (reason !== TcpCheck.OK) {
       stats[TCP_CHECK_NAMES[reason] as "dropTruncated"]++;
       return;
@@ -218,6 +222,7 @@ export class TcpLayer implements IpProtocolHandler {
     }
     const seg = this.input_.segment;
     seg.fill(view, this.options, rx);
+    if (seg.segmentsIn(seg.dataLength) > 1) stats.rxGroSegments++;
     this.inBatch = true;
     const pcb = this.lookup(seg.dstPort, rx.src, seg.srcPort);
     if (pcb !== null) {

@@ -12,12 +12,15 @@ export const UdpCheck = { OK: 0, TRUNCATED: 1, BAD_LENGTH: 2, BAD_CHECKSUM: 3 } 
 export const UDP_CHECK_NAMES = ["ok", "dropTruncated", "dropBadLength", "dropBadChecksum"] as const;
 
 export class UdpView extends PacketView {
-  /** Validates the length field against the IP payload and, when present, the checksum. */
-  check(src: number, dst: number): number {
+  /**
+   * Validates the length field against the IP payload and, when present and not `isChecksumTrusted` (the
+   * device verified it, or it is a host-made partial checksum: IpRx.isChecksumTrusted), the checksum.
+   */
+  check(src: number, dst: number, isChecksumTrusted = false): number {
     if (this.length < UDP.headerLength) return UdpCheck.TRUNCATED;
     const len = this.udpLength;
     if (len < UDP.headerLength || len > this.length) return UdpCheck.BAD_LENGTH;
-    if (this.checksum !== 0) {
+    if (this.checksum !== 0 && !isChecksumTrusted) {
       const sum = sumWords(this.bytes, this.offset, len, pseudoHeaderSum(src, dst, IpProto.UDP, len));
       if (finishChecksum(sum) !== 0) return UdpCheck.BAD_CHECKSUM;
     }

@@ -181,7 +181,7 @@ export class UdpLayer implements IpProtocolHandler {
     const stats = this.stats;
     stats.rxDatagrams++;
     const v = this.view.point(rx.bytes, rx.payloadOffset, rx.payloadLength);
-    const reason = v.check(rx.src, rx.dst);
+    const reason = v.check(rx.src, rx.dst, rx.isChecksumTrusted);
     if (reason !== UdpCheck.OK) {
       stats[UDP_CHECK_NAMES[reason] as "dropTruncated"]++;
       return;

@@ -180,6 +180,30 @@ describe.runIf(run)("walnut up, demo and privileges on a real TAP", () => {
     expect(await interrupt(p)).toEqual({ code: 0, signal: null });
   });
 
+  for (const offload of [true, false]) {
+    it(`${offload ? "offloads by default" : "--no-offload"}: chargen to the kernel ${offload ? "in super-segments" : "in plain frames"}, as the start-up line and the counters say`, async () => {
+      const ns = uniqueName("wclin");
+      const tap = uniqueName("wclit");
+      namespaces.push(ns);
+      const p = startUp(["--ip", "10.67.6.2/24", "--netns", ns, "--tap", tap, ...(offload ? [] : ["--no-offload"])]);
+      const up = await waitForBoardUp(p);
+      expect(up.includes(" no-offload")).toBe(!offload);
+      const fetch = await runInNetns(ns, [
+        "/usr/bin/python3",
+        "-c",
+        "import socket\nc = socket.create_connection(('10.67.6.2', 19), timeout=5)\nn = 0\nwhile n < 4 << 20:\n    n += len(c.recv(1 << 20))\nprint(n)",
+      ]);
+      expect(fetch.code, fetch.stderr).toBe(0);
+      expect(Number(fetch.stdout.trim())).toBeGreaterThanOrEqual(4 << 20);
+      expect(await interrupt(p)).toEqual({ code: 0, signal: null });
+      const report = p.stdout.slice(p.stdout.indexOf("walnut: stopped; counters:"));
+      const tcp = report.find((l) => l.startsWith("  tcp: ")) ?? "";
+      expect(tcp).toMatch(/txSegments=\d+/);
+      expect(/txTsoSegments=\d+/.test(tcp)).toBe(offload);
+      expect(report.some((l) => /^  tap: .*txGsoFrames=\d+/.test(l))).toBe(offload);
+    });
+  }
+
   it("uses a namespace that already exists and leaves it in place at exit", async () => {
     const ns = uniqueName("wclie");
     const tap = uniqueName("wclix");

@@ -25,6 +25,7 @@ import { Scheduler } from "../../src/core/scheduler.js";
 import { checksumNaive } from "../../src/core/checksum.js";
 import { parseIpv4, parseMac } from "../../src/core/addr.js";
 import { memLinkPair, type MemDevice } from "../../src/link/memlink.js";
+import { FrameOffload, VnetFlag, VnetGso, type DeviceOffloads } from "../../src/link/offload.js";
 import { Stack, type StackConfig } from "../../src/stack/stack.js";
 import type { TcpConfig } from "../../src/tcp/tcp.js";
 import type { TcpListener, TcpPcb, TcpPcbOptions } from "../../src/tcp/pcb.js";
@@ -110,6 +111,12 @@ export interface InjectSpec {
   dstPort?: number;
   /** Absolute sequence and acknowledgment numbers (for segments unrelated to the script's connection). */
   absolute?: boolean;
+  /**
+   * What the link's virtio-net header says of the frame (needs `ScriptOptions.offloads`): a GRO super-frame
+   * of `gsoSize`-byte segments, and a checksum that is "partial" (NEEDS_CSUM: the field holds only the
+   * pseudo-header sum) or "valid" (DATA_VALID); `corruptChecksum` flips a bit of the checksum field.
+   */
+  offload?: { gsoSize?: number; csum?: "partial" | "valid"; corruptChecksum?: boolean };
 }
 
 /** Options expected on a segment we send; each given field is compared, null means "absent". */
@@ -150,6 +157,10 @@ export interface SentSegment {
   urg: number;
   srcPort: number;
   dstPort: number;
+  /** A super-segment's segment size (gso_type TCPV4), else 0. */
+  gsoSize: number;
+  /** "partial": NEEDS_CSUM, the field held the pseudo-header sum (checked); "full": a complete checksum (checked). */
+  csum: "full" | "partial";
   /** Parsed options; ts and sack relative. `count` is the number of option kinds present. */
   options: {
     mss: number | null;
@@ -175,6 +186,8 @@ export interface PeerSynOptions {
 export interface ScriptOptions {
   isns?: IsnPair;
   mtu?: number;
+  /** The link's offloads (both ends): the stack may send super-segments and partial checksums. */
+  offloads?: DeviceOffloads;
   tcp?: Partial<TcpConfig>;
   stack?: Partial<StackConfig>;
 }
@@ -310,7 +323,11 @@ export class TcpScript {
     this.ourIsn = this.isns.ourIsn >>> 0;
     this.peerIsn = this.isns.peerIsn >>> 0;
     this.scheduler = new Scheduler(new SimClock(BASE_MS));
-    const [stackSide, peer] = memLinkPair(this.scheduler, { latencyMs: 0, mtu: options.mtu ?? 1500 });
+    const [stackSide, peer] = memLinkPair(this.scheduler, {
+      latencyMs: 0,
+      mtu: options.mtu ?? 1500,
+      ...(options.offloads !== undefined ? { offloads: options.offloads } : {}),
+    });
     this.peer = peer;
     this.stack = new Stack(
       stackSide,
@@ -333,7 +350,10 @@ export class TcpScript {
       },
       this.scheduler,
     );
-    peer.attach({ frame: (bytes, offset, length) => this.onFrame(bytes.slice(offset, offset + length)), endBatch: () => {} });
+    peer.attach({
+      frame: (bytes, offset, length, offload) => this.onFrame(bytes.slice(offset, offset + length), offload ?? null),
+      endBatch: () => {},
+    });
     this.stack.start();
     this.stack.netif.neighbors.learn(PEER_IP, PEER_MAC, this.scheduler.now());
   }
@@ -380,7 +400,7 @@ export class TcpScript {
       options: encodeOptions(o, tsAbs, sackAbs),
       data,
     });
-    this.peer.transmit(frame, 0, frame.length);
+    this.peer.transmit(frame, 0, frame.length, spec.offload !== undefined ? offloadFor(frame, spec.offload) : null);
     this.scheduler.advance(0);
   }
 
@@ -684,7 +704,7 @@ export class TcpScript {
 
   // ---------------- capture ----------------
 
-  private onFrame(f: Uint8Array): void {
+  private onFrame(f: Uint8Array, offload: FrameOffload | null): void {
     if (f.length < 14) return;
     const type = (f[12]! << 8) | f[13]!;
     if (type === 0x0806) {
@@ -699,13 +719,13 @@ export class TcpScript {
       return;
     }
     if (type !== 0x0800 || f[14 + 9] !== 6) return;
-    const seg = this.parse(f);
+    const seg = this.parse(f, offload);
     if (seg.options.ts !== null) this.lastOurTs = seg.options.ts[0];
     this.captured.push(seg);
     this.history.push(seg);
   }
 
-  private parse(f: Uint8Array): SentSegment {
+  private parse(f: Uint8Array, offload: FrameOffload | null): SentSegment {
     const ipStart = 14;
     const ihl = (f[ipStart]! & 0x0f) * 4;
     const totalLength = (f[ipStart + 2]! << 8) | f[ipStart + 3]!;
@@ -716,7 +736,17 @@ export class TcpScript {
     const t0 = ipStart + ihl;
     const tcpLength = totalLength - ihl;
     const pseudo = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + 6 + tcpLength;
-    expect(checksumNaive(f, t0, tcpLength, pseudo), "TCP checksum of a sent segment").toBe(0);
+    const isPartial = offload !== null && (offload.flags & VnetFlag.NEEDS_CSUM) !== 0;
+    if (isPartial) {
+      // NEEDS_CSUM (virtio 1.x §5.1.6.2): the range starts at the TCP header, the field is at +16 and holds
+      // the folded pseudo-header sum, not complemented (what the device sums the segment on top of).
+      expect([offload.csumStart, offload.csumOffset], "csum_start, csum_offset").toEqual([t0, 16]);
+      expect((f[t0 + 16]! << 8) | f[t0 + 17]!, "partial TCP checksum (pseudo-header sum)").toBe(fold16(pseudo));
+    } else {
+      expect(checksumNaive(f, t0, tcpLength, pseudo), "TCP checksum of a sent segment").toBe(0);
+    }
+    const isSuper = offload !== null && offload.gsoType === VnetGso.TCPV4;
+    if (isSuper) expect(offload.hdrLen, "hdr_len: Ethernet + IP + TCP headers").toBe(t0 + ((f[t0 + 12]! >>> 4) * 4));
     const dv = new DataView(f.buffer, f.byteOffset, f.byteLength);
     const hl = (f[t0 + 12]! >>> 4) * 4;
     const flags = f[t0 + 13]!;
@@ -769,9 +799,47 @@ export class TcpScript {
       urg: dv.getUint16(t0 + 18),
       srcPort: dv.getUint16(t0),
       dstPort: dv.getUint16(t0 + 2),
+      gsoSize: isSuper ? offload.gsoSize : 0,
+      csum: isPartial ? "partial" : "full",
       options,
     };
   }
+}
+
+/** Ones'-complement fold of a sum to 16 bits (end-around carry). */
+function fold16(sum: number): number {
+  let s = sum;
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+  return s;
+}
+
+/**
+ * The virtio-net facts for an injected frame (built with a full checksum): a partial checksum replaces the
+ * field with the pseudo-header sum, a corrupted one flips a bit of it.
+ */
+function offloadFor(frame: Uint8Array, o: NonNullable<InjectSpec["offload"]>): FrameOffload {
+  const meta = new FrameOffload();
+  const t0 = 14 + (frame[14]! & 0x0f) * 4;
+  if (o.gsoSize !== undefined) {
+    meta.gsoType = VnetGso.TCPV4;
+    meta.gsoSize = o.gsoSize;
+    meta.hdrLen = t0 + (frame[t0 + 12]! >>> 4) * 4;
+  }
+  if (o.csum === "partial") {
+    const tcpLength = frame.length - t0;
+    const src = ((frame[26]! << 24) | (frame[27]! << 16) | (frame[28]! << 8) | frame[29]!) >>> 0;
+    const dst = ((frame[30]! << 24) | (frame[31]! << 16) | (frame[32]! << 8) | frame[33]!) >>> 0;
+    const partial = fold16((src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + 6 + tcpLength);
+    frame[t0 + 16] = partial >>> 8;
+    frame[t0 + 17] = partial & 0xff;
+    meta.flags = VnetFlag.NEEDS_CSUM;
+    meta.csumStart = t0;
+    meta.csumOffset = 16;
+  } else if (o.csum === "valid") {
+    meta.flags = VnetFlag.DATA_VALID;
+  }
+  if (o.corruptChecksum === true) frame[t0 + 17] = frame[t0 + 17]! ^ 0x01;
+  return meta;
 }
 
 /** `len` bytes of a counting pattern (so reordered or shifted data shows). */

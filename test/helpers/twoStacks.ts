@@ -6,6 +6,7 @@ import { Scheduler } from "../../src/core/scheduler.js";
 import { memLinkPair, type MemDevice } from "../../src/link/memlink.js";
 import { FaultInjector, type FaultOptions } from "../../src/link/fault.js";
 import type { Device } from "../../src/link/device.js";
+import type { DeviceOffloads } from "../../src/link/offload.js";
 import { Stack, type StackConfig } from "../../src/stack/stack.js";
 import { parseIpv4, parseMac } from "../../src/core/addr.js";
 
@@ -28,13 +29,19 @@ export function twoStacks(
     faults?: Partial<FaultOptions>;
     latencyMs?: number;
     mtu?: number;
+    /** The wire's offloads (a TAP with the virtio-net header between the stacks); none by default. */
+    offloads?: DeviceOffloads;
     a?: Partial<StackConfig>;
     b?: Partial<StackConfig>;
   } = {},
 ): TwoStacks {
   const scheduler = new Scheduler(new SimClock(1000));
   const mtu = options.mtu ?? 1500;
-  const [wireA, wireB] = memLinkPair(scheduler, { latencyMs: options.latencyMs ?? 0.05, mtu });
+  const [wireA, wireB] = memLinkPair(scheduler, {
+    latencyMs: options.latencyMs ?? 0.05,
+    mtu,
+    ...(options.offloads !== undefined ? { offloads: options.offloads } : {}),
+  });
   let devA: Device = wireA;
   let devB: Device = wireB;
   let faultA: FaultInjector | null = null;

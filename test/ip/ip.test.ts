@@ -11,13 +11,17 @@ import { LinkCast } from "../../src/eth/netif.js";
 import { IpCast, MAX_PAYLOAD, PAYLOAD_OFFSET, type IpProtocolHandler, type IpRx } from "../../src/ip/ip.js";
 import { IpFlag, Ipv4View } from "../../src/ip/ipv4.js";
 import type { Stack, StackConfig } from "../../src/stack/stack.js";
-import { IP_A, IP_B, MAC_A, MAC_B, MAC_BCAST, MASK_24, Wire, ether, ipv4, stackOn, type Ipv4Spec } from "../helpers/wire.js";
+import { IP_A, IP_B, MAC_A, MAC_B, MAC_BCAST, MASK_24, Wire, arp, ether, ipv4, stackOn, type Ipv4Spec } from "../helpers/wire.js";
+import { checksumNaive } from "../../src/core/checksum.js";
+import { ALL_OFFLOADS, FrameOffload, VnetFlag, VnetGso } from "../../src/link/offload.js";
 import { ECHO_FRAGMENTS, PROTOCOL_UNREACHABLE, PROTO_253_DATAGRAM, u8 } from "../helpers/vectors.js";
 
 const PROTO_TEST = 200;
 
 class RecordingHandler implements IpProtocolHandler {
   readonly rx: { src: number; dst: number; cast: number; ttl: number; payload: number[]; totalLength: number; wasReassembled: boolean }[] = [];
+  /** What the link said of each datagram: [isChecksumTrusted, gsoSize]. */
+  readonly offloads: [boolean, number][] = [];
   readonly unreachableIps: number[] = [];
   readonly batches: number[] = [];
   input(rx: IpRx): void {
@@ -30,6 +34,7 @@ class RecordingHandler implements IpProtocolHandler {
       totalLength: rx.totalLength,
       wasReassembled: rx.wasReassembled,
     });
+    this.offloads.push([rx.isChecksumTrusted, rx.gsoSize]);
   }
   unreachable(ip: number): void {
     this.unreachableIps.push(ip);
@@ -43,8 +48,8 @@ let wire: Wire;
 let stack: Stack;
 let handler: RecordingHandler;
 
-function start(config: Partial<StackConfig> = {}): void {
-  wire = new Wire();
+function start(config: Partial<StackConfig> = {}, w: Wire = new Wire()): void {
+  wire = w;
   stack = stackOn(wire, config);
   handler = new RecordingHandler();
   stack.ip.register(PROTO_TEST, handler);
@@ -296,5 +301,75 @@ describe("output", () => {
     expect(stack.ip.nextHop(parseIpv4("10.0.0.200"))).toBe(parseIpv4("10.0.0.200"));
     expect(stack.ip.nextHop(parseIpv4("10.0.1.1"))).toBe(0);
     expect(stack.ip.nextHop(parseIpv4("224.0.0.251"))).toBe(parseIpv4("224.0.0.251"));
+  });
+});
+
+describe("link offloads", () => {
+  it("hands the transport the link's word: a trusted checksum (NEEDS_CSUM, DATA_VALID) and a super-frame's segment size", () => {
+    start({}, new Wire(0, { offloads: ALL_OFFLOADS }));
+    const partial = new FrameOffload();
+    partial.flags = VnetFlag.NEEDS_CSUM;
+    partial.gsoType = VnetGso.TCPV4;
+    partial.gsoSize = 1000;
+    const valid = new FrameOffload();
+    valid.flags = VnetFlag.DATA_VALID;
+    for (const o of [partial, valid, null]) {
+      const f = frameOf({});
+      wire.peer.transmit(f, 0, f.length, o);
+      wire.advance(0);
+    }
+    expect(handler.offloads).toEqual([[true, 1000], [true, 0], [false, 0]]);
+  });
+
+  it("sends a super-frame as it is, without fragmenting, and skips the IDs its segments will take", () => {
+    start({}, new Wire(0, { offloads: ALL_OFFLOADS }));
+    stack.netif.neighbors.learn(IP_A, MAC_A, wire.now);
+    expect(stack.ip.offloadsFor(IP_A)).toEqual({ tso: true, csum: true });
+    expect(stack.ip.offloadsFor(IP_B)).toEqual({ tso: false, csum: false });
+    const o = new FrameOffload();
+    o.flags = VnetFlag.NEEDS_CSUM;
+    o.gsoType = VnetGso.TCPV4;
+    o.gsoSize = 1000;
+    o.hdrLen = PAYLOAD_OFFSET + 20;
+    o.csumStart = PAYLOAD_OFFSET;
+    o.csumOffset = 16;
+    // 20 bytes of "TCP header" and 3000 of payload: three segments for the device.
+    expect(stack.ip.send(PROTO_TEST, 0, IP_A, 3020, undefined, o)).toBe(Err.OK);
+    expect(stack.ip.send(PROTO_TEST, 0, IP_A, 10)).toBe(Err.OK);
+    wire.advance(0);
+    const [big, small] = wire.take();
+    expect(big?.length).toBe(14 + 20 + 3020);
+    const id = (f: Uint8Array | undefined): number => ((f?.[18] ?? 0) << 8) | (f?.[19] ?? 0);
+    expect((id(small) - id(big)) & 0xffff).toBe(3);
+    expect(stack.ip.stats.txFragments).toBe(0);
+  });
+
+  it("a super-frame waiting for ARP is queued as the wire segments it stands for, each with a full checksum", () => {
+    start({}, new Wire(0, { offloads: ALL_OFFLOADS }));
+    const frame = stack.ip.txFrame;
+    // A TCP header (data offset 5, ACK) and 2500 bytes, the checksum field holding the pseudo-header sum.
+    frame.fill(0, PAYLOAD_OFFSET, PAYLOAD_OFFSET + 2520);
+    frame[PAYLOAD_OFFSET + 12] = 0x50;
+    frame[PAYLOAD_OFFSET + 13] = 0x10;
+    for (let i = 0; i < 2500; i++) frame[PAYLOAD_OFFSET + 20 + i] = i & 0xff;
+    let pseudo = (IP_B >>> 16) + (IP_B & 0xffff) + (IP_A >>> 16) + (IP_A & 0xffff) + 6 + 2520;
+    while (pseudo > 0xffff) pseudo = (pseudo & 0xffff) + (pseudo >>> 16);
+    frame[PAYLOAD_OFFSET + 16] = pseudo >>> 8;
+    frame[PAYLOAD_OFFSET + 17] = pseudo & 0xff;
+    const o = new FrameOffload();
+    Object.assign(o, { flags: VnetFlag.NEEDS_CSUM, gsoType: VnetGso.TCPV4, gsoSize: 1000, hdrLen: PAYLOAD_OFFSET + 20, csumStart: PAYLOAD_OFFSET, csumOffset: 16 });
+    expect(stack.ip.send(6, 0, IP_A, 2520, undefined, o)).toBe(Err.OK);
+    wire.advance(0);
+    expect(wire.take().map((f) => (f[12]! << 8) | f[13]!)).toEqual([EtherType.ARP]);
+    wire.inject(ether(MAC_B, MAC_A, EtherType.ARP, arp(2, MAC_A, IP_A, MAC_B, IP_B)));
+    const segments = wire.take();
+    expect(segments.map((f) => f.length - 54)).toEqual([1000, 1000, 500]);
+    for (const f of segments) {
+      const tcpLength = f.length - 34;
+      const sum = (IP_B >>> 16) + (IP_B & 0xffff) + (IP_A >>> 16) + (IP_A & 0xffff) + 6 + tcpLength;
+      expect(checksumNaive(f, 34, tcpLength, sum)).toBe(0);
+      expect(checksumNaive(f, 14, 20)).toBe(0);
+    }
+    expect(stack.netif.stats.txOffloadResolved).toBe(1);
   });
 });

@@ -80,9 +80,9 @@ describe("PcapWriter", () => {
     // SHB: byte-order magic, version 1.0.
     expect(b[0]?.body.getUint32(8, true)).toBe(0x1a2b3c4d);
     expect([b[0]?.body.getUint16(12, true), b[0]?.body.getUint16(14, true)]).toEqual([1, 0]);
-    // IDB: LINKTYPE_ETHERNET, snaplen 65535.
+    // IDB: LINKTYPE_ETHERNET, snaplen 262144 (tcpdump's, above the largest 64 KiB super-frame).
     expect(b[1]?.body.getUint16(8, true)).toBe(1);
-    expect(b[1]?.body.getUint32(12, true)).toBe(65535);
+    expect(b[1]?.body.getUint32(12, true)).toBe(262144);
     const frames = [u8(ARP_REQUEST), u8(ARP_REPLY), u8(ECHO_REQUEST)];
     b.slice(2).forEach((epb, i) => {
       const v = epb.body;

@@ -128,6 +128,15 @@ describe("UdpView", () => {
     expect(UDP_CHECK_NAMES[UdpCheck.BAD_CHECKSUM]).toBe("dropBadChecksum");
   });
 
+  it("skips the checksum the link vouches for (NEEDS_CSUM or DATA_VALID, IpRx.isChecksumTrusted), never the length checks", () => {
+    const v = new UdpView();
+    const d = HELLO.slice();
+    d[12] = (d[12] ?? 0) ^ 0x01;
+    expect(v.point(d, 0, d.length).check(A, B, true)).toBe(UdpCheck.OK);
+    expect(v.point(d, 0, 7).check(A, B, true)).toBe(UdpCheck.TRUNCATED);
+    expect(v.point(d, 0, d.length - 1).check(A, B, true)).toBe(UdpCheck.BAD_LENGTH);
+  });
+
   it("rejects fewer than 8 bytes as truncated", () => {
     const v = new UdpView();
     for (let n = 0; n < 8; n++) expect(v.point(HELLO, 0, n).check(A, B)).toBe(UdpCheck.TRUNCATED);
