@@ -110,9 +110,10 @@ def _rd(op, sid, n, flags=None):
         return None
     if k == 0:
         return b""
-    b = bytearray(k)
+    # One allocation: the answer is copied straight into the new bytes object (it is not shared yet).
+    b = bytes(k)
     _w.take(_uctypes.addressof(b), k)
-    return bytes(b)
+    return b
 
 
 def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
@@ -210,11 +211,22 @@ class socket:
         if not isinstance(buf, (bytearray, memoryview)):
             raise TypeError("object with buffer protocol required")
         n = len(buf) if nbytes is None else min(_int(nbytes), len(buf))
-        d = self.read(n)
-        if d is None:
-            return None
-        buf[: len(d)] = d
-        return len(d)
+        if n < 0:
+            raise ValueError("negative buffer size")
+        # Straight into the caller's buffer, at most one bridge call's worth at a time, until n bytes or EOF.
+        at = _uctypes.addressof(buf)
+        got = 0
+        while got < n:
+            want = min(n - got, _MAX)
+            k = _c(_k.OP_READ, self._sid, want)
+            if k < 0:
+                return got if got else None
+            if k:
+                _w.take(at + got, k)
+            got += k
+            if k < want:
+                break
+        return got
 
     def readline(self):
         return _rd(_k.OP_READLINE, self._sid, _MAX)
