@@ -4,8 +4,11 @@
 // legend. Needs root: everything happens in network namespaces created here and removed at the end.
 // `--loss-table` instead runs the simulated transfer-time-vs-loss table (bench/lossTable.ts; no root, no
 // network) and writes it to bench/results/loss-table.md.
+// "MicroPython on the board" (bench/mpRate.ts): board scripts under `walnut run` beside the built-in services
+// and the same scripts in CPython over a veth.
 // Options: --quick (1 × 1 s smoke run), --repeats N, --seconds S, --window N, --no-icmp, --no-tcp, --no-tap,
-// --no-offload, --targets LIST, --metrics LIST, --halting-idle, --verbose, --loss-table.
+// --no-micropython, --only SECTIONS, --no-offload, --targets LIST, --metrics LIST, --halting-idle, --verbose,
+// --loss-table.
 
 import { cpus, loadavg, release } from "node:os";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
@@ -16,6 +19,7 @@ import { deleteNetns } from "../src/host/iproute.js";
 import { ECHO_DATA_BYTES, measureIcmpRates, type EchoMode, type EchoSample, type IcmpRates } from "./icmpRate.js";
 import { measureTapRates, type TapRates } from "./tapRate.js";
 import { TCP_METRICS, TCP_TARGETS, measureTcpRates, type TcpMetric, type TcpRates, type TcpSample, type TcpTarget } from "./tcpRate.js";
+import { MP_CASES, isBulkMode, measureMpRates, type MpCase, type MpRates, type MpSample } from "./mpRate.js";
 import { formatLossFailures, formatLossTable, lossTableHeading, measureLossTable, type LossTable } from "./lossTable.js";
 import {
   cleanupAll,
@@ -41,6 +45,7 @@ interface RunOptions {
   withIcmp: boolean;
   withTcp: boolean;
   withTap: boolean;
+  withMicroPython: boolean;
   lossTable: boolean;
   holdPolling: boolean;
   verbose: boolean;
@@ -55,6 +60,7 @@ class UsageError extends Error {}
 
 const USAGE =
   "usage: node dist/bench/run.js [--quick] [--repeats N] [--seconds S] [--window N] [--no-icmp] [--no-tcp] [--no-tap] " +
+  "[--no-micropython] [--only icmp,tcp,tap,micropython] " +
   `[--no-offload] [--targets ${TCP_TARGETS.join(",")}] [--metrics ${TCP_METRICS.join(",")}] ` +
   "[--halting-idle] [--verbose] | --loss-table [--quick] [--verbose]";
 
@@ -66,6 +72,8 @@ const SPEC = {
   "no-icmp": { type: "boolean" },
   "no-tcp": { type: "boolean" },
   "no-tap": { type: "boolean" },
+  "no-micropython": { type: "boolean" },
+  only: { type: "string" },
   "no-offload": { type: "boolean" },
   targets: { type: "string" },
   metrics: { type: "string" },
@@ -103,14 +111,19 @@ function parseOptions(argv: readonly string[]): RunOptions | "help" {
   }
   if (v.help === true) return "help";
   const isQuick = v.quick === true;
+  const sections = ["icmp", "tcp", "tap", "micropython"];
+  const only = v.only === undefined ? sections : v.only.split(",").map((x) => x.trim());
+  for (const name of only) if (!sections.includes(name)) throw new UsageError(`--only: unknown section '${name}' (choose from ${sections.join(", ")})`);
+  const wants = (name: string): boolean => only.includes(name) && v[`no-${name}` as "no-tap"] !== true;
   return {
     repeats: intOption("repeats", v.repeats, isQuick ? 1 : 5, 1, 20),
     seconds: intOption("seconds", v.seconds, isQuick ? 1 : 2, 1, 10),
     window: intOption("window", v.window, 32, 2, 1024),
     isQuick,
-    withIcmp: v["no-icmp"] !== true,
-    withTcp: v["no-tcp"] !== true,
-    withTap: v["no-tap"] !== true,
+    withIcmp: wants("icmp"),
+    withTcp: wants("tcp"),
+    withTap: wants("tap"),
+    withMicroPython: wants("micropython"),
     lossTable: v["loss-table"] === true,
     holdPolling: v["halting-idle"] !== true,
     verbose: v.verbose === true,
@@ -298,6 +311,7 @@ function legend(o: RunOptions, tcp: TcpRates | null): string {
     "Legend:",
     ...(o.withIcmp ? icmpLegend(o) : []),
     ...(tcp !== null ? tcpLegend(o, tcp) : []),
+    ...(o.withMicroPython ? mpLegend(o) : []),
     ...(o.withTap
       ? [
           `  TAP frames/s    ${TAP_FRAME_BYTES}-byte frames through one TAP, walnut's N-API addon vs a plain C read()/write()`,
@@ -320,6 +334,72 @@ function icmpLegend(o: RunOptions): string[] {
     "                  client's ceiling; the board answers from a second vCPU, so pipelined it can exceed 1.",
     "  board CPU       this process's CPU time (user + system, process.cpuUsage) per 1000 echoes answered, and",
     "                  as a share of one vCPU over the run. The client's CPU is not included.",
+  ];
+}
+
+// ---- MicroPython on the board ----------------------------------------------------------------------------
+
+function mpRate(c: MpCase, samples: readonly MpSample[]): string {
+  if (samples.length === 0) return "—";
+  const s = summarize(samples.map((x) => x.rate));
+  if (!isBulkMode(c)) return formatRateSummary(s);
+  const g = (x: number): string => (x / 1e9).toFixed(2);
+  return samples.length <= 1 ? `${g(s.median)} Gbit/s` : `${g(s.median)} Gbit/s [${g(s.min)}–${g(s.max)}]`;
+}
+
+/** Per-call µs (one call per op, or per 64 KiB / 4 KiB moved for bulk) and the server's CPU share. */
+function mpCost(c: MpCase, samples: readonly MpSample[]): string {
+  if (samples.length === 0) return "—";
+  const busy = summarize(samples.map((s) => s.serverCpuSeconds / s.seconds)).median;
+  const perUnit = isBulkMode(c)
+    ? `${summarize(samples.map((s) => (s.serverCpuSeconds * 1e3) / (s.bytes / 1e6))).median.toFixed(2)} ms/MB`
+    : `${summarize(samples.map((s) => (s.seconds * 1e6) / s.ops)).median.toFixed(1)} µs/op`;
+  return `${perUnit} (${Math.round(busy * 100)}% CPU)`;
+}
+
+function mpGoal(c: MpCase, rates: MpRates): { text: string; met: boolean | null } {
+  const row = rates.samples[c.name];
+  const script = summarize((row?.script ?? []).map((s) => s.rate)).median;
+  const builtin = summarize((row?.builtin ?? []).map((s) => s.rate)).median;
+  if ((row?.script.length ?? 0) === 0) return { text: "—", met: null };
+  if ("rate" in c.goal) {
+    const goal = isBulkMode(c) ? `≥ ${(c.goal.rate / 1e9).toFixed(1)} Gbit/s` : `≥ ${formatCount(c.goal.rate)}/s`;
+    return { text: goal, met: script >= c.goal.rate };
+  }
+  return { text: `≥ ${c.goal.ofBuiltin.toFixed(1)}× built-in`, met: (row?.builtin.length ?? 0) > 0 ? script >= c.goal.ofBuiltin * builtin : null };
+}
+
+function mpTable(rates: MpRates): string {
+  const rows = MP_CASES.map((c) => {
+    const row = rates.samples[c.name] ?? { script: [], builtin: [], cpython: [] };
+    const goal = mpGoal(c, rates);
+    const median = (xs: readonly MpSample[]): number => summarize(xs.map((s) => s.rate)).median;
+    return [
+      c.name,
+      mpRate(c, row.script),
+      mpRate(c, row.builtin),
+      row.script.length > 0 && row.builtin.length > 0 ? formatRatio(median(row.script), median(row.builtin)) : "—",
+      mpRate(c, row.cpython),
+      mpCost(c, row.script),
+      `${goal.text}${goal.met === null ? "" : goal.met ? " met" : " NOT met"}`,
+    ];
+  });
+  return formatTable(["board script", "walnut run", "built-in service", "script/built-in", "CPython (veth)", "board: per op, CPU", "goal"], rows);
+}
+
+function mpFailures(rates: MpRates): string {
+  if (rates.failures.length === 0) return "";
+  return `\nFAILED runs (${rates.failures.length}):\n${rates.failures.map((f) => `  ${f.name} ${f.target}: ${f.reason}`).join("\n")}`;
+}
+
+function mpLegend(o: RunOptions): string[] {
+  return [
+    "  MicroPython     bench/micropython/*.py under `walnut run` (MicroPython in a worker, the stack in the main",
+    "                  thread, a bridge between them), driven by tcpclient from the TAP's namespace; built-in: the",
+    "                  same walnut process's own echo/discard/chargen (no bridge); CPython: the same script in",
+    "                  python3 serving the Linux kernel over a veth (readinto → recv_into, write → sendall).",
+    `                  Median of ${o.repeats} × ${o.seconds} s. per op: wall time per operation (bulk: CPU per MB of the`,
+    "                  walnut process, all threads); CPU: its share of one vCPU.",
   ];
 }
 
@@ -403,6 +483,14 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(`${tcpBoardCounters(tcp)}${tcpFailures(tcp)}`);
       console.log("\nFor context (not measured now):");
       console.log(tcpReferenceTable());
+    }
+
+    if (o.withMicroPython) {
+      const mp = await measureMpRates({ repeats: o.repeats, seconds: o.seconds, log });
+      console.log(`\nMicroPython on the board: board scripts vs the built-in services vs CPython, median of ${o.repeats} × ${o.seconds} s [min–max]`);
+      console.log(mpTable(mp));
+      const mpFailed = mpFailures(mp);
+      if (mpFailed !== "") console.log(mpFailed);
     }
 
     if (o.withTap) {

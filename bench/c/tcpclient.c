@@ -9,6 +9,8 @@
  *                                      RFC 864 pattern (walnut's and the harnesses' shape)
  *   tcpclient echo    IP PORT SECONDS  1-byte transactions on one connection (TCP_NODELAY): send, await, check
  *   tcpclient connect IP PORT SECONDS  connect + 1-byte echo + close, sequentially (at most MAX_CONNECTS)
+ *   tcpclient udpecho IP PORT SECONDS  UDP round trips of a 16-byte datagram (a counter), one outstanding;
+ *                                      a reply that does not come within 1 s is counted lost and the next sent
  *
  * Output: "ok mode=… ops=… bytes=… seconds=… cpu=…" (cpu: this client's user + system seconds). Any error,
  * short read or mismatch prints "error …" on stderr, with the connection's TCP_INFO when one is open, and
@@ -113,7 +115,7 @@ static void echo_one(int fd, unsigned char value) {
 
 int main(int argc, char **argv) {
   if (argc != 5) {
-    fprintf(stderr, "usage: tcpclient send|recv|echo|connect IP PORT SECONDS\n");
+    fprintf(stderr, "usage: tcpclient send|recv|echo|connect|udpecho IP PORT SECONDS\n");
     return 2;
   }
   const char *mode = argv[1];
@@ -209,6 +211,42 @@ int main(int argc, char **argv) {
     }
     t1 = now_s();
     bytes = ops;
+  } else if (strcmp(mode, "udpecho") == 0) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) die("socket");
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (const struct sockaddr *)&dst, sizeof(dst)) != 0) die("connect");
+    long long lost = 0;
+    unsigned char out[16], in[64];
+    t0 = now_s();
+    end = t0 + seconds;
+    while (ops < MAX_ECHOES && now_s() < end) {
+      memset(out, 0, sizeof(out));
+      memcpy(out, &ops, sizeof(ops));
+      if (send(fd, out, sizeof(out), 0) != (ssize_t)sizeof(out)) die("udp send");
+      for (;;) {
+        ssize_t r = recv(fd, in, sizeof(in), 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          lost++;
+          break;
+        }
+        if (r < 0) die("udp recv");
+        /* A late reply to an earlier datagram is skipped; ours ends the round trip. */
+        if (r == (ssize_t)sizeof(out) && memcmp(in, out, sizeof(out)) == 0) {
+          ops++;
+          break;
+        }
+      }
+      if (lost > 10) {
+        errno = 0;
+        die("udp echo: more than 10 datagrams lost");
+      }
+    }
+    t1 = now_s();
+    bytes = ops * (long long)sizeof(out);
+    close(fd);
   } else {
     fprintf(stderr, "tcpclient: unknown mode %s\n", mode);
     return 2;

@@ -160,6 +160,24 @@ describe.runIf(tap)("lwIP-exact edge cases and raw ping (docs/usocket.md)", () =
     expect((await peer.finish()).code).toBe(0);
   });
 
+  it("bytes read ahead of recv keep their order through MSG_PEEK, readline, read, readinto and recvfrom; poll sees them; closing with some unread resets", async () => {
+    const l = lab("10.71.13");
+    const { board, peer } = l.pair("readahead_board.py", "readahead_peer.py");
+    expect(await board.nextLines(8)).toEqual([
+      "recv b'012'",
+      "still readable True",
+      "peek b'34'",
+      "readline b'3456789\\n'",
+      "read b'abcd'",
+      "readinto 3 b'efg'",
+      "recvfrom b'hij' True",
+      "recv b'\\n' b'KL'",
+    ]);
+    expect(await peer.next()).toBe("peer saw reset");
+    expect((await board.finish()).code).toBe(0);
+    expect((await peer.finish()).code).toBe(0);
+  });
+
   it("a ping module: uctypes echo requests on a connected SOCK_RAW socket, replies awaited with select.poll and parsed with uctypes", async () => {
     const l = lab("10.71.12");
     const board = l.board("ping_board.py", [l.kernelIp]);

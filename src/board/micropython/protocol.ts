@@ -11,6 +11,11 @@ export const Slot = {
   INTERRUPT: 0,
   /** REPL: 1 while the worker is inside replProcessChar (a statement may be running), 0 while it waits for input. */
   BUSY: 1,
+  /**
+   * 1 while the main thread watches the frames for the next request (right after an answer): the worker
+   * then rings no doorbell message, and the request is served without a wake-up of the main thread.
+   */
+  MAIN_SPINNING: 2,
 } as const;
 
 /**
@@ -33,16 +38,33 @@ export const FrameSlot = {
   DATA_LENGTH: 5,
   /** Bytes of UTF-8 in the string area (answer). */
   STRING_LENGTH: 6,
+  /** Request: the operation, the socket id, and per argument slot its kind (ArgSlotKind, 2 bits each). */
+  OP: 7,
+  SID: 8,
+  ARG_KINDS: 9,
+  /** Request: UTF-8 bytes of string arguments a, b, c (0 for others); they sit one after another in the string area. */
+  ARG_STRING_LENGTH: 10,
 } as const;
 
-export const State = { IDLE: 0, WAITING: 1, DONE: 2 } as const;
+/**
+ * A frame's life: IDLE → WAITING (the worker wrote a request) → TAKEN (the main thread claimed it with a
+ * compare-and-swap, so a doorbell message and the main thread's own watch never serve it twice) → DONE
+ * (the answer is in) → IDLE (the worker read it, or gave up on it after an interrupt).
+ */
+export const State = { IDLE: 0, WAITING: 1, TAKEN: 2, DONE: 3 } as const;
+
+/** What an argument slot of a request holds. */
+const ArgSlotKind = { NONE: 0, NUMBER: 1, STRING: 2 } as const;
+/** Float64 index (from the frame's start, in 8-byte units) of the three number arguments. */
+const ARG_NUMBER_AT = 8;
 
 /** How a call ended; the Python wrapper raises the matching exception. */
 export const Status = { OK: 0, OSERROR: 1, VALUE_ERROR: 2, TYPE_ERROR: 3, EOF_ERROR: 4, INTERRUPTED: 5, RUNTIME_ERROR: 6 } as const;
 export type StatusCode = (typeof Status)[keyof typeof Status];
 
 const GLOBAL_BYTES = 64;
-const FRAME_HEADER_BYTES = 32;
+/** Int32 slots (FrameSlot) in the first 64 bytes, the three float64 arguments after them. */
+const FRAME_HEADER_BYTES = 96;
 /** Largest data one call moves (a UDP datagram's 65507 bytes fit); Python wrappers loop for more. */
 export const DATA_MAX = 65_536;
 export const STRING_MAX = 8_192;
@@ -164,7 +186,6 @@ export function argProblem(kind: ArgKind | undefined, value: unknown): string | 
 
 /** One bridge call: an operation, a socket id and up to three checked arguments; bulk data sits in the data area. */
 export interface Request {
-  kind: "call";
   /** The call frame whose slots and data areas hold this request and its answer. */
   frame: number;
   seq: number;
@@ -173,9 +194,81 @@ export interface Request {
   args: Arg[];
 }
 
+/** The shared buffer seen as the slots, the float64 arguments and the bytes. */
+export interface SharedViews {
+  i32: Int32Array;
+  f64: Float64Array;
+  bytes: Uint8Array;
+}
+
+export function sharedViews(shared: SharedArrayBuffer): SharedViews {
+  return { i32: new Int32Array(shared), f64: new Float64Array(shared), bytes: new Uint8Array(shared) };
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/**
+ * Writes a request's operation and arguments into its frame (the worker, before it marks the frame
+ * WAITING) → false when its strings do not fit the string area.
+ */
+export function writeRequest(v: SharedViews, req: Request): boolean {
+  const f = frameLayout(req.frame);
+  let kinds = 0;
+  let at = f.stringOffset;
+  for (let i = 0; i < 3; i++) {
+    const a = req.args[i] ?? null;
+    let length = 0;
+    if (typeof a === "number") {
+      kinds |= ArgSlotKind.NUMBER << (2 * i);
+      v.f64[f.slot0 / 2 + ARG_NUMBER_AT + i] = a;
+    } else if (typeof a === "string") {
+      kinds |= ArgSlotKind.STRING << (2 * i);
+      const r = utf8.encodeInto(a, v.bytes.subarray(at, f.stringOffset + STRING_MAX));
+      if (r.read !== a.length) return false;
+      length = r.written;
+      at += length;
+    }
+    v.i32[f.slot0 + FrameSlot.ARG_STRING_LENGTH + i] = length;
+  }
+  v.i32[f.slot0 + FrameSlot.OP] = req.op;
+  v.i32[f.slot0 + FrameSlot.SID] = req.sid;
+  v.i32[f.slot0 + FrameSlot.ARG_KINDS] = kinds;
+  v.i32[f.slot0 + FrameSlot.SEQ] = req.seq;
+  return true;
+}
+
+/** Reads the request of a frame the main thread has claimed. */
+export function readRequest(v: SharedViews, frame: number): Request {
+  const f = frameLayout(frame);
+  const kinds = v.i32[f.slot0 + FrameSlot.ARG_KINDS] as number;
+  const args: Arg[] = [];
+  let at = f.stringOffset;
+  for (let i = 0; i < 3; i++) {
+    const kind = (kinds >> (2 * i)) & 3;
+    if (kind === ArgSlotKind.NUMBER) {
+      args.push(v.f64[f.slot0 / 2 + ARG_NUMBER_AT + i] as number);
+    } else if (kind === ArgSlotKind.STRING) {
+      const length = v.i32[f.slot0 + FrameSlot.ARG_STRING_LENGTH + i] as number;
+      args.push(fromUtf8.decode(v.bytes.slice(at, at + length)));
+      at += length;
+    } else {
+      args.push(null);
+    }
+  }
+  return {
+    frame,
+    seq: v.i32[f.slot0 + FrameSlot.SEQ] as number,
+    op: v.i32[f.slot0 + FrameSlot.OP] as OpCode,
+    sid: v.i32[f.slot0 + FrameSlot.SID] as number,
+    args,
+  };
+}
+
 /** Worker → main. */
 export type WorkerMessage =
-  | Request
+  /** The doorbell: frame `frame` holds a request (sent only while the main thread is not watching). */
+  | { kind: "call"; frame: number }
   | { kind: "output"; stream: "stdout" | "stderr"; text: string }
   /** REPL: a piped line has been processed; the next may come. */
   | { kind: "ready" }

@@ -33,10 +33,26 @@ import {
   type OpArgs,
   type OpCode,
   type ReplInput,
+  readRequest,
+  sharedViews,
   type Request,
+  type SharedViews,
   type WorkerInput,
   type WorkerMessage,
 } from "./protocol.js";
+
+/**
+ * How long the main thread watches for a script's next call after answering one (WALNUT_BRIDGE_MAIN_SPIN_US,
+ * µs without a call; 0 turns it off), and how long one watch may hold the event loop in all.
+ */
+const MAIN_SPIN_MS = envMicros("WALNUT_BRIDGE_MAIN_SPIN_US", 100);
+const MAIN_SPIN_MAX_MS = 2;
+
+function envMicros(name: string, defaultUs: number): number {
+  const text = process.env[name];
+  const us = text === undefined || text === "" ? defaultUs : Number(text);
+  return Number.isFinite(us) && us > 0 ? Math.min(us, 100_000) / 1000 : 0;
+}
 
 export { LineConsole, type ConsoleInput } from "./console.js";
 
@@ -382,6 +398,9 @@ class Bridge implements ScriptRun {
   /** Per frame, the newest request (an older one's late answer is not written). */
   private readonly latestSeq: number[] = new Array<number>(FRAMES).fill(0);
   private finished = false;
+  private readonly views: SharedViews;
+  /** The main thread is watching the frames (watch()). */
+  private watching = false;
   private endGracefully = false;
   private isResetRequested = false;
 
@@ -394,6 +413,7 @@ class Bridge implements ScriptRun {
   ) {
     this.i32 = new Int32Array(shared);
     this.bytes = new Uint8Array(shared);
+    this.views = sharedViews(shared);
     this.us = usocketFor(net.stack);
     this.console = options.console ?? NO_CONSOLE;
     this.consolePollable = new ConsolePollable(this.console);
@@ -409,7 +429,7 @@ class Bridge implements ScriptRun {
         resolve(this.isResetRequested ? { ok: true, traceback: null, exitCode: 0, reset: true } : r);
       };
       worker.on("message", (m: WorkerMessage) => {
-        if (m.kind === "call") void this.serve(m);
+        if (m.kind === "call") this.claim(m.frame);
         else if (m.kind === "output") (m.stream === "stdout" ? out : err)(m.text);
         else if (m.kind === "ready") onReplReady();
         else finish({ ok: m.ok, traceback: m.traceback, exitCode: m.exitCode }, true);
@@ -443,9 +463,55 @@ class Bridge implements ScriptRun {
     return s.fileno();
   }
 
+  /**
+   * Takes the request of `frame` if it is WAITING (compare-and-swap to TAKEN, so the doorbell and the watch
+   * never serve one twice) and starts serving it → the serve, or null when there was nothing to take.
+   */
+  private claim(frame: unknown): Promise<void> | null {
+    if (typeof frame !== "number" || !Number.isInteger(frame) || frame < 0 || frame >= FRAMES || this.finished) return null;
+    const slot = frameLayout(frame).slot0 + FrameSlot.STATE;
+    if (Atomics.compareExchange(this.i32, slot, State.WAITING, State.TAKEN) !== State.WAITING) return null;
+    return this.serve(readRequest(this.views, frame));
+  }
+
+  /**
+   * After an answer, watches the frames for the next request for a short while (MAIN_SPIN_MS without one,
+   * MAIN_SPIN_MAX_MS at most) and serves what comes at once, so a script's run of calls costs no wake-up
+   * of this thread per call. A call that does not complete at once (it waits for the network) ends the
+   * watch: the event loop must run for the stack's input. Then the doorbell messages take over again.
+   */
+  private async watch(): Promise<void> {
+    if (MAIN_SPIN_MS <= 0 || this.watching || this.finished) return;
+    this.watching = true;
+    Atomics.store(this.i32, Slot.MAIN_SPINNING, 1);
+    const start = performance.now();
+    let lastServedAt = start;
+    try {
+      for (;;) {
+        const now = performance.now();
+        if (now - lastServedAt > MAIN_SPIN_MS || now - start > MAIN_SPIN_MAX_MS || this.finished) break;
+        let served: Promise<void> | null = null;
+        for (let f = 0; f < FRAMES; f++) served = this.claim(f) ?? served;
+        if (served === null) continue;
+        let settled = false;
+        void served.then(() => {
+          settled = true;
+        });
+        // An immediate answer settles within a few microtask turns (no event-loop round).
+        for (let k = 0; k < 16 && !settled; k++) await null;
+        if (!settled) break;
+        lastServedAt = performance.now();
+      }
+    } finally {
+      Atomics.store(this.i32, Slot.MAIN_SPINNING, 0);
+      this.watching = false;
+    }
+    // A request written as the watch ended may have rung no doorbell: take it now.
+    for (let f = 0; f < FRAMES; f++) this.claim(f);
+  }
+
   /** Serves one bridge call and, unless a newer call superseded it (after an interrupt), answers it. */
   private async serve(req: Request): Promise<void> {
-    if (!Number.isInteger(req.frame) || req.frame < 0 || req.frame >= FRAMES) return;
     const f = frameLayout(req.frame);
     this.latestSeq[req.frame] = req.seq;
     const dataLength = Atomics.load(this.i32, f.slot0 + FrameSlot.DATA_LENGTH);
@@ -473,9 +539,11 @@ class Bridge implements ScriptRun {
         answer.text = e instanceof Error ? e.message : String(e);
       }
     }
-    if (this.finished || req.seq !== this.latestSeq[req.frame]) return;
     const i32 = this.i32;
     const at = f.slot0;
+    // Not ours to answer any more: a newer call of the frame was claimed, or the worker gave this one up
+    // (an interrupt set the frame IDLE, perhaps already WAITING again with the next request).
+    if (this.finished || req.seq !== this.latestSeq[req.frame] || Atomics.load(i32, at + FrameSlot.STATE) !== State.TAKEN) return;
     const outData = answer.data ?? null;
     if (outData !== null) this.bytes.set(outData.subarray(0, DATA_MAX), f.dataOffset);
     Atomics.store(i32, at + FrameSlot.DATA_LENGTH, outData === null ? 0 : Math.min(outData.length, DATA_MAX));
@@ -486,8 +554,9 @@ class Bridge implements ScriptRun {
     Atomics.store(i32, at + FrameSlot.VALUE, answer.value ?? 0);
     Atomics.store(i32, at + FrameSlot.VALUE2, answer.value2 ?? 0);
     Atomics.store(i32, at + FrameSlot.SEQ, req.seq);
-    Atomics.store(i32, at + FrameSlot.STATE, State.DONE);
+    if (Atomics.compareExchange(i32, at + FrameSlot.STATE, State.TAKEN, State.DONE) !== State.TAKEN) return;
     Atomics.notify(i32, at + FrameSlot.STATE);
+    void this.watch();
   }
 
   /** One handler per operation, its arguments typed by OP_ARGS (the worker checked them). */

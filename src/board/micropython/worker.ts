@@ -23,7 +23,8 @@ import {
   type ArgKind,
   type OpCode,
   type ReplInput,
-  type Request,
+  sharedViews,
+  writeRequest,
   type WorkerInput,
   type WorkerMessage,
 } from "./protocol.js";
@@ -113,6 +114,13 @@ function writer(stream: "stdout" | "stderr"): (b: Uint8Array) => void {
 }
 
 // ---- the bridge ----
+/** How long a call watches for its answer before it sleeps (WALNUT_BRIDGE_SPIN_US, µs; 0 never spins). */
+const SPIN_MS = spinMs(process.env.WALNUT_BRIDGE_SPIN_US, 200);
+
+function spinMs(text: string | undefined, defaultUs: number): number {
+  const us = text === undefined || text === "" ? defaultUs : Number(text);
+  return Number.isFinite(us) && us > 0 ? Math.min(us, 100_000) / 1000 : 0;
+}
 let seq = 0;
 let lastStatus: number = Status.OK;
 let lastString = "";
@@ -123,6 +131,8 @@ let depth = 0;
 /** What run() in _walnutboot reported: the exit status and an uncaught exception's traceback. */
 let outcome: { exitCode: number; traceback: string | null } | null = null;
 const frames = Array.from({ length: FRAMES }, (_, f) => frameLayout(f));
+const views = sharedViews(input.shared);
+const doorbells: WorkerMessage[] = Array.from({ length: FRAMES }, (_, frame) => ({ kind: "call", frame }));
 
 function refuse(status: number, message: string): number {
   lastStatus = status;
@@ -167,15 +177,21 @@ function call(op: unknown, sid: unknown, a?: unknown, b?: unknown, c?: unknown, 
   Atomics.store(i32, f.slot0 + FrameSlot.DATA_LENGTH, len);
   seq += 1;
   const mySeq = seq;
+  if (!writeRequest(views, { frame, seq: mySeq, op: code, sid, args })) return refuse(Status.VALUE_ERROR, "string arguments too long");
   Atomics.store(i32, stateSlot, State.WAITING);
-  const req: Request = { kind: "call", frame, seq: mySeq, op: code, sid, args };
   depth += 1;
   try {
-    port.postMessage(req);
+    // The doorbell only when the main thread is not watching the frames already (it then claims the
+    // request itself; a message it receives for a request it has claimed is ignored).
+    if (Atomics.load(i32, Slot.MAIN_SPINNING) === 0) port.postMessage(doorbells[frame]);
+    // Most answers come within tens of µs: watching the slot that long is cheaper than a futex sleep, whose
+    // wake-up on an idle vCPU costs ~70 µs (docs/measurements.md "The bridge"). Then sleep as before.
+    const spinEnd = SPIN_MS > 0 ? performance.now() + SPIN_MS : 0;
     for (;;) {
       const state = Atomics.load(i32, stateSlot);
       if (state === State.DONE && Atomics.load(i32, f.slot0 + FrameSlot.SEQ) === mySeq) break;
       if (Atomics.load(i32, Slot.INTERRUPT) !== 0) return interrupted(frame);
+      if (spinEnd > 0 && performance.now() < spinEnd) continue;
       Atomics.wait(i32, stateSlot, state, timerWaitMs(1000));
       runDueTimers();
     }

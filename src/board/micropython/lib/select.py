@@ -12,6 +12,10 @@ POLLHUP = _k.POLLHUP
 POLLNVAL = _k.POLLNVAL
 
 
+def _none():
+    return 0
+
+
 def _fd(obj):
     f = getattr(obj, "fileno", None)
     if f is None:
@@ -37,6 +41,11 @@ class poll:
 
     def poll(self, timeout=-1):
         timeout = -1 if timeout is None else _int(timeout)
+        # Sockets holding bytes read ahead in the interpreter (usocket's recv) are readable whatever the
+        # stack says: the stack is only asked what else is ready, without waiting.
+        ahead = [k for k, v in self._m.items() if v[1] & POLLIN and getattr(v[0], "_ahead", _none)()]
+        if ahead:
+            timeout = 0
         spec = ",".join("%d:%d" % (k, v[1]) for k, v in self._m.items())
         _c(_k.OP_POLL, 0, spec, timeout)
         out = []
@@ -44,9 +53,16 @@ class poll:
         if s:
             for item in s.split(","):
                 k, ev = item.split(":")
-                e = self._m.get(int(k))
+                k = int(k)
+                e = self._m.get(k)
                 if e is not None:
-                    out.append((e[0], int(ev)))
+                    ev = int(ev)
+                    if k in ahead:
+                        ev |= POLLIN
+                        ahead.remove(k)
+                    out.append((e[0], ev))
+        for k in ahead:
+            out.append((self._m[k][0], POLLIN))
         return out
 
     def ipoll(self, timeout=-1, flags=0):

@@ -29,6 +29,8 @@ _status = _w.status
 _MAX = _k.DATA_MAX
 _INT_MIN = -0x80000000
 _INT_MAX = 0x7FFFFFFF
+# struct.pack('ii', 1, 0): SO_LINGER on with 0 s, for the abortive close.
+_LINGER_ABORT = b"\x01\x00\x00\x00\x00\x00\x00\x00"
 
 
 def _check(v):
@@ -110,9 +112,10 @@ def _rd(op, sid, n, flags=None):
         return None
     if k == 0:
         return b""
-    b = bytearray(k)
+    # One allocation: the answer is copied straight into the new bytes object (it is not shared yet).
+    b = bytes(k)
     _w.take(_uctypes.addressof(b), k)
-    return bytes(b)
+    return b
 
 
 def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
@@ -125,8 +128,31 @@ def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
 
 
 class socket:
+    # TCP sockets read ahead: recv(n) asks the stack for up to a bridge call's worth and keeps what is
+    # beyond n here (_rb from offset _ro), so a recv(4096) loop crosses the bridge once per 64 KiB, not per
+    # 4 KiB. Every read method takes these bytes first, select.poll counts them as readable (_ahead), and a
+    # close with some left unread resets the connection, as the stack does for unread data (RFC 1122
+    # §4.2.2.13).
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0, _sid=None):
         self._sid = _c(_k.OP_SOCKET, 0, _int(af), _int(type), _int(proto)) if _sid is None else _sid
+        self._stream = _sid is not None or type == SOCK_STREAM
+        self._rb = b""
+        self._ro = 0
+
+    def _ahead(self):
+        return len(self._rb) - self._ro
+
+    def _take(self, n):
+        # Up to n read-ahead bytes (n < 0: all of them).
+        ro = self._ro
+        left = len(self._rb) - ro
+        if n < 0 or n >= left:
+            d = self._rb if ro == 0 else self._rb[ro:]
+            self._rb = b""
+            self._ro = 0
+            return d
+        self._ro = ro + n
+        return self._rb[ro : ro + n]
 
     def __repr__(self):
         return "<socket>"
@@ -141,6 +167,11 @@ class socket:
         pass
 
     def close(self):
+        if self._ahead():
+            # Unread data: an abortive close, as the stack would make it had the bytes stayed there.
+            self._rb = b""
+            self._ro = 0
+            _cd(_k.OP_SETSOCKOPT, self._sid, _LINGER_ABORT, SOL_SOCKET, _k.SO_LINGER)
         _c(_k.OP_CLOSE, self._sid)
 
     def fileno(self):
@@ -184,9 +215,31 @@ class socket:
         return _cd(_k.OP_SENDTO, self._sid, data, host, port)
 
     def recv(self, bufsize, flags=0):
-        return _rd(_k.OP_RECV, self._sid, bufsize, flags)
+        if not self._stream:
+            return _rd(_k.OP_RECV, self._sid, bufsize, flags)
+        n = _int(bufsize)
+        f = _int(flags)
+        if n < 0:
+            raise ValueError("negative buffer size")
+        if self._ahead():
+            if f & MSG_PEEK:
+                return self._rb[self._ro : self._ro + n]
+            return self._take(n)
+        if n == 0 or f & MSG_PEEK:
+            return _rd(_k.OP_RECV, self._sid, n, f)
+        d = _rd(_k.OP_RECV, self._sid, _MAX, f)
+        if len(d) <= n:
+            return d
+        self._rb = d
+        self._ro = n
+        return d[:n]
 
     def recvfrom(self, bufsize, flags=0):
+        if self._ahead():
+            d = self.recv(bufsize, flags)
+            # The peer's address, from a call that takes nothing.
+            _rd(_k.OP_RECVFROM, self._sid, 0, MSG_DONTWAIT)
+            return d, (_w.string(), _w.value2())
         d = _rd(_k.OP_RECVFROM, self._sid, bufsize, flags)
         return d, (_w.string(), _w.value2())
 
@@ -195,6 +248,12 @@ class socket:
             size = _int(size)
         parts = []
         got = 0
+        if self._ahead():
+            d = self._take(-1 if size is None or size < 0 else size)
+            if len(d) == size:
+                return d
+            parts.append(d)
+            got = len(d)
         while size is None or size < 0 or got < size:
             want = _MAX if size is None or size < 0 else min(size - got, _MAX)
             d = _rd(_k.OP_READ, self._sid, want)
@@ -210,13 +269,35 @@ class socket:
         if not isinstance(buf, (bytearray, memoryview)):
             raise TypeError("object with buffer protocol required")
         n = len(buf) if nbytes is None else min(_int(nbytes), len(buf))
-        d = self.read(n)
-        if d is None:
-            return None
-        buf[: len(d)] = d
-        return len(d)
+        if n < 0:
+            raise ValueError("negative buffer size")
+        # Straight into the caller's buffer, at most one bridge call's worth at a time, until n bytes or EOF.
+        at = _uctypes.addressof(buf)
+        got = 0
+        if self._ahead():
+            d = self._take(n)
+            got = len(d)
+            buf[:got] = d
+        while got < n:
+            want = min(n - got, _MAX)
+            k = _c(_k.OP_READ, self._sid, want)
+            if k < 0:
+                return got if got else None
+            if k:
+                _w.take(at + got, k)
+            got += k
+            if k < want:
+                break
+        return got
 
     def readline(self):
+        if self._ahead():
+            i = self._rb.find(b"\n", self._ro)
+            if i >= 0:
+                return self._take(i + 1 - self._ro)
+            head = self._take(-1)
+            rest = _rd(_k.OP_READLINE, self._sid, _MAX)
+            return head if rest is None else head + rest
         return _rd(_k.OP_READLINE, self._sid, _MAX)
 
     def write(self, data):
