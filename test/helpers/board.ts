@@ -107,7 +107,7 @@ export interface TestBoard {
 export function startTestBoard(
   prefix: string,
   subnet: string,
-  extra: Partial<Pick<BoardOptions, "pcapPath" | "trace" | "mtu" | "faults">> = {},
+  extra: Partial<Pick<BoardOptions, "pcapPath" | "trace" | "mtu" | "faults" | "iperf3">> = {},
 ): TestBoard {
   const ns = uniqueName(`${prefix}n`);
   const tap = uniqueName(`${prefix}t`);
@@ -128,6 +128,7 @@ export function startTestBoard(
       pcapPath: extra.pcapPath ?? null,
       trace: extra.trace ?? null,
       faults: extra.faults ?? null,
+      iperf3: extra.iperf3 ?? null,
     });
   } catch (err) {
     removeNetns(ns);
