@@ -30,6 +30,8 @@ export interface UpOptions {
   dnsServers: number[];
   /** --loss, --delay, … : faults injected on the board's link (both directions), or null for none. */
   faults: Partial<FaultOptions> | null;
+  /** --iperf3 (true), --no-iperf3 (false), or neither (null: the command's default). */
+  iperf3: boolean | null;
 }
 
 const UP_SPEC = {
@@ -56,8 +58,15 @@ const UP_SPEC = {
   jitter: { type: "string" },
   rate: { type: "string" },
   seed: { type: "string" },
+  iperf3: { type: "boolean" },
+  "no-iperf3": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** Whether `--name` is an up option followed by a value (`--ip 10.0.0.2/24`), for commands that mix in their own. */
+export function upOptionTakesValue(name: string): boolean {
+  return (UP_SPEC as Readonly<Record<string, { type: string }>>)[name]?.type === "string";
+}
 
 type ParsedUp = ReturnType<typeof parseArgs<{ options: typeof UP_SPEC; strict: true; allowPositionals: false }>>["values"];
 
@@ -139,6 +148,7 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     lan,
     dnsServers: parseDnsServers(v.dns),
     faults: parseFaults(v),
+    iperf3: parseIperf3Switch(v),
   };
 }
 
@@ -176,6 +186,12 @@ function parseFaults(v: ParsedUp): Partial<FaultOptions> | null {
   if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed: '${v.seed ?? ""}' must be a whole number`);
   set("seed", seed);
   return Object.keys(f).length === 0 || (Object.keys(f).length === 1 && f.seed !== undefined) ? null : f;
+}
+
+/** `--iperf3` / `--no-iperf3`: the built-in iperf3 server on or off; null when neither is given. */
+function parseIperf3Switch(v: ParsedUp): boolean | null {
+  if (v.iperf3 === true && v["no-iperf3"] === true) throw new UsageError("--iperf3 and --no-iperf3 exclude each other");
+  return v.iperf3 === true ? true : v["no-iperf3"] === true ? false : null;
 }
 
 /** `--dns A.B.C.D[,A.B.C.D…]`: up to 3 servers, as a board's resolver keeps (lwIP DNS_MAX_SERVERS is 2–3). */
@@ -262,6 +278,7 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
     lan,
     dnsServers: parseDnsServers(v.dns),
     faults: parseFaults(v),
+    iperf3: parseIperf3Switch(v),
   };
 }
 
@@ -287,7 +304,9 @@ export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
   --host               keep the kernel side in the current namespace instead
   --tap NAME           TAP name: attach to an existing TAP as it is, or create one with this name
   --pcap FILE          write every frame the board sees and sends to FILE (pcapng)
-  --trace              print one decoded line per frame`;
+  --trace              print one decoded line per frame
+  --no-iperf3          do not serve iperf3 on port 5201 (walnut up serves it by default: iperf3 -c BOARD_IP)
+  --iperf3             serve iperf3 on port 5201 (walnut run and walnut repl do not by default: a script may want the port)`;
 
 /** `walnut run`'s own options (beside the up options). */
 export interface RunArgs {

@@ -171,6 +171,13 @@ export class ControlReader {
     return b >= 128 ? b - 256 : b;
   }
 
+  /** The next state byte without taking it, or null. */
+  peekState(): number | null {
+    if (this.available < 1) return null;
+    const b = this.buf[this.start] as number;
+    return b >= 128 ? b - 256 : b;
+  }
+
   /** The next 4-byte big-endian signed integer, or null. */
   takeInt32(): number | null {
     if (this.available < 4) return null;
