@@ -4,10 +4,10 @@
 // against it, each test logged) unless --no-iperf3. Traffic stays inside 10.67.9.0/24 and 10.67.10.0/24
 // in those namespaces.
 
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { canRunTapTests, uniqueName } from "../helpers/env.js";
-import { interrupt, ROOT, spawnWalnut, WALNUT, waitForLine, type WalnutProcess } from "../helpers/walnutProcess.js";
+import { interrupt, ROOT, spawnWalnut, WALNUT, waitForLine } from "../helpers/walnutProcess.js";
 import { removeNetns, runAsync, runInNetns } from "../helpers/board.js";
 import { createNetns } from "../../src/host/iproute.js";
 import { parseIperf3Args } from "../../src/cli/iperf3.js";
@@ -56,7 +56,7 @@ describe("walnut iperf3's arguments", () => {
 
 describe.runIf(run)("iperf3 with the walnut command on a real TAP", () => {
   const namespaces: string[] = [];
-  const children: WalnutProcess["child"][] = [];
+  const children: ChildProcess[] = [];
 
   beforeAll(async () => {
     const r = await runAsync(["npx", "tsc", "-p", "tsconfig.build.json"], { timeoutMs: 60_000, cwd: ROOT });
