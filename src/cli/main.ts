@@ -154,6 +154,8 @@ async function up(argv: readonly string[]): Promise<number> {
     const line = formatCounters(counters);
     if (line.length > 0) console.log(`  ${layer}: ${line}`);
   }
+  const iperf3 = board.iperf3 !== null ? formatCounters(board.iperf3.stats) : "";
+  if (iperf3.length > 0) console.log(`  iperf3: ${iperf3}`);
   return 0;
 }
 

@@ -347,7 +347,7 @@ class ClientTest {
           stream.onDatagram(this.udpView, 0, n);
         }
       },
-      error: (_p, e) => this.fail(`stream ${id}: ${connectError(e === Err.RST ? Err.RST : e)}`),
+      error: (_p, e) => this.fail(`stream ${id}: ${connectError(e)}`),
     };
     const hello = new Uint8Array(UDP_HANDSHAKE_BYTES);
     new DataView(hello.buffer).setUint32(0, UDP_CONNECT_MSG, true);
