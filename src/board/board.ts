@@ -1,5 +1,6 @@
 // The virtual board: a Stack on a device chain (TAP → fault injection → capture → trace → netif) with the
-// host side set up by HostLink, serving the built-in services: TCP echo 7, discard 9, chargen 19; UDP echo 7, discard 9.
+// host side set up by HostLink, serving the built-in services: TCP echo 7, discard 9, chargen 19; UDP echo 7,
+// discard 9; and, when asked, iperf3 on 5201.
 // Its address is static or taken by DHCP (apps/dhcp); the TAP may join a Linux bridge to reach a LAN.
 // `walnut up` and `walnut demo` build one; the MicroPython runtime joins it later.
 
@@ -17,6 +18,7 @@ import { TcpServices } from "../apps/services.js";
 import { UdpServices } from "../apps/udpServices.js";
 import { DhcpClient, type DhcpClientOptions, type DhcpLease } from "../apps/dhcp.js";
 import { ipIn } from "../host/iproute.js";
+import { Iperf3Server } from "../apps/iperf3/server.js";
 
 export interface BoardOptions {
   mac: MacAddr;
@@ -45,6 +47,8 @@ export interface BoardOptions {
    * super-frames, partial checksums). Default true; false (`--no-offload`) exchanges plain frames only.
    */
   offload?: boolean;
+  /** Serve iperf3 on port 5201 (apps/iperf3), `log` receiving one line per test; null or absent: off. */
+  iperf3?: { log?: (line: string) => void } | null;
 }
 
 export class Board {
@@ -53,6 +57,8 @@ export class Board {
   readonly pcap: PcapWriter | null;
   readonly services: TcpServices;
   readonly udpServices: UdpServices;
+  /** The iperf3 server when BoardOptions.iperf3 asks for it, else null. */
+  readonly iperf3: Iperf3Server | null;
   /** The DHCP client when the board takes its address by DHCP, else null. */
   readonly dhcp: DhcpClient | null;
   private stopped = false;
@@ -85,6 +91,10 @@ export class Board {
     );
     this.services = new TcpServices(this.stack.tcp);
     this.udpServices = new UdpServices(this.stack.udp);
+    this.iperf3 =
+      options.iperf3 != null
+        ? new Iperf3Server(this.stack, { wallClockMicros, cpuUsage: () => process.cpuUsage(), log: options.iperf3.log ?? null })
+        : null;
     this.dhcp = isDhcp ? new DhcpClient(this.stack.udp, this.stack.netif, this.scheduler, this.stack.random, options.dhcpOptions) : null;
     if (this.dhcp !== null && (options.dnsServers ?? []).length === 0) {
       // RFC 2132 §3.8: the lease names the DNS servers; each (re)bind may change them.
@@ -108,6 +118,8 @@ export class Board {
       board.stack.start();
       board.services.start();
       board.udpServices.start();
+      // A fresh stack has nothing on port 5201 yet, so this listen cannot find it taken.
+      board.iperf3?.start();
       board.dhcp?.start();
       return board;
     } catch (err) {
@@ -191,6 +203,7 @@ export class Board {
     for (const settle of [...this.stopWaiters]) settle();
     this.services.stop();
     this.udpServices.stop();
+    this.iperf3?.stop();
     // RFC 2131 §4.4.6: give the lease back (DHCPRELEASE) while the link still works.
     this.dhcp?.stop();
     this.stack.stop();

@@ -32,6 +32,8 @@ export interface UpOptions {
   faults: Partial<FaultOptions> | null;
   /** False with --no-offload: the TAP exchanges plain frames (no virtio-net header, no TSO/GRO). */
   offload: boolean;
+  /** --iperf3 (true), --no-iperf3 (false), or neither (null: the command's default). */
+  iperf3: boolean | null;
 }
 
 const UP_SPEC = {
@@ -59,8 +61,15 @@ const UP_SPEC = {
   rate: { type: "string" },
   seed: { type: "string" },
   "no-offload": { type: "boolean" },
+  iperf3: { type: "boolean" },
+  "no-iperf3": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** Whether `--name` is an up option followed by a value (`--ip 10.0.0.2/24`), for commands that mix in their own. */
+export function upOptionTakesValue(name: string): boolean {
+  return (UP_SPEC as Readonly<Record<string, { type: string }>>)[name]?.type === "string";
+}
 
 type ParsedUp = ReturnType<typeof parseArgs<{ options: typeof UP_SPEC; strict: true; allowPositionals: false }>>["values"];
 
@@ -142,6 +151,7 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     lan,
     dnsServers: parseDnsServers(v.dns),
     faults: parseFaults(v),
+    iperf3: parseIperf3Switch(v),
   };
 }
 
@@ -179,6 +189,12 @@ function parseFaults(v: ParsedUp): Partial<FaultOptions> | null {
   if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed: '${v.seed ?? ""}' must be a whole number`);
   set("seed", seed);
   return Object.keys(f).length === 0 || (Object.keys(f).length === 1 && f.seed !== undefined) ? null : f;
+}
+
+/** `--iperf3` / `--no-iperf3`: the built-in iperf3 server on or off; null when neither is given. */
+function parseIperf3Switch(v: ParsedUp): boolean | null {
+  if (v.iperf3 === true && v["no-iperf3"] === true) throw new UsageError("--iperf3 and --no-iperf3 exclude each other");
+  return v.iperf3 === true ? true : v["no-iperf3"] === true ? false : null;
 }
 
 /** `--dns A.B.C.D[,A.B.C.D…]`: up to 3 servers, as a board's resolver keeps (lwIP DNS_MAX_SERVERS is 2–3). */
@@ -270,6 +286,7 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
     lan,
     dnsServers: parseDnsServers(v.dns),
     faults: parseFaults(v),
+    iperf3: parseIperf3Switch(v),
   };
 }
 
@@ -298,7 +315,9 @@ export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
   --trace              print one decoded line per frame
   --no-offload         plain 1514-byte frames on the TAP: no virtio-net header, no TCP segmentation or
                        checksum offload (default: TCP moves 64 KiB super-frames both ways, checksums left
-                       to the kernel)`;
+                       to the kernel)
+  --no-iperf3          do not serve iperf3 on port 5201 (walnut up serves it by default: iperf3 -c BOARD_IP)
+  --iperf3             serve iperf3 on port 5201 (walnut run and walnut repl do not by default: a script may want the port)`;
 
 /** `walnut run`'s own options (beside the up options). */
 export interface RunArgs {

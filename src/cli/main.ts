@@ -10,6 +10,7 @@ import { runDemo } from "./demo.js";
 import { runScriptFile } from "../board/micropython/script.js";
 import { runRepl } from "../board/micropython/repl.js";
 import { netstatLines } from "./netstat.js";
+import { IPERF3_USAGE, parseIperf3Args, runIperf3OnBoard } from "./iperf3.js";
 import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -19,6 +20,7 @@ commands:
   up      bring a board up on a TAP and serve until Ctrl-C (walnut up --help)
   run     bring a board up, run a MicroPython script on it, tear it down (walnut run --help)
   repl    bring a board up with an interactive MicroPython REPL on it; Ctrl-D tears it down (walnut repl --help)
+  iperf3  bring a board up and run one iperf3 test from it: walnut iperf3 [up options] -c HOST (walnut iperf3 --help)
   demo    a board in a private namespace, pinged by the kernel, with a decoded trace
   bench   the benchmarks: board vs the Linux kernel and lwIP (walnut bench --help; needs root)
   help    this text`;
@@ -33,6 +35,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await run(rest);
       case "repl":
         return await repl(rest);
+      case "iperf3":
+        return await iperf3(rest);
       case "demo":
         return await runDemo(rest);
       case "bench":
@@ -62,7 +66,7 @@ export async function main(argv: readonly string[]): Promise<number> {
  * documented default (.1 of the subnet), which is also the gateway. (DHCP and --bridge: the kernel side is
  * addressed only if --host-ip says so.)
  */
-function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream): BoardOptions {
+function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream, iperf3ByDefault = false, iperf3Log: (line: string) => void = (l) => void traceTo.write(`walnut: ${l}\n`)): BoardOptions {
   let hostCidr = o.hostCidr;
   let gateway = o.gateway;
   if (hostCidr === null && !o.dhcp && o.bridge === null && !linkExists(null, o.tapName)) {
@@ -86,6 +90,7 @@ function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream): BoardOption
     lan: o.lan,
     dnsServers: o.dnsServers,
     offload: o.offload,
+    iperf3: (o.iperf3 ?? iperf3ByDefault) ? { log: iperf3Log } : null,
   };
 }
 
@@ -95,7 +100,8 @@ async function up(argv: readonly string[]): Promise<number> {
     console.log(UP_USAGE);
     return 0;
   }
-  const board = Board.start(boardOptions(o, process.stdout));
+  // `walnut up` serves iperf3 unless told not to: `iperf3 -c BOARD_IP` is what users bring to a running board.
+  const board = Board.start(boardOptions(o, process.stdout, true));
   const stopped = new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once("SIGINT", stop);
@@ -150,6 +156,8 @@ async function up(argv: readonly string[]): Promise<number> {
     const line = formatCounters(counters);
     if (line.length > 0) console.log(`  ${layer}: ${line}`);
   }
+  const iperf3 = board.iperf3 !== null ? formatCounters(board.iperf3.stats) : "";
+  if (iperf3.length > 0) console.log(`  iperf3: ${iperf3}`);
   return 0;
 }
 
@@ -213,6 +221,31 @@ function runBench(argv: readonly string[]): Promise<number> {
   });
 }
 
+/** `walnut iperf3 [up options] -c HOST [iperf3 options]`: 0 when the test ran, 1 when it failed. */
+async function iperf3(argv: readonly string[]): Promise<number> {
+  const a = parseIperf3Args(argv);
+  if (a.help) {
+    console.log(IPERF3_USAGE);
+    return 0;
+  }
+  const o = parseUpOptions(a.upArgs, { netns: "walnut", tapName: "walnut%d" });
+  if (o === "help") {
+    console.log(IPERF3_USAGE);
+    return 0;
+  }
+  // The board is the client here; it serves iperf3 too only when --iperf3 asks.
+  const board = Board.start(boardOptions(o, process.stderr));
+  try {
+    if (process.stderr.isTTY === true) process.stderr.write(`walnut: ${board.describe()}\n`);
+    if (board.dhcp !== null && (await board.waitForLease(o.dhcpWaitSeconds * 1000)) === null) {
+      throw new Error(`no DHCP lease on TAP ${board.host.tapName} within ${o.dhcpWaitSeconds} s: check the DHCP server, or use --ip`);
+    }
+    return await runIperf3OnBoard(board, a, process.stdout);
+  } finally {
+    await board.stopGracefully();
+  }
+}
+
 /** `walnut repl [up options]`: exit code 0 when the REPL was left (Ctrl-D, end of input, exit()). */
 async function repl(argv: readonly string[]): Promise<number> {
   const r = splitRunArgs(argv);
@@ -223,7 +256,7 @@ async function repl(argv: readonly string[]): Promise<number> {
     console.log(REPL_USAGE);
     return 0;
   }
-  const board = Board.start(boardOptions(o, process.stderr));
+  const board = Board.start(boardOptions(o, process.stderr, false, (l) => void process.stderr.write(`walnut: ${l}\r\n`)));
   const snapshot = (): void => {
     for (const line of netstatLines(board.stack)) process.stderr.write(`${line}\r\n`);
   };

@@ -107,7 +107,7 @@ export interface TestBoard {
 export function startTestBoard(
   prefix: string,
   subnet: string,
-  extra: Partial<Pick<BoardOptions, "pcapPath" | "trace" | "mtu" | "faults" | "offload">> = {},
+  extra: Partial<Pick<BoardOptions, "pcapPath" | "trace" | "mtu" | "faults" | "offload" | "iperf3">> = {},
 ): TestBoard {
   const ns = uniqueName(`${prefix}n`);
   const tap = uniqueName(`${prefix}t`);
@@ -129,6 +129,7 @@ export function startTestBoard(
       trace: extra.trace ?? null,
       faults: extra.faults ?? null,
       offload: extra.offload ?? true,
+      iperf3: extra.iperf3 ?? null,
     });
   } catch (err) {
     removeNetns(ns);
