@@ -40,6 +40,10 @@ export interface BoardOptions {
   lan?: string | null;
   /** DNS servers for the board's resolver; without them the DHCP lease's servers are used. */
   dnsServers?: number[];
+  /** Most TCP connections in any state but LISTEN (TcpConfig.maxPcbs; `walnut up --max-connections`). */
+  maxConnections?: number;
+  /** Accept-queue length of the built-in TCP services (`walnut up --backlog`). */
+  backlog?: number;
 }
 
 export class Board {
@@ -75,6 +79,7 @@ export class Board {
         gateway: isDhcp ? 0 : options.gateway,
         mtu: options.mtu,
         dns: { servers: options.dnsServers ?? [] },
+        ...(options.maxConnections !== undefined ? { tcp: { maxPcbs: options.maxConnections } } : {}),
       },
       this.scheduler,
     );
@@ -100,7 +105,7 @@ export class Board {
       if (options.bridge != null) attachToBridge(host.tapName, options.bridge);
       const board = new Board(host, options);
       board.stack.start();
-      board.services.start();
+      board.services.start(0, options.backlog);
       board.udpServices.start();
       board.dhcp?.start();
       return board;

@@ -4,6 +4,8 @@
 import { parseArgs } from "node:util";
 import type { FaultOptions } from "../link/fault.js";
 import { parseIpv4, parseIpv4Cidr, parseMac, prefixToMask, randomLocalMac, formatIpv4, type MacAddr } from "../core/addr.js";
+import { DEFAULT_TCP_CONFIG } from "../tcp/tcp.js";
+import { DEFAULT_SERVICE_BACKLOG } from "../apps/services.js";
 
 export class UsageError extends Error {}
 
@@ -30,6 +32,10 @@ export interface UpOptions {
   dnsServers: number[];
   /** --loss, --delay, … : faults injected on the board's link (both directions), or null for none. */
   faults: Partial<FaultOptions> | null;
+  /** --max-connections: most TCP connections the board holds in any state but LISTEN. */
+  maxConnections: number;
+  /** --backlog: the accept-queue length of the built-in TCP services. */
+  backlog: number;
 }
 
 const UP_SPEC = {
@@ -56,6 +62,8 @@ const UP_SPEC = {
   jitter: { type: "string" },
   rate: { type: "string" },
   seed: { type: "string" },
+  "max-connections": { type: "string" },
+  backlog: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -139,6 +147,7 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     lan,
     dnsServers: parseDnsServers(v.dns),
     faults: parseFaults(v),
+    ...parseLimits(v),
   };
 }
 
@@ -176,6 +185,25 @@ function parseFaults(v: ParsedUp): Partial<FaultOptions> | null {
   if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed: '${v.seed ?? ""}' must be a whole number`);
   set("seed", seed);
   return Object.keys(f).length === 0 || (Object.keys(f).length === 1 && f.seed !== undefined) ? null : f;
+}
+
+/** A whole number from `min` to `max`, or `fallback` when the option is absent. */
+function wholeNumber(name: string, text: string | undefined, min: number, max: number, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError(`--${name}: '${text}' must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/**
+ * `--max-connections N` (TCP PCBs in any state but LISTEN; at the limit a SYN gets no SYN-ACK, counted as
+ * tcp.pcbLimit) and `--backlog N` (the built-in services' accept queues).
+ */
+function parseLimits(v: ParsedUp): Pick<UpOptions, "maxConnections" | "backlog"> {
+  return {
+    maxConnections: wholeNumber("max-connections", v["max-connections"], 1, 1_000_000, DEFAULT_TCP_CONFIG.maxPcbs),
+    backlog: wholeNumber("backlog", v.backlog, 1, 65_535, DEFAULT_SERVICE_BACKLOG),
+  };
 }
 
 /** `--dns A.B.C.D[,A.B.C.D…]`: up to 3 servers, as a board's resolver keeps (lwIP DNS_MAX_SERVERS is 2–3). */
@@ -262,6 +290,7 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
     lan,
     dnsServers: parseDnsServers(v.dns),
     faults: parseFaults(v),
+    ...parseLimits(v),
   };
 }
 
@@ -283,6 +312,9 @@ export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
   --delay MS --jitter MS --rate BITS/S --seed N    extra one-way delay, jitter, a rate limit, the faults' seed
   --mac XX:XX:XX:XX:XX:XX  the board's MAC (default: random, locally administered)
   --mtu N              IP MTU, 576-9000 (default 1500)
+  --max-connections N  most TCP connections the board holds, 1-1000000 (default 1024); at the limit new SYNs
+                       get no SYN-ACK (counted: tcp.pcbLimit)
+  --backlog N          accept-queue length of the built-in TCP services, 1-65535 (default 128)
   --netns NAME         namespace for the kernel side (default: walnut; created and removed if missing)
   --host               keep the kernel side in the current namespace instead
   --tap NAME           TAP name: attach to an existing TAP as it is, or create one with this name

@@ -85,6 +85,8 @@ function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream): BoardOption
     bridge: o.bridge,
     lan: o.lan,
     dnsServers: o.dnsServers,
+    maxConnections: o.maxConnections,
+    backlog: o.backlog,
   };
 }
 

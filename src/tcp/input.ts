@@ -98,9 +98,16 @@ export class TcpInput {
       return;
     }
     if (l.synQueueLength >= tcp.config.synBacklog) {
+      // A cookie's ACK needs a PCB: with the table full (and no TIME-WAIT to recycle) that ACK would be
+      // dropped, and the client would believe in a connection we never made. Drop the SYN; it retries.
+      if (!tcp.hasRoom()) {
+        tcp.stats.pcbLimit++;
+        return;
+      }
       this.sendCookie(l, seg);
       return;
     }
+    // At the PCB limit no SYN-ACK goes out either: the SYN is dropped and counted (makeRoom: pcbLimit).
     if (!tcp.makeRoom()) return;
     const pcb = this.pcbFor(l, seg);
     pcb.listener = l;
@@ -175,10 +182,13 @@ export class TcpInput {
       tcp.stats.synCookiesRejected++;
       return false;
     }
-    if (l.acceptQueue.length >= l.backlog || !tcp.makeRoom()) {
-      tcp.stats.listenOverflows++;
+    // Linux (tcp_abort_on_overflow = 0): with the accept queue full the ACK is dropped, not reset; the
+    // client's next segment carries the same cookie and completes the connection once there is room.
+    if (l.acceptQueue.length >= l.backlog) {
+      tcp.stats.dropAcceptQueueFull++;
       return true;
     }
+    if (!tcp.makeRoom()) return true;
     // Cookie mode keeps only the MSS (RFC 4987 §3.6): no window scaling, SACK or timestamps.
     const pcb = this.pcbFor(l, seg);
     pcb.iss = cookie;
@@ -386,6 +396,15 @@ export class TcpInput {
         tcp.output.sendReset(pcb.localIp, pcb.localPort, pcb.remoteIp, pcb.remotePort, seg.ack, toSeq(0), false);
         return;
       }
+      const queuedFor = pcb.listener;
+      if (queuedFor !== null && !queuedFor.closed && queuedFor.acceptQueue.length >= queuedFor.backlog) {
+        // Linux (tcp_abort_on_overflow = 0, the default): an ACK that would complete the handshake while
+        // the accept queue is full is dropped, data and all; the PCB stays in SYN-RECEIVED and its SYN-ACK
+        // retransmission (or the client's next segment) completes the connection once the application has
+        // accepted. A reset here would kill a connection the client already believes in.
+        tcp.stats.dropAcceptQueueFull++;
+        return;
+      }
       this.ackOfSyn(pcb, seg);
       pcb.sndWnd = windowUnscaled ? seg.window : seg.window << pcb.sndWndShift;
       pcb.maxSndWnd = Math.max(pcb.maxSndWnd, pcb.sndWnd);
@@ -399,8 +418,8 @@ export class TcpInput {
       const l = pcb.listener;
       if (l !== null) {
         l.synQueueLength--;
-        if (l.closed || l.acceptQueue.length >= l.backlog) {
-          tcp.stats.listenOverflows++;
+        // closeListener aborts its SYN-RECEIVED PCBs, so this is a guard, never the overflow path (above).
+        if (l.closed) {
           pcb.listener = null;
           tcp.abort(pcb);
           return;

@@ -1,5 +1,8 @@
-// Scenarios: listeners — SYN cookies once the SYN queue is full (RFC 4987 §3.6), the accept-queue bound,
-// and what a listener answers (RFC 9293 §3.10.7.2). Both ISN pairs.
+// Scenarios: listeners — SYN cookies once the SYN queue is full (RFC 4987 §3.6), the accept-queue bound
+// (a full queue drops the SYN, and drops the handshake's final ACK without a reset, as Linux with
+// tcp_abort_on_overflow = 0, so a retransmission completes it later), the PCB limit (no SYN-ACK that could
+// not become a connection), when `acceptable` fires, and what a listener answers (RFC 9293 §3.10.7.2).
+// Both ISN pairs.
 
 import { describe, expect, it } from "vitest";
 import { ISN_PAIRS, PEER_PORT, pattern, scriptFixture } from "../../helpers/tcpScript.js";
@@ -80,6 +83,155 @@ describe.each(ISN_PAIRS)("listen ($name)", (isns) => {
     s.accept();
     s.inject(1000, { flags: "S", seq: 0, srcPort: 50001, options: { mss: 1460 } });
     s.expectSent(1000, { flags: "S.", ack: 1, dstPort: 50001 });
+  });
+
+  it("Linux tcp_abort_on_overflow=0: a final ACK meeting a full accept queue is dropped, not reset; the SYN-ACK retransmission completes it later", () => {
+    const s = script({ isns });
+    s.listening(undefined, 1);
+    // Two handshakes half done: both SYNs arrive while the accept queue is still empty.
+    s.inject(0, { flags: "S", seq: 0, srcPort: 50000, options: { mss: 1460 } });
+    s.expectSent(0, { flags: "S.", seq: 0, ack: 1, dstPort: 50000 });
+    s.inject(0, { flags: "S", seq: 0, srcPort: 50001, options: { mss: 1460 } });
+    s.expectSent(0, { flags: "S.", seq: 0, ack: 1, dstPort: 50001 });
+    s.inject(10, { flags: ".", seq: 1, ack: 1, srcPort: 50000 });
+    expect(s.listener!.acceptQueue.length).toBe(1);
+    // The second final ACK finds the queue full: dropped — no RST, no ACK — and counted.
+    s.inject(20, { flags: ".", seq: 1, ack: 1, srcPort: 50001 });
+    expect(s.stack.tcp.stats.dropAcceptQueueFull).toBe(1);
+    expect(s.stack.tcp.stats.txResets).toBe(0);
+    const waiting = s.stack.tcp.lookup(8080, s.stack.tcp.allPcbs()[0]!.remoteIp, 50001)!;
+    expect(s.state(waiting)).toBe("SYN-RECEIVED");
+    expect(s.listener!.acceptQueue.length).toBe(1);
+    s.expectNothing(999);
+    s.accept();
+    // RFC 6298 §2.1: 1 s after the SYN-ACK it goes out again; the client's ACK of it now completes the handshake.
+    s.expectSent(1000, { flags: "S.", seq: 0, ack: 1, dstPort: 50001 });
+    s.inject(1000, { flags: ".", seq: 1, ack: 1, srcPort: 50001 });
+    expect(s.state(waiting)).toBe("ESTABLISHED");
+    expect(s.listener!.acceptQueue).toEqual([waiting]);
+    expect(s.stack.tcp.stats).toMatchObject({ dropAcceptQueueFull: 1, established: 2, txResets: 0 });
+  });
+
+  it("Linux tcp_abort_on_overflow=0: data on the dropped final ACK is dropped with it, and its retransmission completes the connection", () => {
+    const s = script({ isns });
+    s.listening(undefined, 1);
+    s.inject(0, { flags: "S", seq: 0, srcPort: 50000, options: { mss: 1460 } });
+    s.expectSent(0, { flags: "S.", dstPort: 50000 });
+    s.inject(0, { flags: "S", seq: 0, srcPort: 50001, options: { mss: 1460 } });
+    s.expectSent(0, { flags: "S.", dstPort: 50001 });
+    s.inject(10, { flags: ".", seq: 1, ack: 1, srcPort: 50000 });
+    // The client believes it is connected and sends data at once: nothing is acknowledged.
+    s.inject(20, { flags: "P.", seq: 1, ack: 1, srcPort: 50001, data: pattern(10) });
+    s.expectNothing(300);
+    s.accept();
+    // The client's retransmission (its RTO, before our SYN-ACK timer) meets room: connection and data.
+    s.inject(400, { flags: "P.", seq: 1, ack: 1, srcPort: 50001, data: pattern(10) });
+    // A single data segment: its ACK waits the delayed-ACK time (40 ms).
+    s.expectSent(440, { flags: ".", seq: 1, ack: 11, dstPort: 50001 });
+    const second = s.accept()!;
+    expect(second.remotePort).toBe(50001);
+    expect(Array.from(s.read(100, second))).toEqual(Array.from(pattern(10)));
+    expect(s.stack.tcp.stats.dropAcceptQueueFull).toBe(1);
+  });
+
+  it("RFC 4987 §3.6 with Linux's overflow rule: a cookie ACK meeting a full accept queue is dropped, not reset; the client's next segment completes it", () => {
+    const s = script({ isns, tcp: { synBacklog: 1 } });
+    s.listening(undefined, 1);
+    // The first SYN fills the SYN queue; the second is answered with a cookie.
+    s.inject(0, { flags: "S", seq: 0, srcPort: 50000, options: { mss: 1460 } });
+    s.expectSent(0, { flags: "S.", dstPort: 50000 });
+    s.inject(0, { flags: "S", seq: 0, srcPort: 50001, options: { mss: 1460 } });
+    const cookieSynAck = s.next(0);
+    expect(s.stack.tcp.stats.synCookiesSent).toBe(1);
+    s.inject(10, { flags: ".", seq: 1, ack: 1, srcPort: 50000 });
+    expect(s.listener!.acceptQueue.length).toBe(1);
+    s.rebaseOurIsn(cookieSynAck.seqAbs);
+    s.inject(20, { flags: "P.", seq: 1, ack: 1, srcPort: 50001, data: pattern(5) });
+    s.expectNothing(300);
+    expect(s.stack.tcp.stats).toMatchObject({ dropAcceptQueueFull: 1, synCookiesAccepted: 0, txResets: 0 });
+    s.accept();
+    s.inject(400, { flags: "P.", seq: 1, ack: 1, srcPort: 50001, data: pattern(5) });
+    s.expectSent(440, { flags: ".", seq: 1, ack: 6, dstPort: 50001 });
+    expect(s.stack.tcp.stats.synCookiesAccepted).toBe(1);
+    expect(s.accept()!.remotePort).toBe(50001);
+  });
+
+  it("at the PCB limit a SYN gets no SYN-ACK, on the SYN-queue path and on the cookie path, and is counted", () => {
+    const s = script({ isns, tcp: { maxPcbs: 1, synBacklog: 1 } });
+    s.listening();
+    s.inject(0, { flags: "S", seq: 0, srcPort: 50000, options: { mss: 1460 } });
+    s.expectSent(0, { flags: "S.", dstPort: 50000 });
+    // The SYN queue (1) is full, so this SYN would get a cookie; but no PCB could be made for its ACK.
+    s.inject(10, { flags: "S", seq: 0, srcPort: 50001, options: { mss: 1460 } });
+    s.expectNothing(20);
+    expect(s.stack.tcp.stats).toMatchObject({ pcbLimit: 1, synCookiesSent: 0 });
+    // The first connection completes and is accepted: the SYN queue is empty again, the table still full.
+    s.inject(30, { flags: ".", seq: 1, ack: 1, srcPort: 50000 });
+    s.accept();
+    s.inject(40, { flags: "S", seq: 0, srcPort: 50002, options: { mss: 1460 } });
+    s.expectNothing(50);
+    expect(s.stack.tcp.stats).toMatchObject({ pcbLimit: 2, synCookiesSent: 0, passiveOpens: 1 });
+    expect(s.stack.tcp.allPcbs().length).toBe(1);
+  });
+
+  it("at the PCB limit a cookie is still sent while a TIME-WAIT PCB can be recycled for its ACK", () => {
+    const s = script({ isns, tcp: { maxPcbs: 2, synBacklog: 1 } });
+    s.timeWait({ passive: true });
+    s.inject(1000, { flags: "S", seq: 0, srcPort: 50000, options: { mss: 1460 } });
+    s.expectSent(1000, { flags: "S.", dstPort: 50000 });
+    expect(s.stack.tcp.allPcbs().length).toBe(2);
+    s.inject(1010, { flags: "S", seq: 0, srcPort: 50001, options: { mss: 1460 } });
+    const synAck = s.next(1010);
+    expect(synAck.flags).toBe("S.");
+    expect(s.stack.tcp.stats).toMatchObject({ synCookiesSent: 1, pcbLimit: 0 });
+    s.rebaseOurIsn(synAck.seqAbs);
+    s.inject(1020, { flags: ".", seq: 1, ack: 1, srcPort: 50001 });
+    expect(s.stack.tcp.stats).toMatchObject({ synCookiesAccepted: 1, timeWaitRecycled: 1 });
+  });
+
+  it("acceptable fires right after the segment that completed a handshake, so a listener drains a queue of 1 within one batch", () => {
+    const s = script({ isns });
+    const tcp = s.stack.tcp;
+    const accepted: number[] = [];
+    const l = tcp.listen(0, 8080, 1, {
+      acceptable: (listener) => {
+        for (let pcb = tcp.accept(listener); pcb !== null; pcb = tcp.accept(listener)) {
+          accepted.push(pcb.remotePort);
+          pcb.events = {};
+        }
+      },
+    });
+    expect(typeof l).not.toBe("number");
+    const ports = [50000, 50001, 50002, 50003];
+    for (const port of ports) {
+      s.inject(0, { flags: "S", seq: 0, srcPort: port, options: { mss: 1460 } });
+      s.expectSent(0, { flags: "S.", dstPort: port });
+    }
+    // All four final ACKs in one batch (frames due at the same instant arrive together over a MemLink):
+    // the inject calls are captured, then sent at once. The queue of 1 never overflows, because each
+    // connection is accepted right after its ACK, not at the batch end.
+    const frames: Uint8Array[] = [];
+    const realTransmit = s.peer.transmit.bind(s.peer);
+    s.peer.transmit = (bytes: Uint8Array, offset: number, length: number): boolean => {
+      frames.push(bytes.slice(offset, offset + length));
+      return true;
+    };
+    for (const port of ports) s.inject(10, { flags: ".", seq: 1, ack: 1, srcPort: port });
+    s.peer.transmit = realTransmit;
+    let batches = 0;
+    const endBatch = tcp.endBatch.bind(tcp);
+    tcp.endBatch = (nowMs: number): void => {
+      batches++;
+      endBatch(nowMs);
+    };
+    for (const f of frames) realTransmit(f, 0, f.length);
+    s.at(10);
+    s.scheduler.advance(0);
+    expect(batches).toBe(1);
+    expect(accepted).toEqual(ports);
+    expect(tcp.stats.dropAcceptQueueFull).toBe(0);
+    for (const pcb of tcp.allPcbs()) tcp.abort(pcb);
+    s.drain();
   });
 
   it("RFC 9293 §3.10.7.2: a listener ignores a bare segment with neither SYN, ACK nor RST", () => {
