@@ -136,6 +136,7 @@ export class TcpLayer implements IpProtocolHandler {
     "synCookiesSent",
     "synCookiesAccepted",
     "synCookiesRejected",
+    "dropAckAfterCookies",
     "listenOverflows",
     "dropAcceptQueueFull",
     "pcbLimit",
@@ -590,7 +591,8 @@ export class TcpLayer implements IpProtocolHandler {
     }
     const l = pcb.listener;
     if (l !== null) {
-      if (pcb.state === TcpState.SYN_RECEIVED) l.synQueueLength--;
+      if (pcb.inSynQueue) l.synQueueLength--;
+      pcb.inSynQueue = false;
       const i = l.acceptQueue.indexOf(pcb);
       if (i >= 0) l.acceptQueue.splice(i, 1);
       pcb.listener = null;

@@ -54,18 +54,46 @@ describe.each(ISN_PAIRS)("listen ($name)", (isns) => {
     expect(s.read().length).toBe(200);
   });
 
-  it("RFC 4987 §3.6: an ACK carrying a forged cookie is refused with a reset", () => {
+  it("RFC 4987 §3.6: an ACK carrying a forged cookie makes no connection: dropped shortly after cookies went out, then refused with a reset", () => {
     const s = script({ isns, tcp: { synBacklog: 1 } });
     s.listening();
     s.inject(0, { flags: "S", seq: 0, srcPort: 50000, options: { mss: 1460 } });
     s.expectSent(0, { flags: "S.", seq: 0, ack: 1 });
     s.inject(10, { flags: "S", seq: 0, options: { mss: 1460 } });
     s.rebaseOurIsn(s.next(10).seqAbs);
-    // ACK = cookie + 2: not the cookie we sent.
+    // ACK = cookie + 2: not the cookie we sent. Within COOKIE_GRACE_MS of the cookie it is dropped silently
+    // (it could be a cookie connection's later segment, whose SEQ no longer decodes the cookie).
     s.inject(20, { flags: ".", seq: 1, ack: 2 });
-    expect(s.stack.tcp.stats.synCookiesRejected).toBe(1);
-    s.expectSent(20, { flags: "R", seq: 2 });
+    expect(s.stack.tcp.stats).toMatchObject({ synCookiesRejected: 1, dropAckAfterCookies: 1 });
+    s.expectNothing(30);
+    // Once the grace time is over: RFC 9293 §3.10.7.2's reset (the first connection's SYN-ACK
+    // retransmissions meanwhile are not what this test is about).
+    s.inject(10_011, { flags: ".", seq: 1, ack: 2 });
+    const sent = s.drain();
+    expect(sent.filter((seg) => seg.flags === "R").map((seg) => [seg.t, seg.seq])).toEqual([[10_011, 2]]);
+    expect(sent.filter((seg) => seg.flags !== "R").every((seg) => seg.flags === "S." && seg.dstPort === 50000)).toBe(true);
+    expect(s.stack.tcp.stats.synCookiesRejected).toBe(2);
     expect(s.accept()).toBeNull();
+  });
+
+  it("RFC 4987 §3.6: a cookie connection whose first ACK was lost survives: later segments are dropped, not reset, until its first segment's retransmission decodes", () => {
+    const s = script({ isns, tcp: { synBacklog: 1 } });
+    s.listening();
+    s.inject(0, { flags: "S", seq: 0, srcPort: 50000, options: { mss: 1460 } });
+    s.expectSent(0, { flags: "S.", dstPort: 50000 });
+    s.inject(10, { flags: "S", seq: 0, options: { mss: 1460 } });
+    s.rebaseOurIsn(s.next(10).seqAbs);
+    // The segment carrying bytes 1-100 is lost; bytes 101-200 and the FIN arrive first.
+    s.inject(20, { flags: "P.", seq: 101, ack: 1, data: pattern(100, 100) });
+    s.inject(20, { flags: "F.", seq: 201, ack: 1 });
+    s.expectNothing(300);
+    expect(s.stack.tcp.stats).toMatchObject({ dropAckAfterCookies: 2, txResets: 0, synCookiesAccepted: 0 });
+    s.inject(400, { flags: "P.", seq: 1, ack: 1, data: pattern(100) });
+    expect(s.stack.tcp.stats.synCookiesAccepted).toBe(1);
+    const pcb = s.accept()!;
+    expect(pcb.remotePort).toBe(PEER_PORT);
+    expect(Array.from(s.read(1000, pcb))).toEqual(Array.from(pattern(100)));
+    s.drain();
   });
 
   it("Linux/lwIP accept-queue bound: with the accept queue full, a new SYN is dropped (the client retries)", () => {
@@ -147,13 +175,26 @@ describe.each(ISN_PAIRS)("listen ($name)", (isns) => {
     expect(s.listener!.acceptQueue.length).toBe(1);
     s.rebaseOurIsn(cookieSynAck.seqAbs);
     s.inject(20, { flags: "P.", seq: 1, ack: 1, srcPort: 50001, data: pattern(5) });
+    expect(s.stack.tcp.stats).toMatchObject({ dropAcceptQueueFull: 1, synCookiesAccepted: 1, txResets: 0 });
+    // The proven cookie became a SYN-RECEIVED PCB (the segment itself was dropped), outside the SYN queue.
+    const held = s.stack.tcp.allPcbs().find((p) => p.remotePort === 50001)!;
+    expect(s.state(held)).toBe("SYN-RECEIVED");
+    expect(s.listener!.synQueueLength).toBe(0);
+    // The client's FIN, at a sequence number that could not decode the cookie, is no reason for a reset.
+    s.inject(30, { flags: "F.", seq: 6, ack: 1, srcPort: 50001 });
+    expect(s.stack.tcp.stats.txResets).toBe(0);
     s.expectNothing(300);
-    expect(s.stack.tcp.stats).toMatchObject({ dropAcceptQueueFull: 1, synCookiesAccepted: 0, txResets: 0 });
     s.accept();
     s.inject(400, { flags: "P.", seq: 1, ack: 1, srcPort: 50001, data: pattern(5) });
+    // The FIN was dropped with the rest while the queue was full: the data is acknowledged (delayed ACK),
+    // then the client's retransmitted FIN is.
     s.expectSent(440, { flags: ".", seq: 1, ack: 6, dstPort: 50001 });
-    expect(s.stack.tcp.stats.synCookiesAccepted).toBe(1);
-    expect(s.accept()!.remotePort).toBe(50001);
+    expect(s.state(held)).toBe("ESTABLISHED");
+    expect(s.accept()).toBe(held);
+    expect(Array.from(s.read(100, held))).toEqual(Array.from(pattern(5)));
+    s.inject(600, { flags: "F.", seq: 6, ack: 1, srcPort: 50001 });
+    s.expectSent(600, { flags: ".", seq: 1, ack: 7, dstPort: 50001 });
+    expect(s.state(held)).toBe("CLOSE-WAIT");
   });
 
   it("at the PCB limit a SYN gets no SYN-ACK, on the SYN-queue path and on the cookie path, and is counted", () => {
