@@ -8,7 +8,9 @@ import { Scheduler } from "../core/scheduler.js";
 import { formatIpv4, formatMac, maskToPrefix, type MacAddr } from "../core/addr.js";
 import type { Device } from "../link/device.js";
 import { FaultInjector, type FaultOptions } from "../link/fault.js";
-import { PcapWriter, wallClockMicros } from "../link/pcap.js";
+import { PcapWriter, wallClockMicros, type PcapTarget } from "../link/pcap.js";
+import { fsReason } from "../core/fsError.js";
+import { fstatSync, openSync } from "node:fs";
 import { Tracer } from "../link/tracer.js";
 import { describeFrame } from "../debug/describe.js";
 import { HostLink, HostSetupError } from "../host/hostLink.js";
@@ -27,6 +29,7 @@ export interface BoardOptions {
   tapName: string;
   netns: string | null;
   hostCidr: string | null;
+  /** Where to write the pcapng capture: a file, "-" for standard output, or null for none. */
   pcapPath: string | null;
   /** Receives one decoded line per frame; null turns tracing off. */
   trace: ((line: string) => void) | null;
@@ -65,7 +68,7 @@ export class Board {
     // Order matters: faults act on the wire; capture and trace show what the stack itself sees and sends.
     let device: Device = host.device;
     if (options.faults !== null) device = new FaultInjector(device, this.scheduler, options.faults);
-    this.pcap = options.pcapPath !== null ? new PcapWriter(device, options.pcapPath) : null;
+    this.pcap = options.pcapPath !== null ? openCapture(device, options.pcapPath) : null;
     if (this.pcap !== null) device = this.pcap;
     if (options.trace !== null) device = new Tracer(device, describeFrame, options.trace, wallClockMicros);
     // With DHCP the board starts without an address (0.0.0.0) until the lease is bound.
@@ -194,6 +197,28 @@ export class Board {
     this.stack.stop();
     this.scheduler.stopHostTimer();
     this.host.close();
+  }
+}
+
+/**
+ * The capture on `path`, or on standard output for "-". A pipe on stdout is opened afresh through
+ * /proc/self/fd/1: that gives the capture its own blocking file description, whatever Node does to fd 1
+ * (it makes a pipe non-blocking once stdout is used as a stream). A file or anything else is written as fd 1.
+ */
+function openCapture(device: Device, path: string): PcapWriter {
+  let target: PcapTarget = path;
+  if (path === "-") {
+    target = { fd: 1 };
+    try {
+      if (fstatSync(1).isFIFO()) target = { fd: openSync("/proc/self/fd/1", "w"), owned: true };
+    } catch {
+      // No /proc: write fd 1 as it is (the writer waits out EAGAIN).
+    }
+  }
+  try {
+    return new PcapWriter(device, target);
+  } catch (err) {
+    throw new HostSetupError(`cannot write the capture to ${path}: ${fsReason(err)}`);
   }
 }
 
