@@ -8,6 +8,9 @@ import { Err, type ErrCode } from "../core/errors.js";
 
 export const SERVICE_PORTS = { echo: 7, discard: 9, chargen: 19 } as const;
 
+/** The services' accept-queue length (`walnut up --backlog`): Linux's SOMAXCONN before 5.4, Python's default. */
+export const DEFAULT_SERVICE_BACKLOG = 128;
+
 /** RFC 864: 72-character lines cycling through the 95 printable ASCII characters. */
 function chargenPattern(): Uint8Array {
   const lines: number[] = [];
@@ -26,8 +29,13 @@ export class TcpServices {
 
   constructor(private readonly tcp: TcpLayer) {}
 
-  /** Starts the three services; returns the error of the first port that could not be bound. */
-  start(localIp = 0): ErrCode {
+  /**
+   * Starts the three services, each with an accept queue of `backlog` connections; returns the error of the
+   * first port that could not be bound. Each listener drains its queue on every `acceptable` event, which
+   * TCP fires right after the segment completing a handshake, so the queue only fills when connections
+   * complete faster than a segment at a time — and then the completing ACK is dropped and retried, not reset.
+   */
+  start(localIp = 0, backlog = DEFAULT_SERVICE_BACKLOG): ErrCode {
     const tcp = this.tcp;
     const specs: [number, (pcb: TcpPcb) => void][] = [
       [SERVICE_PORTS.echo, (pcb) => this.startEcho(pcb)],
@@ -35,7 +43,7 @@ export class TcpServices {
       [SERVICE_PORTS.chargen, (pcb) => this.startChargen(pcb)],
     ];
     for (const [port, serve] of specs) {
-      const l = tcp.listen(localIp, port, 16, {
+      const l = tcp.listen(localIp, port, backlog, {
         acceptable: (listener) => {
           for (let pcb = tcp.accept(listener); pcb !== null; pcb = tcp.accept(listener)) serve(pcb);
         },

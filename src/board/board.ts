@@ -9,7 +9,9 @@ import { Scheduler } from "../core/scheduler.js";
 import { formatIpv4, formatMac, maskToPrefix, type MacAddr } from "../core/addr.js";
 import type { Device } from "../link/device.js";
 import { FaultInjector, type FaultOptions } from "../link/fault.js";
-import { PcapWriter, wallClockMicros } from "../link/pcap.js";
+import { PcapWriter, wallClockMicros, type PcapTarget } from "../link/pcap.js";
+import { fsReason } from "../core/fsError.js";
+import { fstatSync, openSync } from "node:fs";
 import { Tracer } from "../link/tracer.js";
 import { describeFrame } from "../debug/describe.js";
 import { HostLink, HostSetupError } from "../host/hostLink.js";
@@ -29,6 +31,7 @@ export interface BoardOptions {
   tapName: string;
   netns: string | null;
   hostCidr: string | null;
+  /** Where to write the pcapng capture: a file, "-" for standard output, or null for none. */
   pcapPath: string | null;
   /** Receives one decoded line per frame; null turns tracing off. */
   trace: ((line: string) => void) | null;
@@ -49,6 +52,10 @@ export interface BoardOptions {
   offload?: boolean;
   /** Serve iperf3 on port 5201 (apps/iperf3), `log` receiving one line per test; null or absent: off. */
   iperf3?: { log?: (line: string) => void } | null;
+  /** Most TCP connections in any state but LISTEN (TcpConfig.maxPcbs; `walnut up --max-connections`). */
+  maxConnections?: number;
+  /** Accept-queue length of the built-in TCP services (`walnut up --backlog`). */
+  backlog?: number;
 }
 
 export class Board {
@@ -72,7 +79,7 @@ export class Board {
     // Order matters: faults act on the wire; capture and trace show what the stack itself sees and sends.
     let device: Device = host.device;
     if (options.faults !== null) device = new FaultInjector(device, this.scheduler, options.faults);
-    this.pcap = options.pcapPath !== null ? new PcapWriter(device, options.pcapPath) : null;
+    this.pcap = options.pcapPath !== null ? openCapture(device, options.pcapPath) : null;
     if (this.pcap !== null) device = this.pcap;
     if (options.trace !== null) device = new Tracer(device, describeFrame, options.trace, wallClockMicros);
     // With DHCP the board starts without an address (0.0.0.0) until the lease is bound.
@@ -86,6 +93,7 @@ export class Board {
         gateway: isDhcp ? 0 : options.gateway,
         mtu: options.mtu,
         dns: { servers: options.dnsServers ?? [] },
+        ...(options.maxConnections !== undefined ? { tcp: { maxPcbs: options.maxConnections } } : {}),
       },
       this.scheduler,
     );
@@ -116,7 +124,7 @@ export class Board {
       if (options.bridge != null) attachToBridge(host.tapName, options.bridge);
       const board = new Board(host, options);
       board.stack.start();
-      board.services.start();
+      board.services.start(0, options.backlog);
       board.udpServices.start();
       // A fresh stack has nothing on port 5201 yet, so this listen cannot find it taken.
       board.iperf3?.start();
@@ -209,6 +217,28 @@ export class Board {
     this.stack.stop();
     this.scheduler.stopHostTimer();
     this.host.close();
+  }
+}
+
+/**
+ * The capture on `path`, or on standard output for "-". A pipe on stdout is opened afresh through
+ * /proc/self/fd/1: that gives the capture its own blocking file description, whatever Node does to fd 1
+ * (it makes a pipe non-blocking once stdout is used as a stream). A file or anything else is written as fd 1.
+ */
+function openCapture(device: Device, path: string): PcapWriter {
+  let target: PcapTarget = path;
+  if (path === "-") {
+    target = { fd: 1 };
+    try {
+      if (fstatSync(1).isFIFO()) target = { fd: openSync("/proc/self/fd/1", "w"), owned: true };
+    } catch {
+      // No /proc: write fd 1 as it is (the writer waits out EAGAIN).
+    }
+  }
+  try {
+    return new PcapWriter(device, target);
+  } catch (err) {
+    throw new HostSetupError(`cannot write the capture to ${path}: ${fsReason(err)}`);
   }
 }
 

@@ -2,8 +2,13 @@
 // every mistake into one line naming the option (a UsageError; main prints it and exits 2).
 
 import { parseArgs } from "node:util";
+import { accessSync, constants as fsConstants, statSync, type Stats } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { isatty } from "node:tty";
 import type { FaultOptions } from "../link/fault.js";
 import { parseIpv4, parseIpv4Cidr, parseMac, prefixToMask, randomLocalMac, formatIpv4, type MacAddr } from "../core/addr.js";
+import { DEFAULT_TCP_CONFIG } from "../tcp/tcp.js";
+import { DEFAULT_SERVICE_BACKLOG } from "../apps/services.js";
 
 export class UsageError extends Error {}
 
@@ -34,6 +39,10 @@ export interface UpOptions {
   offload: boolean;
   /** --iperf3 (true), --no-iperf3 (false), or neither (null: the command's default). */
   iperf3: boolean | null;
+  /** --max-connections: most TCP connections the board holds in any state but LISTEN. */
+  maxConnections: number;
+  /** --backlog: the accept-queue length of the built-in TCP services. */
+  backlog: number;
 }
 
 const UP_SPEC = {
@@ -63,6 +72,8 @@ const UP_SPEC = {
   "no-offload": { type: "boolean" },
   iperf3: { type: "boolean" },
   "no-iperf3": { type: "boolean" },
+  "max-connections": { type: "string" },
+  backlog: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -102,8 +113,55 @@ function validNetnsName(name: string): string {
   return name;
 }
 
-/** The kernel side's default address: .1 of the board's subnet (or .2 when the board is .1). */
+/** Whether `addr` lies in the subnet of `ip`/`prefixLength`. */
+function isInSubnet(addr: number, ip: number, prefixLength: number): boolean {
+  return ((addr ^ ip) & prefixToMask(prefixLength)) === 0;
+}
+
+function subnetText(ip: number, prefixLength: number): string {
+  return `${formatIpv4((ip & prefixToMask(prefixLength)) >>> 0)}/${prefixLength}`;
+}
+
+/**
+ * A subnet's first and last addresses are its network and directed-broadcast addresses (RFC 919, RFC 922),
+ * never a host's — except on a /31, where RFC 3021 makes both of them hosts.
+ */
+function checkNotSubnetEdge(name: string, addr: number, ip: number, prefixLength: number): void {
+  if (prefixLength >= 31) return;
+  const mask = prefixToMask(prefixLength);
+  const net = (ip & mask) >>> 0;
+  const broadcast = (net | ~mask) >>> 0;
+  const range = `pick one from ${formatIpv4(net + 1)} to ${formatIpv4(broadcast - 1)}`;
+  if (addr >>> 0 === net) throw new UsageError(`--${name}: ${formatIpv4(addr)} is the network address of ${subnetText(ip, prefixLength)}, not a host; ${range}`);
+  if (addr >>> 0 === broadcast) throw new UsageError(`--${name}: ${formatIpv4(addr)} is the broadcast address of ${subnetText(ip, prefixLength)}, not a host; ${range}`);
+}
+
+/**
+ * An address for a host on the board's link (--ip, --host-ip): unicast (RFC 1122 §3.2.1.3 rules out
+ * 0.0.0.0/8, 127.0.0.0/8, multicast and the reserved 240.0.0.0/4), in a subnet with room for two hosts:
+ * /1 to /30, or /31 as a point-to-point link (RFC 3021). /0 would make every address on-link, and /32 leaves
+ * no other host on the link.
+ */
+function checkHostAddress(name: string, addr: number, prefixLength: number): void {
+  const text = formatIpv4(addr);
+  const first = addr >>> 24;
+  if (first === 0) throw new UsageError(`--${name}: ${text} is in 0.0.0.0/8 ("this network", RFC 1122 §3.2.1.3), never a host's address`);
+  if (first === 127) throw new UsageError(`--${name}: ${text} is a loopback address (127.0.0.0/8); the board needs an address on its link`);
+  if (first >= 224 && first < 240) throw new UsageError(`--${name}: ${text} is a multicast address; a host needs a unicast one`);
+  if (first >= 240) throw new UsageError(`--${name}: ${text} is in the reserved 240.0.0.0/4 (or the broadcast address); a host needs a unicast one`);
+  if (prefixLength === 0) throw new UsageError(`--${name}: /0 would put every IPv4 address on the board's link; give its subnet, e.g. ${text}/24`);
+  if (prefixLength === 32) {
+    throw new UsageError(`--${name}: /32 leaves no other host on the link; use /31 for a point-to-point link (RFC 3021) or a shorter prefix such as /24`);
+  }
+  checkNotSubnetEdge(name, addr, addr, prefixLength);
+}
+
+/**
+ * The kernel side's default address: .1 of the board's subnet (or .2 when the board is .1); on a /31 (RFC
+ * 3021) the subnet's other address.
+ */
 export function defaultHostCidr(ip: number, prefixLength: number): string {
+  if (prefixLength === 31) return `${formatIpv4((ip ^ 1) >>> 0)}/31`;
   const mask = prefixToMask(prefixLength);
   const net = (ip & mask) >>> 0;
   const first = (net + 1) >>> 0;
@@ -121,7 +179,7 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
   if (v.ip === undefined) throw new UsageError("--ip is required, e.g. --ip 192.168.50.66/24");
   const lan = parseLan(v);
   const { addr: ip, prefixLength } = option("ip", v.ip, parseIpv4Cidr);
-  if (prefixLength > 30) throw new UsageError(`--ip: /${prefixLength} leaves no room for the kernel side; use /30 or shorter`);
+  checkHostAddress("ip", ip, prefixLength);
   const mtu = parseMtu(v.mtu);
   if (v.host === true && v.netns !== undefined) throw new UsageError("--host and --netns exclude each other");
   // A bridged TAP (--bridge) stays in the current namespace, unaddressed.
@@ -129,12 +187,26 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
   let hostCidr: string | null = null;
   if (v["host-ip"] !== undefined) {
     const hostIp = option("host-ip", v["host-ip"], parseIpv4Cidr);
+    checkHostAddress("host-ip", hostIp.addr, hostIp.prefixLength);
     if (hostIp.addr === ip) throw new UsageError("--host-ip: must differ from the board's --ip");
+    if (!isInSubnet(hostIp.addr, ip, prefixLength)) {
+      throw new UsageError(
+        `--host-ip: ${formatIpv4(hostIp.addr)} is outside the board's subnet ${subnetText(ip, prefixLength)}: the kernel side must be on the board's link (e.g. ${defaultHostCidr(ip, prefixLength)})`,
+      );
+    }
+    checkNotSubnetEdge("host-ip", hostIp.addr, ip, prefixLength);
     hostCidr = v["host-ip"];
   } else if (v.tap === undefined && v.bridge === undefined) {
     hostCidr = defaultHostCidr(ip, prefixLength);
   }
   const gateway = v.gw !== undefined ? option("gw", v.gw, parseIpv4) : hostCidr !== null ? parseIpv4Cidr(hostCidr).addr : 0;
+  if (v.gw !== undefined) {
+    if (gateway === ip) throw new UsageError("--gw: the gateway must be another host, not the board's own --ip");
+    if (!isInSubnet(gateway, ip, prefixLength)) {
+      throw new UsageError(`--gw: ${formatIpv4(gateway)} is outside the board's subnet ${subnetText(ip, prefixLength)}: a gateway must be reachable on the board's link`);
+    }
+    checkNotSubnetEdge("gw", gateway, ip, prefixLength);
+  }
   const mac = parseBoardMac(v.mac);
   return {
     ip,
@@ -152,6 +224,7 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     dnsServers: parseDnsServers(v.dns),
     faults: parseFaults(v),
     iperf3: parseIperf3Switch(v),
+    ...parseLimits(v),
   };
 }
 
@@ -197,6 +270,25 @@ function parseIperf3Switch(v: ParsedUp): boolean | null {
   return v.iperf3 === true ? true : v["no-iperf3"] === true ? false : null;
 }
 
+/** A whole number from `min` to `max`, or `fallback` when the option is absent. */
+function wholeNumber(name: string, text: string | undefined, min: number, max: number, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError(`--${name}: '${text}' must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/**
+ * `--max-connections N` (TCP PCBs in any state but LISTEN; at the limit a SYN gets no SYN-ACK, counted as
+ * tcp.pcbLimit) and `--backlog N` (the built-in services' accept queues).
+ */
+function parseLimits(v: ParsedUp): Pick<UpOptions, "maxConnections" | "backlog"> {
+  return {
+    maxConnections: wholeNumber("max-connections", v["max-connections"], 1, 1_000_000, DEFAULT_TCP_CONFIG.maxPcbs),
+    backlog: wholeNumber("backlog", v.backlog, 1, 65_535, DEFAULT_SERVICE_BACKLOG),
+  };
+}
+
 /** `--dns A.B.C.D[,A.B.C.D…]`: up to 3 servers, as a board's resolver keeps (lwIP DNS_MAX_SERVERS is 2–3). */
 function parseDnsServers(text: string | undefined): number[] {
   if (text === undefined) return [];
@@ -222,10 +314,45 @@ function parseBoardMac(text: string | undefined): MacAddr {
 function captureOptions(v: ParsedUp, defaults: { tapName: string }): Pick<UpOptions, "tapName" | "pcapPath" | "trace" | "offload"> {
   return {
     tapName: validIfName(v.tap ?? defaults.tapName, "tap"),
-    pcapPath: v.pcap ?? null,
+    pcapPath: parsePcapPath(v.pcap),
     trace: v.trace === true,
     offload: v["no-offload"] !== true,
   };
+}
+
+/**
+ * `--pcap FILE`, or `--pcap -` for standard output (`walnut up --pcap - | tshark -r -`). Checked here so a
+ * path that cannot be written is a usage error naming the option, before any TAP or namespace exists.
+ */
+function parsePcapPath(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  if (text === "-") {
+    // isatty on the descriptor, not process.stdout: touching that stream would make a pipe non-blocking.
+    if (isatty(1)) throw new UsageError("--pcap -: standard output is a terminal and pcapng is binary; pipe it (walnut up --pcap - | tshark -r -) or give a file name");
+    return "-";
+  }
+  if (text.length === 0) throw new UsageError("--pcap: which file? (--pcap board.pcapng, or --pcap - for standard output)");
+  const full = resolve(text);
+  const folder = dirname(full);
+  const stat = statOrNull(full);
+  if (stat?.isDirectory() === true) throw new UsageError(`--pcap ${text}: is a folder; give a file name inside it, e.g. ${join(text, "board.pcapng")}`);
+  const folderStat = statOrNull(folder);
+  if (folderStat === null) throw new UsageError(`--pcap ${text}: the folder ${folder} does not exist; create it or pick another path`);
+  if (!folderStat.isDirectory()) throw new UsageError(`--pcap ${text}: ${folder} is a file, not a folder`);
+  try {
+    accessSync(stat !== null ? full : folder, fsConstants.W_OK);
+  } catch {
+    throw new UsageError(`--pcap ${text}: no permission to write ${stat !== null ? "that file" : `in ${folder}`}`);
+  }
+  return text;
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
 }
 
 /** --lan NAME: a bridge in the board's namespace; not with --bridge (outside any namespace) or --host. */
@@ -260,7 +387,10 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
   if (v.dhcp === true && v["host-ip"] === undefined && v.bridge === undefined && v.tap === undefined) {
     throw new UsageError("--dhcp needs --host-ip A.B.C.D/LEN for the TAP's kernel side (where the DHCP server listens), or --bridge BR, or --tap NAME");
   }
-  if (v["host-ip"] !== undefined) option("host-ip", v["host-ip"], parseIpv4Cidr);
+  if (v["host-ip"] !== undefined) {
+    const hostIp = option("host-ip", v["host-ip"], parseIpv4Cidr);
+    checkHostAddress("host-ip", hostIp.addr, hostIp.prefixLength);
+  }
   const hostCidr = v["host-ip"] ?? null;
   const waitText = v["dhcp-wait"] ?? "30";
   const dhcpWaitSeconds = Number(waitText);
@@ -287,6 +417,7 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
     dnsServers: parseDnsServers(v.dns),
     faults: parseFaults(v),
     iperf3: parseIperf3Switch(v),
+    ...parseLimits(v),
   };
 }
 
@@ -308,10 +439,14 @@ export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
   --delay MS --jitter MS --rate BITS/S --seed N    extra one-way delay, jitter, a rate limit, the faults' seed
   --mac XX:XX:XX:XX:XX:XX  the board's MAC (default: random, locally administered)
   --mtu N              IP MTU, 576-9000 (default 1500)
+  --max-connections N  most TCP connections the board holds, 1-1000000 (default 1024); at the limit new SYNs
+                       get no SYN-ACK (counted: tcp.pcbLimit)
+  --backlog N          accept-queue length of the built-in TCP services, 1-65535 (default 128)
   --netns NAME         namespace for the kernel side (default: walnut; created and removed if missing)
   --host               keep the kernel side in the current namespace instead
   --tap NAME           TAP name: attach to an existing TAP as it is, or create one with this name
-  --pcap FILE          write every frame the board sees and sends to FILE (pcapng)
+  --pcap FILE          write every frame the board sees and sends to FILE (pcapng); --pcap - writes it to
+                       standard output (walnut up --pcap - | tshark -r -), the board's own lines then go to stderr
   --trace              print one decoded line per frame
   --no-offload         plain 1514-byte frames on the TAP: no virtio-net header, no TCP segmentation or
                        checksum offload (default: TCP moves 64 KiB super-frames both ways, checksums left

@@ -13,6 +13,7 @@ import { netstatLines } from "./netstat.js";
 import { IPERF3_USAGE, parseIperf3Args, runIperf3OnBoard } from "./iperf3.js";
 import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
+import { errorCode, fsReason } from "../core/fsError.js";
 import { fileURLToPath } from "node:url";
 
 const USAGE = `usage: walnut <command> [options]
@@ -55,9 +56,21 @@ export async function main(argv: readonly string[]): Promise<number> {
       console.error(`walnut: ${err.message}`);
       return 2;
     }
-    console.error(`walnut: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`walnut: ${describeFailure(err)}`);
     return 1;
   }
+}
+
+/**
+ * A failure as one sentence: a system error that escaped (ENOENT, EISDIR, …) names its path and says why in
+ * words; anything else keeps its own message.
+ */
+function describeFailure(err: unknown): string {
+  // Only Node's own file-system errors (they carry the path): others, such as the TAP addon's, already
+  // say what to do in their message.
+  const path = err instanceof Error ? (err as NodeJS.ErrnoException).path : undefined;
+  if (errorCode(err) !== null && path !== undefined) return `cannot open ${path}: ${fsReason(err)}`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 /**
@@ -91,6 +104,8 @@ function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream, iperf3ByDefa
     dnsServers: o.dnsServers,
     offload: o.offload,
     iperf3: (o.iperf3 ?? iperf3ByDefault) ? { log: iperf3Log } : null,
+    maxConnections: o.maxConnections,
+    backlog: o.backlog,
   };
 }
 
@@ -100,26 +115,33 @@ async function up(argv: readonly string[]): Promise<number> {
     console.log(UP_USAGE);
     return 0;
   }
+  // With --pcap - standard output carries the capture, so every line of the board's own goes to stderr.
+  const out: NodeJS.WritableStream = o.pcapPath === "-" ? process.stderr : process.stdout;
+  const say = (line: string): void => void out.write(`${line}\n`);
   // `walnut up` serves iperf3 unless told not to: `iperf3 -c BOARD_IP` is what users bring to a running board.
-  const board = Board.start(boardOptions(o, process.stdout, true));
+  const board = Board.start(boardOptions(o, out, true));
+  if (board.pcap !== null) {
+    const where = o.pcapPath === "-" ? "standard output" : o.pcapPath ?? "";
+    board.pcap.onWriteError = (err) => process.stderr.write(`walnut: capture to ${where} stopped: ${fsReason(err)}; the board goes on\n`);
+  }
   const stopped = new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     // `kill -USR1 <pid>` prints what the stack holds now (connections, listeners, ARP, counters).
     process.on("SIGUSR1", () => {
-      for (const line of netstatLines(board.stack)) console.log(line);
+      for (const line of netstatLines(board.stack)) say(line);
     });
   });
   // With DHCP, wait (bounded) for the first lease before announcing the board.
   if (board.dhcp !== null) {
     const dhcp = board.dhcp;
     const tap = board.host.tapName;
-    console.log(`walnut: tap ${tap} up, asking for a DHCP lease (up to ${o.dhcpWaitSeconds} s)`);
+    say(`walnut: tap ${tap} up, asking for a DHCP lease (up to ${o.dhcpWaitSeconds} s)`);
     const lease = await Promise.race([board.waitForLease(o.dhcpWaitSeconds * 1000), stopped.then(() => "stopped" as const)]);
     if (lease === "stopped") {
       board.stop();
-      console.log("walnut: stopped before a DHCP lease arrived");
+      say("walnut: stopped before a DHCP lease arrived");
       return 0;
     }
     if (lease === null) {
@@ -136,28 +158,28 @@ async function up(argv: readonly string[]): Promise<number> {
     let shownIp = lease.ip;
     dhcp.addListener({
       bound: (l) => {
-        if (l.ip !== shownIp) console.log(`walnut: dhcp: new address: ${board.describe()}`);
+        if (l.ip !== shownIp) say(`walnut: dhcp: new address: ${board.describe()}`);
         shownIp = l.ip;
       },
       lost: () => {
         shownIp = 0;
-        console.log(`walnut: dhcp: lease lost, board has no address (${dhcp.state})`);
+        say(`walnut: dhcp: lease lost, board has no address (${dhcp.state})`);
       },
     });
   }
-  console.log(`walnut: ${board.describe()} — Ctrl-C to stop; kill -USR1 ${process.pid} prints connections and counters`);
+  say(`walnut: ${board.describe()} — Ctrl-C to stop; kill -USR1 ${process.pid} prints connections and counters`);
   await stopped;
   // The TAP's offload counters (super-frames and partial checksums each way) beside the stack's.
   const stats = { ...board.stack.stats(), tap: { ...board.host.device.offloadStats } };
   await board.stopGracefully();
   // Every layer's non-zero counters, drops included, one line each: the board's whole story at a glance.
-  console.log("walnut: stopped; counters:");
+  say("walnut: stopped; counters:");
   for (const [layer, counters] of Object.entries(stats)) {
     const line = formatCounters(counters);
-    if (line.length > 0) console.log(`  ${layer}: ${line}`);
+    if (line.length > 0) say(`  ${layer}: ${line}`);
   }
   const iperf3 = board.iperf3 !== null ? formatCounters(board.iperf3.stats) : "";
-  if (iperf3.length > 0) console.log(`  iperf3: ${iperf3}`);
+  if (iperf3.length > 0) say(`  iperf3: ${iperf3}`);
   return 0;
 }
 
@@ -169,13 +191,16 @@ async function run(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (r.script === null && r.fsDir === null) throw new UsageError("run: which script? (walnut run [up options] script.py, or --fs DIR)");
-  if (r.script !== null && !isFile(r.script)) throw new UsageError(`run: ${r.script}: no such file`);
-  if (r.fsDir !== null && !isFolder(r.fsDir)) throw new UsageError(`--fs ${r.fsDir}: no such folder`);
+  if (r.script !== null && !isFile(r.script)) {
+    throw new UsageError(isFolder(r.script) ? `run: ${r.script} is a folder; give the script inside it, or --fs ${r.script} to run its boot.py and main.py` : `run: ${r.script}: no such file`);
+  }
+  if (r.fsDir !== null && !isFolder(r.fsDir)) throw new UsageError(isFile(r.fsDir) ? `--fs ${r.fsDir}: is a file; --fs takes the folder that is the board's flash` : `--fs ${r.fsDir}: no such folder`);
   const o = parseUpOptions(r.upArgs, { netns: "walnut", tapName: "walnut%d" });
   if (o === "help") {
     console.log(RUN_USAGE);
     return 0;
   }
+  if (o.pcapPath === "-") throw new UsageError("--pcap -: walnut run writes the script's output to standard output; give the capture a file name");
   const board = Board.start(boardOptions(o, process.stderr));
   const snapshot = (): void => {
     for (const line of netstatLines(board.stack)) process.stderr.write(`${line}\n`);
@@ -250,12 +275,13 @@ async function iperf3(argv: readonly string[]): Promise<number> {
 async function repl(argv: readonly string[]): Promise<number> {
   const r = splitRunArgs(argv);
   if (r.script !== null) throw new UsageError(`repl: unexpected argument '${r.script}' (walnut repl takes options only)`);
-  if (r.fsDir !== null && !isFolder(r.fsDir)) throw new UsageError(`--fs ${r.fsDir}: no such folder`);
+  if (r.fsDir !== null && !isFolder(r.fsDir)) throw new UsageError(isFile(r.fsDir) ? `--fs ${r.fsDir}: is a file; --fs takes the folder that is the board's flash` : `--fs ${r.fsDir}: no such folder`);
   const o = parseUpOptions(r.upArgs, { netns: "walnut", tapName: "walnut%d" });
   if (o === "help") {
     console.log(REPL_USAGE);
     return 0;
   }
+  if (o.pcapPath === "-") throw new UsageError("--pcap -: walnut repl uses standard output for the REPL; give the capture a file name");
   const board = Board.start(boardOptions(o, process.stderr, false, (l) => void process.stderr.write(`walnut: ${l}\r\n`)));
   const snapshot = (): void => {
     for (const line of netstatLines(board.stack)) process.stderr.write(`${line}\r\n`);

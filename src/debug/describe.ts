@@ -110,6 +110,9 @@ function describeIcmp(v: DataView, o: number, len: number): string {
     }
     case IcmpType.TIME_EXCEEDED:
       return `ICMP time exceeded ${code === 1 ? "in-reassembly" : "in-transit"}, length ${len}`;
+    case IcmpType.PARAMETER_PROBLEM:
+      // tcpdump's wording; the octet is RFC 792's pointer into the quoted header.
+      return `ICMP parameter problem - octet ${v.getUint8(o + 4)}, length ${len}`;
     default:
       return `ICMP type ${type} code ${code}, length ${len}`;
   }

@@ -117,6 +117,18 @@ function freeTapName(pattern: string, netns: string): string {
   return pattern;
 }
 
+/** iproute2's complaints (RTNETLINK and friends) and what a user can do about each. */
+const IPROUTE_REASONS: readonly [RegExp, string][] = [
+  [/File exists/i, "it already exists: another board or interface holds that name or address (pick another --tap, --lan or --host-ip, or remove the old one)"],
+  [/Cannot find device|does not exist/i, "the interface is gone (removed while walnut was setting it up?)"],
+  [/Device or resource busy/i, "the interface is busy: another process holds it"],
+  [/Numerical result out of range|mtu/i, "the kernel refused the MTU (--mtu)"],
+  [/Invalid argument/i, "the kernel refused a value (--mtu, --host-ip or a name)"],
+  [/No such file or directory/i, "the network namespace is gone (removed while walnut was setting it up?)"],
+  [/Address already in use/i, "the address is already in use on the kernel side (pick another --host-ip)"],
+  [/No space left on device|Cannot allocate memory/i, "the kernel is out of memory or interfaces"],
+];
+
 function explainHostError(err: unknown, what: string): Error {
   if (err instanceof HostCommandError) {
     const s = err.stderr;
@@ -126,7 +138,11 @@ function explainHostError(err: unknown, what: string): Error {
     if (/not found|ENOENT/i.test(err.message) && /spawn/.test(err.message)) {
       return new HostSetupError(`${what} needs the 'ip' command: install iproute2`);
     }
-    return new HostSetupError(`${what} failed: ${s.trim().split("\n")[0] ?? ""}`);
+    const said = s.trim().split("\n")[0] ?? "";
+    const reason = IPROUTE_REASONS.find(([pattern]) => pattern.test(said));
+    // The command's own words stay at the end, for whoever debugs it.
+    if (reason !== undefined) return new HostSetupError(`${what} failed: ${reason[1]} (${err.command}: ${said.replace(/^RTNETLINK answers: /, "")})`);
+    return new HostSetupError(`${what} failed: ${err.command} said "${said}"`);
   }
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -68,6 +68,7 @@ export class Icmp implements IpProtocolHandler {
     "txEchoRequests",
     "txUnreachable",
     "txTimeExceeded",
+    "txParameterProblem",
     "errorsRateLimited",
     "errorsSuppressed",
   ] as const);
@@ -105,8 +106,9 @@ export class Icmp implements IpProtocolHandler {
     this.tokens = this.options.errorBurst;
     ip.register(IpProto.ICMP, this);
     ip.onUnknownProtocol = (rx) => this.sendUnreachable(rx, UnreachableCode.PROTOCOL);
+    ip.onBadOptions = (rx, pointer) => this.sendParameterProblem(rx, pointer);
     ip.reassembler.onTimeout = (bytes, headerOffset, available) =>
-      this.sendError(IcmpType.TIME_EXCEEDED, 1, bytes, headerOffset, available, this.scheduler.now());
+      this.sendError(IcmpType.TIME_EXCEEDED, 1, 0, bytes, headerOffset, available, this.scheduler.now());
   }
 
   input(rx: IpRx): void {
@@ -239,16 +241,32 @@ export class Icmp implements IpProtocolHandler {
       this.stats.errorsSuppressed++;
       return;
     }
-    if (this.sendError(IcmpType.DEST_UNREACHABLE, code, rx.bytes, rx.headerOffset, rx.totalLength, rx.nowMs)) {
+    if (this.sendError(IcmpType.DEST_UNREACHABLE, code, 0, rx.bytes, rx.headerOffset, rx.totalLength, rx.nowMs)) {
       this.stats.txUnreachable++;
     }
   }
 
   /**
-   * Sends an ICMP error quoting the datagram at `bytes[offset, offset + available)`. RFC 1122 §3.2.2: never
-   * about an ICMP error, a non-initial fragment, or a datagram from a non-unicast source. Rate-limited.
+   * Parameter problem (RFC 792: type 12, code 0) about `rx`, whose header is bad at octet `pointer` (RFC
+   * 1122 §3.2.2.5: a host SHOULD send it). The pointer is the first octet of the 4-byte rest of the header.
    */
-  private sendError(type: number, code: number, bytes: Uint8Array, offset: number, available: number, nowMs: number): boolean {
+  sendParameterProblem(rx: IpRx, pointer: number): void {
+    if (rx.cast !== IpCast.UNICAST) {
+      this.stats.errorsSuppressed++;
+      return;
+    }
+    const rest = (pointer & 0xff) * 0x1000000;
+    if (this.sendError(IcmpType.PARAMETER_PROBLEM, 0, rest, rx.bytes, rx.headerOffset, rx.totalLength, rx.nowMs)) {
+      this.stats.txParameterProblem++;
+    }
+  }
+
+  /**
+   * Sends an ICMP error quoting the datagram at `bytes[offset, offset + available)`, `rest` (u32) in the
+   * header's second word. RFC 1122 §3.2.2: never about an ICMP error, a non-initial fragment, or a datagram
+   * from a non-unicast source. Rate-limited.
+   */
+  private sendError(type: number, code: number, rest: number, bytes: Uint8Array, offset: number, available: number, nowMs: number): boolean {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const headerLength = ((bytes[offset] as number) & 0xf) * 4;
     const src = view.getUint32(offset + IPV4.src);
@@ -282,7 +300,10 @@ export class Icmp implements IpProtocolHandler {
     const o = PAYLOAD_OFFSET;
     frame[o + ICMP.type] = type;
     frame[o + ICMP.code] = code;
-    frame.fill(0, o + 4, o + 8);
+    frame[o + 4] = rest >>> 24;
+    frame[o + 5] = (rest >>> 16) & 0xff;
+    frame[o + 6] = (rest >>> 8) & 0xff;
+    frame[o + 7] = rest & 0xff;
     frame.set(bytes.subarray(offset, offset + quote), o + ICMP.headerLength);
     const len = ICMP.headerLength + quote;
     this.finish(len);

@@ -14,7 +14,7 @@ import { IPV4_BROADCAST, isMulticastIpv4 } from "../core/addr.js";
 import { LinkCast, type LinkCastCode, type Netif, type NetifUpper } from "../eth/netif.js";
 import { ETH } from "../eth/ethernet.js";
 import { completeChecksum, NO_OFFLOADS, type DeviceOffloads, type FrameOffload } from "../link/offload.js";
-import { IPV4, IPV4_CHECK_NAMES, IpFlag, Ipv4Check, Ipv4View, writeIpv4Header } from "./ipv4.js";
+import { IPV4, IPV4_CHECK_NAMES, IpFlag, Ipv4Check, Ipv4View, ipv4OptionsError, writeIpv4Header } from "./ipv4.js";
 import { Reassembler, type ReassemblyOptions } from "./reassembly.js";
 
 /** How a received datagram was addressed at the IP layer. */
@@ -123,6 +123,7 @@ export class IpLayer implements NetifUpper {
     "dropBadHeaderLength",
     "dropBadTotalLength",
     "dropBadChecksum",
+    "dropBadOptions",
     "dropBadSource",
     "dropNotForUs",
     "dropUnknownProtocol",
@@ -141,6 +142,11 @@ export class IpLayer implements NetifUpper {
   readonly reassembler: Reassembler;
   /** Called with unknown-protocol datagrams addressed to us (ICMP protocol unreachable). */
   onUnknownProtocol: ((rx: IpRx) => void) | null = null;
+  /**
+   * Called with a datagram for us whose options do not parse, before it is dropped, and `pointer`, the
+   * offset in its header of the bad option (ICMP parameter problem, RFC 1122 §3.2.2.5).
+   */
+  onBadOptions: ((rx: IpRx, pointer: number) => void) | null = null;
   readonly taps: IpTap[] = [];
   /**
    * Called at the end of every input batch (and loopback delivery), after the protocol handlers. Added for
@@ -246,6 +252,18 @@ export class IpLayer implements NetifUpper {
       stats.dropNotForUs++;
       return;
     }
+    // RFC 791 §3.1: an option list that cannot be parsed leaves the header unusable. Checked per fragment,
+    // before reassembly, as Linux does (every fragment carries its own header); ICMP leaves out the ones
+    // it must not answer (non-first fragments, broadcasts: RFC 1122 §3.2.2).
+    const headerLength = ip.headerLength;
+    if (headerLength > IPV4.minHeaderLength) {
+      const pointer = ipv4OptionsError(bytes, offset, headerLength);
+      if (pointer >= 0) {
+        stats.dropBadOptions++;
+        this.onBadOptions?.(this.fill(ip, cast as IpCastCode, false, nowMs, offload), pointer);
+        return;
+      }
+    }
     if (ip.isFragment) {
       stats.rxFragments++;
       const whole = this.reassembler.add(ip, nowMs);
@@ -269,6 +287,20 @@ export class IpLayer implements NetifUpper {
   }
 
   private deliver(ip: Ipv4View, cast: IpCastCode, wasReassembled: boolean, nowMs: number, offload: FrameOffload | null): void {
+    const rx = this.fill(ip, cast, wasReassembled, nowMs, offload);
+    for (const tap of this.taps) tap(rx);
+    const handler = this.handlers[rx.protocol];
+    if (handler === undefined) {
+      this.stats.dropUnknownProtocol++;
+      if (cast === IpCast.UNICAST) this.onUnknownProtocol?.(rx);
+      return;
+    }
+    this.stats.rxDelivered++;
+    handler.input(rx);
+  }
+
+  /** Refills the one IpRx from the datagram `ip` points at. */
+  private fill(ip: Ipv4View, cast: IpCastCode, wasReassembled: boolean, nowMs: number, offload: FrameOffload | null): IpRx {
     const rx = this.rx;
     rx.bytes = ip.bytes;
     rx.headerOffset = ip.offset;
@@ -284,15 +316,7 @@ export class IpLayer implements NetifUpper {
     rx.isChecksumTrusted = offload !== null && offload.isChecksumTrusted;
     rx.gsoSize = offload !== null && offload.isGso ? offload.gsoSize : 0;
     rx.nowMs = nowMs;
-    for (const tap of this.taps) tap(rx);
-    const handler = this.handlers[rx.protocol];
-    if (handler === undefined) {
-      this.stats.dropUnknownProtocol++;
-      if (cast === IpCast.UNICAST) this.onUnknownProtocol?.(rx);
-      return;
-    }
-    this.stats.rxDelivered++;
-    handler.input(rx);
+    return rx;
   }
 
   endBatch(nowMs: number): void {

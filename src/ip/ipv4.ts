@@ -108,6 +108,36 @@ export class Ipv4View extends PacketView {
   }
 }
 
+/** RFC 791 §3.1 option types that are one octet long; every other option has a length octet. */
+export const Ipv4Option = { END_OF_LIST: 0, NO_OPERATION: 1 } as const;
+
+/**
+ * Walks the options of the header at `headerOffset` (RFC 791 §3.1): End of Option List and No Operation are
+ * single octets; every other option is type, length (≥ 2, counting type and length), data, and must end
+ * inside the header. After End of Option List the rest is padding. Returns -1 when the list parses, else the
+ * offset from the header's start of the option that does not — its type octet, the pointer Linux puts in
+ * ICMP parameter problem (ip_options_compile). Unknown options that parse are not errors (RFC 1122
+ * §3.2.1.8: ignored); the contents of known ones are not checked either, since the board acts on none.
+ * Call only after `check()` passed, so `headerLength` lies inside `bytes`.
+ */
+export function ipv4OptionsError(bytes: Uint8Array, headerOffset: number, headerLength: number): number {
+  let at = IPV4.minHeaderLength;
+  while (at < headerLength) {
+    const type = bytes[headerOffset + at] as number;
+    if (type === Ipv4Option.END_OF_LIST) return -1;
+    if (type === Ipv4Option.NO_OPERATION) {
+      at++;
+      continue;
+    }
+    // No room for the length octet, a length below 2 (which would never advance), or one past the header.
+    if (at + 1 >= headerLength) return at;
+    const length = bytes[headerOffset + at + 1] as number;
+    if (length < 2 || at + length > headerLength) return at;
+    at += length;
+  }
+  return -1;
+}
+
 export interface Ipv4HeaderFields {
   tos: number;
   totalLength: number;

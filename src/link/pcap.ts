@@ -33,12 +33,44 @@ export function wallClockMicros(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
 }
 
+/**
+ * writeSync until all `length` bytes are out. A pipe another part of the process made non-blocking (Node does
+ * that to stdout once it is used as a stream) answers EAGAIN when full: wait 1 ms and go on, a bounded
+ * number of times (about 10 s), so a reader that stopped reading ends the capture rather than the board.
+ */
+function writeFully(fd: number, buf: Uint8Array, length: number): void {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  let done = 0;
+  for (let waits = 0; done < length; ) {
+    try {
+      done += writeSync(fd, buf, done, length - done);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EAGAIN" || ++waits > 10_000) throw err;
+      Atomics.wait(sleeper, 0, 0, 1);
+    }
+  }
+}
+
 function pad4(n: number): number {
   return (n + 3) & ~3;
 }
 
+/**
+ * Where a capture goes: a file path, or an open file descriptor (stdout for `--pcap -`), closed at the end
+ * only when `owned`.
+ */
+export type PcapTarget = string | { fd: number; owned?: boolean };
+
 export class PcapWriter extends DeviceWrapper {
   private fd: number | null;
+  /** False for a descriptor handed in (it stays open at close). */
+  private readonly ownsFd: boolean;
+  /**
+   * Told once when a write fails (the reader of a pipe went away: EPIPE; a full disk); capture stops there
+   * and frames keep flowing through. Null: the failure is only kept in `writeError`.
+   */
+  onWriteError: ((err: Error) => void) | null = null;
+  writeError: Error | null = null;
   private readonly buf = new Uint8Array(FLUSH_BYTES + MAX_FRAME_BYTES + 64);
   private readonly view = new DataView(this.buf.buffer);
   private used = 0;
@@ -47,11 +79,12 @@ export class PcapWriter extends DeviceWrapper {
 
   constructor(
     inner: Device,
-    readonly path: string,
+    target: PcapTarget,
     private readonly micros: () => number = wallClockMicros,
   ) {
     super(inner);
-    this.fd = openSync(path, "w");
+    this.ownsFd = typeof target === "string" || target.owned === true;
+    this.fd = typeof target === "string" ? openSync(target, "w") : target.fd;
     this.writeHeaderBlocks(inner.name);
     this.timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
     this.timer.unref();
@@ -70,7 +103,7 @@ export class PcapWriter extends DeviceWrapper {
   override close(): void {
     clearInterval(this.timer);
     this.flush();
-    if (this.fd !== null) closeSync(this.fd);
+    if (this.fd !== null && this.ownsFd) closeSync(this.fd);
     this.fd = null;
     super.close();
   }
@@ -78,8 +111,25 @@ export class PcapWriter extends DeviceWrapper {
   /** Writes buffered blocks to the file. */
   flush(): void {
     if (this.fd === null || this.used === 0) return;
-    writeSync(this.fd, this.buf, 0, this.used);
+    try {
+      writeFully(this.fd, this.buf, this.used);
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    }
     this.used = 0;
+  }
+
+  private fail(err: Error): void {
+    if (this.fd !== null && this.ownsFd) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // Closing after a failed write: nothing more to lose.
+      }
+    }
+    this.fd = null;
+    this.writeError = err;
+    this.onWriteError?.(err);
   }
 
   private record(bytes: Uint8Array, offset: number, length: number, direction: number, offload: FrameOffload | null): void {

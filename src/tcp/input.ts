@@ -16,6 +16,12 @@ const DEFAULT_MSS = 536;
 /** RFC 5681 §3.2: duplicate ACKs that trigger fast retransmit. */
 const DUP_THRESH = 3;
 const TS_OPTION_BYTES = 12;
+/**
+ * After a listener last sent a SYN cookie, how long an ACK that decodes no cookie is dropped rather than
+ * reset: long enough for a client's retransmission timeouts (Linux: 200 ms, doubling) to resend its first
+ * segment a few times.
+ */
+export const COOKIE_GRACE_MS = 10_000;
 
 /** The segment being processed: one object, refilled per segment (nothing allocated on input). */
 export class TcpSegment {
@@ -96,6 +102,14 @@ export class TcpInput {
     if (seg.has(TcpFlag.ACK)) {
       // Possibly the final ACK of a handshake answered with a SYN cookie (RFC 4987 §3.6).
       if (!seg.has(TcpFlag.SYN) && this.acceptCookie(l, seg)) return;
+      // A cookie connection whose first ACK was lost (or dropped on the way in) goes on with segments whose
+      // SEQ − 1 is no longer the client's ISN, so they cannot decode the cookie. Shortly after cookies went
+      // out such an ACK is dropped silently: the client's retransmission of its first segment still decodes,
+      // where a reset would kill a connection it already believes in. Otherwise RFC 9293 §3.10.7.2's reset.
+      if (!seg.has(TcpFlag.SYN) && seg.nowMs - l.lastCookieMs < COOKIE_GRACE_MS) {
+        tcp.stats.dropAckAfterCookies++;
+        return;
+      }
       tcp.output.sendReset(seg.dst, seg.dstPort, seg.src, seg.srcPort, seg.ack, toSeq(0), false);
       return;
     }
@@ -106,13 +120,21 @@ export class TcpInput {
       return;
     }
     if (l.synQueueLength >= tcp.config.synBacklog) {
+      // A cookie's ACK needs a PCB: with the table full (and no TIME-WAIT to recycle) that ACK would be
+      // dropped, and the client would believe in a connection we never made. Drop the SYN; it retries.
+      if (!tcp.hasRoom()) {
+        tcp.stats.pcbLimit++;
+        return;
+      }
       this.sendCookie(l, seg);
       return;
     }
+    // At the PCB limit no SYN-ACK goes out either: the SYN is dropped and counted (makeRoom: pcbLimit).
     if (!tcp.makeRoom()) return;
     const pcb = this.pcbFor(l, seg);
     pcb.listener = l;
     l.synQueueLength++;
+    pcb.inSynQueue = true;
     pcb.iss = tcp.isn.next(seg.dst, seg.dstPort, seg.src, seg.srcPort, seg.nowMs);
     tcp.initSendSpace(pcb);
     pcb.irs = seg.seq;
@@ -171,6 +193,7 @@ export class TcpInput {
     pcb.state = TcpState.SYN_RECEIVED;
     tcp.output.sendSegment(pcb, cookie, TcpFlag.SYN | TcpFlag.ACK, 0, seg.nowMs);
     tcp.releaseRings(pcb);
+    l.lastCookieMs = seg.nowMs;
     tcp.stats.synCookiesSent++;
   }
 
@@ -183,17 +206,12 @@ export class TcpInput {
       tcp.stats.synCookiesRejected++;
       return false;
     }
-    if (l.acceptQueue.length >= l.backlog || !tcp.makeRoom()) {
-      tcp.stats.listenOverflows++;
-      return true;
-    }
+    const isQueueFull = l.acceptQueue.length >= l.backlog;
+    if (!tcp.makeRoom()) return true;
     // Cookie mode keeps only the MSS (RFC 4987 §3.6): no window scaling, SACK or timestamps.
     const pcb = this.pcbFor(l, seg);
     pcb.iss = cookie;
     tcp.initSendSpace(pcb);
-    pcb.sndUna = seg.ack;
-    pcb.sndNxt = seg.ack;
-    pcb.sndMax = seg.ack;
     pcb.irs = clientIsn;
     pcb.rcvNxt = seg.seq;
     // The right edge our cookie SYN-ACK offered (unscaled, at most 0xffff), not the peer's window.
@@ -202,18 +220,37 @@ export class TcpInput {
     pcb.windowScaleOn = false;
     pcb.peerMssBytes = mss;
     pcb.mssBytes = Math.min(mss, tcp.ip.netif.mtu - 40);
+    pcb.lastRecvMs = seg.nowMs;
+    pcb.listener = l;
+    tcp.stats.synCookiesAccepted++;
+    if (isQueueFull) {
+      // Linux (tcp_abort_on_overflow = 0): with the accept queue full the ACK is dropped, not reset. But
+      // a stateless connection could not be completed later: the client's next segment (more data, its FIN)
+      // has another sequence number, which no longer decodes the cookie, and would draw a reset. The cookie
+      // has proved the client, so keep it as what the ACK found: a SYN-RECEIVED PCB (outside the SYN queue,
+      // bounded by the PCB limit) whose SYN-ACK was sent once; its retransmission or the client's next
+      // segment completes it as any other dropped final ACK.
+      tcp.stats.dropAcceptQueueFull++;
+      pcb.sndNxt = seg.ack;
+      pcb.sndMax = seg.ack;
+      pcb.synCount = 1;
+      pcb.state = TcpState.SYN_RECEIVED;
+      tcp.insert(pcb);
+      tcp.scheduler.set(pcb.rtxDeadline, seg.nowMs + pcb.rtt.currentRtoMs);
+      return true;
+    }
+    pcb.sndUna = seg.ack;
+    pcb.sndNxt = seg.ack;
+    pcb.sndMax = seg.ack;
     pcb.sndWnd = seg.window;
     pcb.maxSndWnd = seg.window;
     pcb.sndWl1 = seg.seq;
     pcb.sndWl2 = seg.ack;
     pcb.state = TcpState.ESTABLISHED;
     pcb.cc.init(pcb.mssBytes, seg.nowMs);
-    pcb.lastRecvMs = seg.nowMs;
     tcp.insert(pcb);
-    pcb.listener = l;
     l.acceptQueue.push(pcb);
     tcp.touchListener(l);
-    tcp.stats.synCookiesAccepted++;
     tcp.stats.established++;
     this.processData(pcb, seg);
     tcp.touch(pcb);
@@ -394,6 +431,23 @@ export class TcpInput {
         tcp.output.sendReset(pcb.localIp, pcb.localPort, pcb.remoteIp, pcb.remotePort, seg.ack, toSeq(0), false);
         return;
       }
+      const queuedFor = pcb.listener;
+      if (queuedFor !== null && !queuedFor.closed && queuedFor.acceptQueue.length >= queuedFor.backlog) {
+        // Linux (tcp_abort_on_overflow = 0, the default): an ACK that would complete the handshake while
+        // the accept queue is full is dropped, data and all; the PCB stays in SYN-RECEIVED and its SYN-ACK
+        // retransmission (or the client's next segment) completes the connection once the application has
+        // accepted. A reset here would kill a connection the client already believes in.
+        tcp.stats.dropAcceptQueueFull++;
+        // The client proved its address with a valid ACK: this PCB is no longer half-open, so it leaves the
+        // SYN queue (still bounded by the PCB limit). Left in, a slow acceptor would fill the SYN queue with
+        // such PCBs and push new clients onto SYN cookies, whose connections cannot survive a dropped ACK
+        // (a later segment's sequence number no longer decodes the cookie, and draws a reset).
+        if (pcb.inSynQueue) {
+          pcb.inSynQueue = false;
+          queuedFor.synQueueLength--;
+        }
+        return;
+      }
       this.ackOfSyn(pcb, seg);
       pcb.sndWnd = windowUnscaled ? seg.window : seg.window << pcb.sndWndShift;
       pcb.maxSndWnd = Math.max(pcb.maxSndWnd, pcb.sndWnd);
@@ -406,9 +460,10 @@ export class TcpInput {
       this.startKeepAlive(pcb, seg.nowMs);
       const l = pcb.listener;
       if (l !== null) {
-        l.synQueueLength--;
-        if (l.closed || l.acceptQueue.length >= l.backlog) {
-          tcp.stats.listenOverflows++;
+        if (pcb.inSynQueue) l.synQueueLength--;
+        pcb.inSynQueue = false;
+        // closeListener aborts its SYN-RECEIVED PCBs, so this is a guard, never the overflow path (above).
+        if (l.closed) {
           pcb.listener = null;
           tcp.abort(pcb);
           return;

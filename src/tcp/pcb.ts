@@ -54,6 +54,8 @@ export class TcpListener {
   /** Connections in SYN-RECEIVED belonging to this listener. */
   synQueueLength = 0;
   closed = false;
+  /** When this listener last answered a SYN with a cookie (ms; -Infinity: never). */
+  lastCookieMs = -Infinity;
   events: TcpListenEvents = {};
   pendingAcceptable = false;
 
@@ -75,6 +77,11 @@ export class TcpPcb {
   remotePort = 0;
   /** The listener that created this PCB (passive open) until it is accepted; null otherwise. */
   listener: TcpListener | null = null;
+  /**
+   * Counted in its listener's synQueueLength: a passive open in SYN-RECEIVED whose handshake no valid ACK
+   * has completed yet. Cleared when an ACK completes it, or is dropped because the accept queue was full.
+   */
+  inSynQueue = false;
 
   // ---- send sequence space (RFC 9293 §3.3.1) ----
   /** Initial send sequence number. */

@@ -136,7 +136,9 @@ export class TcpLayer implements IpProtocolHandler {
     "synCookiesSent",
     "synCookiesAccepted",
     "synCookiesRejected",
+    "dropAckAfterCookies",
     "listenOverflows",
+    "dropAcceptQueueFull",
     "pcbLimit",
     "timeWaitRecycled",
     "activeOpens",
@@ -228,11 +230,13 @@ export class TcpLayer implements IpProtocolHandler {
     if (pcb !== null) {
       this.input_.pcbInput(pcb, seg);
       this.touch(pcb);
+      this.fireAcceptable();
       return;
     }
     const listener = this.listenerOn(seg.dstPort);
     if (listener !== null && (listener.localIp === 0 || listener.localIp === rx.dst)) {
       this.input_.listenInput(listener, seg);
+      this.fireAcceptable();
       return;
     }
     stats.dropNoPcb++;
@@ -552,6 +556,13 @@ export class TcpLayer implements IpProtocolHandler {
     this.pcbCount++;
   }
 
+  /** Whether makeRoom would succeed: a free slot, or a TIME-WAIT PCB to recycle. Changes nothing. */
+  hasRoom(): boolean {
+    if (this.pcbCount < this.config.maxPcbs) return true;
+    for (const m of this.pcbs.values()) for (const pcb of m.values()) if (pcb.state === TcpState.TIME_WAIT) return true;
+    return false;
+  }
+
   /** Ensures there is room for one more PCB, recycling the oldest TIME-WAIT one if needed (as lwIP does). */
   makeRoom(): boolean {
     if (this.pcbCount < this.config.maxPcbs) return true;
@@ -585,7 +596,8 @@ export class TcpLayer implements IpProtocolHandler {
     }
     const l = pcb.listener;
     if (l !== null) {
-      if (pcb.state === TcpState.SYN_RECEIVED) l.synQueueLength--;
+      if (pcb.inSynQueue) l.synQueueLength--;
+      pcb.inSynQueue = false;
       const i = l.acceptQueue.indexOf(pcb);
       if (i >= 0) l.acceptQueue.splice(i, 1);
       pcb.listener = null;
@@ -677,6 +689,23 @@ export class TcpLayer implements IpProtocolHandler {
   kick(pcb: TcpPcb): void {
     this.touch(pcb);
     if (!this.inBatch && !this.flushing) this.flushTouched(this.scheduler.now());
+  }
+
+  /**
+   * Tells listeners that gained a connection, right after the segment that completed it rather than at the
+   * end of the batch: a batch holds up to 256 frames, so a burst of handshakes would otherwise overflow a
+   * short accept queue before its owner could drain it. The segment is fully processed by now, so the
+   * owner may accept, write and close at once (output still waits for the batch end).
+   */
+  private fireAcceptable(): void {
+    const listeners = this.touchedListeners;
+    if (listeners.length === 0 || this.flushing) return;
+    for (let i = 0; i < listeners.length; i++) {
+      const l = listeners[i] as TcpListener;
+      l.pendingAcceptable = false;
+      if (!l.closed) l.events.acceptable?.(l);
+    }
+    listeners.length = 0;
   }
 
   private flushTouched(nowMs: number): void {

@@ -5,6 +5,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canRunTapTests, uniqueName } from "../helpers/env.js";
@@ -48,6 +49,27 @@ describe("walnut usage errors", () => {
     { argv: ["up", "--ip", "10.0.0.1/24", "--host", "--netns", "x"], names: "--host" },
     { argv: ["up", "--ip", "10.0.0.1/24", "--loss", "2"], names: "--loss" },
     { argv: ["up", "--ip", "10.0.0.1/24", "--delay", "-5"], names: "--delay" },
+    // Addresses that cannot work (issue 11): a /0 or /32 subnet, a network or broadcast address, a
+    // kernel side or gateway off the board's link, addresses no host may hold.
+    { argv: ["up", "--ip", "10.0.0.1/0"], names: "--ip" },
+    { argv: ["up", "--ip", "10.0.0.1/32"], names: "--ip" },
+    { argv: ["up", "--ip", "10.0.0.0/24"], names: "--ip" },
+    { argv: ["up", "--ip", "10.0.0.255/24"], names: "--ip" },
+    { argv: ["up", "--ip", "127.0.0.2/8"], names: "--ip" },
+    { argv: ["up", "--ip", "224.0.0.9/24"], names: "--ip" },
+    { argv: ["up", "--ip", "10.0.0.2/24", "--host-ip", "10.0.1.1/24"], names: "--host-ip" },
+    { argv: ["up", "--ip", "10.0.0.2/24", "--host-ip", "10.0.0.255/24"], names: "--host-ip" },
+    { argv: ["up", "--ip", "10.0.0.2/24", "--host-ip", "10.0.0.1/0"], names: "--host-ip" },
+    { argv: ["up", "--dhcp", "--host-ip", "10.0.0.0/24"], names: "--host-ip" },
+    { argv: ["up", "--ip", "10.0.0.2/24", "--gw", "192.168.1.1"], names: "--gw" },
+    // A capture that cannot be written, and limits out of range.
+    { argv: ["up", "--ip", "10.0.0.2/24", "--pcap", "/tmp"], names: "--pcap" },
+    { argv: ["up", "--ip", "10.0.0.2/24", "--pcap", "/nonexistent-walnut-dir/board.pcapng"], names: "--pcap" },
+    { argv: ["up", "--ip", "10.0.0.2/24", "--max-connections", "0"], names: "--max-connections" },
+    { argv: ["up", "--ip", "10.0.0.2/24", "--backlog", "many"], names: "--backlog" },
+    { argv: ["run", "--ip", "10.0.0.2/24", "--pcap", "-", "examples/udp_server.py"], names: "--pcap -" },
+    { argv: ["repl", "--ip", "10.0.0.2/24", "--pcap", "-"], names: "--pcap -" },
+    { argv: ["run", "--ip", "10.0.0.2/24", "examples"], names: "examples is a folder" },
   ])("walnut $argv exits 2 with one line naming $names", async ({ argv, names }) => {
     const r = await walnut(argv);
     expect(r.code).toBe(2);
@@ -203,6 +225,68 @@ describe.runIf(run)("walnut up, demo and privileges on a real TAP", () => {
       expect(report.some((l) => /^  tap: .*txGsoFrames=\d+/.test(l))).toBe(offload);
     });
   }
+  it("--pcap - writes pcapng to standard output, which tshark -r - reads from a pipe; the board's own lines go to stderr", async () => {
+    const ns = uniqueName("wclin");
+    const tap = uniqueName("wclit");
+    namespaces.push(ns);
+    // The shell's own pipe (tshark refuses to read a socket, which is what a spawn pipe is). walnut's pid
+    // comes from its start-up line, which must arrive on stderr.
+    const pipeline = `${NODE} ${WALNUT} up --ip 10.67.6.2/24 --netns ${ns} --tap ${tap} --pcap - --trace | tshark -n -r - 2>/dev/null`;
+    const sh = spawn("sh", ["-c", pipeline], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(sh as unknown as WalnutProcess["child"]);
+    let decoded = "";
+    sh.stdout.on("data", (c: Buffer) => (decoded += c.toString()));
+    let stderr = "";
+    sh.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const shDone = new Promise<number | null>((r) => sh.once("close", r));
+    await waitFor(() => stderr.includes("board up:"), 10_000, "the board-up line on stderr");
+    const pid = Number(/kill -USR1 (\d+)/.exec(stderr)?.[1] ?? "0");
+    expect(pid).toBeGreaterThan(0);
+    const ping = await runInNetns(ns, ["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.67.6.2"]);
+    expect(parsePingSummary(ping.stdout).received).toBe(3);
+    process.kill(pid, "SIGINT");
+    // The pipeline's status is tshark's: it read the capture to its end without complaint.
+    expect(await shDone).toBe(0);
+    expect(lines(decoded).filter((l) => l.includes("Echo (ping) request"))).toHaveLength(3);
+    expect(lines(decoded).filter((l) => l.includes("Echo (ping) reply"))).toHaveLength(3);
+    // The start-up line, the trace and the counters all went to stderr: stdout held only the capture.
+    expect(stderr).toMatch(/walnut: board up: ip 10\.67\.6\.2\/24/);
+    expect(lines(stderr).filter((l) => / Out .*ICMP echo reply/.test(l))).toHaveLength(3);
+    expect(stderr).toMatch(/walnut: stopped; counters:/);
+    expect(netnsExists(ns)).toBe(false);
+  });
+
+  it("a /31 board (RFC 3021) gets the subnet's other address as its kernel side and answers; --backlog and --max-connections take effect", async () => {
+    const ns = uniqueName("wclin");
+    const tap = uniqueName("wclit");
+    namespaces.push(ns);
+    const p = startUp(["--ip", "10.67.7.0/31", "--netns", ns, "--tap", tap, "--backlog", "7", "--max-connections", "3"]);
+    const up = await waitForBoardUp(p);
+    expect(up).toContain("ip 10.67.7.0/31");
+    expect(up).toContain("kernel side 10.67.7.1/31");
+    const ping = await runInNetns(ns, ["ping", "-c", "2", "-i", "0.2", "-W", "1", "10.67.7.0"]);
+    expect(parsePingSummary(ping.stdout).received).toBe(2);
+    // Four clients hold connections: three fit, the fourth's SYN gets no SYN-ACK (counted as tcp.pcbLimit).
+    const clients = runInNetns(ns, [
+      "/usr/bin/python3",
+      "-c",
+      [
+        "import socket, time",
+        "held = [socket.create_connection(('10.67.7.0', 7), timeout=3) for _ in range(3)]",
+        "s = socket.socket(); s.settimeout(1.5)",
+        "try:\n    s.connect(('10.67.7.0', 7)); print('fourth connected')\nexcept OSError as e:\n    print('fourth refused', type(e).__name__)",
+        "time.sleep(0.5)",
+      ].join("\n"),
+    ]);
+    await new Promise((r) => setTimeout(r, 1200));
+    p.child.kill("SIGUSR1");
+    await waitFor(() => p.stdout.some((l) => l.startsWith("counters:")), 3000, "the snapshot");
+    const out = await clients;
+    expect(out.stdout).toContain("fourth refused TimeoutError");
+    expect(p.stdout.some((l) => /^\s+\*:7 +backlog=7 /.test(l))).toBe(true);
+    expect(p.stdout.some((l) => /^\s+tcp: .*pcbLimit=\d+/.test(l))).toBe(true);
+    expect(await interrupt(p)).toEqual({ code: 0, signal: null });
+  });
 
   it("uses a namespace that already exists and leaves it in place at exit", async () => {
     const ns = uniqueName("wclie");

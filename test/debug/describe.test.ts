@@ -82,6 +82,7 @@ describe("describeFrame", () => {
     expect(d(ipFrame(IpProto.ICMP, icmp(3, 1, 0, new Uint8Array(0))))).toBe("IP 10.0.0.1 > 10.0.0.2: ICMP host unreachable, length 8");
     expect(d(ipFrame(IpProto.ICMP, icmp(11, 1, 0, quote)))).toBe("IP 10.0.0.1 > 10.0.0.2: ICMP time exceeded in-reassembly, length 36");
     expect(d(ipFrame(IpProto.ICMP, icmp(11, 0, 0, quote)))).toBe("IP 10.0.0.1 > 10.0.0.2: ICMP time exceeded in-transit, length 36");
+    expect(d(ipFrame(IpProto.ICMP, icmp(12, 0, 0x14000000, quote)))).toBe("IP 10.0.0.1 > 10.0.0.2: ICMP parameter problem - octet 20, length 36");
     expect(d(ipFrame(IpProto.ICMP, icmp(13, 0, 0, new Uint8Array(12))))).toBe("IP 10.0.0.1 > 10.0.0.2: ICMP type 13 code 0, length 20");
   });
 

@@ -15,7 +15,7 @@ import { runInNetns } from "./board.js";
 export const PYTHON = "/usr/bin/python3";
 export const PEER_SCRIPT = fileURLToPath(new URL("./py/tcp_peer.py", import.meta.url));
 
-export type PeerMode = "stream" | "chargen" | "short" | "concurrent" | "connect-error" | "hold" | "eof-hold" | "server";
+export type PeerMode = "stream" | "chargen" | "short" | "concurrent" | "swarm" | "connect-error" | "hold" | "eof-hold" | "server";
 
 export interface PeerArgs {
   host: string;

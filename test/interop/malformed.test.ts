@@ -1,7 +1,9 @@
 // Malformed frames from the kernel side: scapy, inside a namespace this file creates, sends ~200 broken
 // frames to the board's TAP — truncated and impossible IPv4 headers, bad checksums, overlapping fragments, a
 // fragment claiming a 70 000-byte datagram, random bytes, broken ARP. The board must drop each one with a
-// counted reason, stay up, and still answer pings (small and fragmented). Traffic stays inside 10.66.4.0/24.
+// counted reason, stay up, and still answer pings (small and fragmented). Then IPv4 option lists that do not
+// parse (RFC 791 §3.1): each answered with ICMP parameter problem pointing at the bad option, as Linux does,
+// while a well-formed unknown option is ignored and its echo answered. Traffic stays inside 10.66.4.0/24.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canRunTapTests } from "../helpers/env.js";
@@ -68,6 +70,36 @@ sendp(frames, iface=iface, verbose=0)
 print(f"sent {len(frames)}")
 `;
 
+/**
+ * argv: iface, board MAC, board IP, kernel IP. Sends echo requests whose headers carry the options below
+ * (IP id = case number) and prints one JSON line per case: the ICMP type, code and pointer the board answered
+ * with, and the IP id its quote carries, or null when nothing came back within a second.
+ */
+const OPTIONS_PY = String.raw`
+import sys, json, struct, time
+from scapy.all import Ether, IP, ICMP, Raw, sendp, conf, checksum, AsyncSniffer
+iface, board_mac, board_ip, kernel_ip = sys.argv[1:5]
+conf.verb = 0
+cases = ["07000000", "44010000", "07090400", "0101019e", "9e041234"]
+def dgram(ident, opts):
+    icmp = bytes(ICMP(id=0x77, seq=ident) / (b"o" * 16))
+    hl = 20 + len(opts)
+    h = bytearray(struct.pack("!BBHHHBBH4s4s", 0x40 | (hl // 4), 0, hl + len(icmp), ident, 0, 64, 1, 0,
+                              bytes(map(int, kernel_ip.split("."))), bytes(map(int, board_ip.split(".")))) + opts)
+    c = checksum(bytes(h)); h[10] = c >> 8; h[11] = c & 0xff
+    return bytes(h) + icmp
+for ident, opts in enumerate(cases, start=1):
+    sn = AsyncSniffer(iface=iface, lfilter=lambda p: IP in p and p[IP].src == board_ip and ICMP in p, count=1, timeout=1.5)
+    sn.start(); time.sleep(0.2)
+    sendp(Ether(dst=board_mac, type=0x0800) / Raw(dgram(ident, bytes.fromhex(opts))), iface=iface)
+    sn.join()
+    if not sn.results:
+        print(json.dumps({"options": opts, "answer": None})); continue
+    m = bytes(sn.results[0][ICMP])
+    quoted_id = struct.unpack("!H", m[12:14])[0] if m[0] == 12 and len(m) >= 14 else None
+    print(json.dumps({"options": opts, "answer": {"type": m[0], "code": m[1], "pointer": m[4], "quotedId": quoted_id}}))
+`;
+
 describe.runIf(run)("malformed frames from the kernel side", () => {
   let tb: TestBoard | null = null;
 
@@ -129,5 +161,32 @@ describe.runIf(run)("malformed frames from the kernel side", () => {
     expect(parsePingSummary(small.stdout)).toEqual({ transmitted: 3, received: 3, lossPercent: 0 });
     const big = await runInNetns(b.ns, ["ping", "-s", "8000", "-c", "2", "-i", "0.2", "-W", "2", b.boardIp]);
     expect(parsePingSummary(big.stdout)).toEqual({ transmitted: 2, received: 2, lossPercent: 0 });
+  });
+
+  it("answers IPv4 options that do not parse with ICMP parameter problem, ignores good unknown ones, and still answers echo", async () => {
+    if (tb === null) throw new Error("board did not start");
+    const b = tb;
+    const stack = b.board.stack;
+    const warmUp = await runInNetns(b.ns, ["ping", "-c", "1", "-W", "1", b.boardIp]);
+    expect(parsePingSummary(warmUp.stdout).received).toBe(1);
+    const dropsBefore = stack.ip.stats.dropBadOptions;
+    const sentBefore = stack.icmp.stats.txParameterProblem;
+    const out = await runInNetns(b.ns, ["/usr/bin/python3", "-c", OPTIONS_PY, b.tap, b.boardMac, b.boardIp, b.kernelIp], 30_000);
+    expect(out.code, out.stderr).toBe(0);
+    const answers = out.stdout.trim().split("\n").map((line) => JSON.parse(line) as { options: string; answer: unknown });
+    expect(answers).toEqual([
+      // Length 0, length 1 and past the header point at the option's type octet (20), as Linux does.
+      { options: "07000000", answer: { type: 12, code: 0, pointer: 20, quotedId: 1 } },
+      { options: "44010000", answer: { type: 12, code: 0, pointer: 20, quotedId: 2 } },
+      { options: "07090400", answer: { type: 12, code: 0, pointer: 20, quotedId: 3 } },
+      // Three NOPs, then an option with no room for its length octet.
+      { options: "0101019e", answer: { type: 12, code: 0, pointer: 23, quotedId: 4 } },
+      // A well-formed unknown option is ignored (RFC 1122 §3.2.1.8): an echo reply (type 0) comes back.
+      { options: "9e041234", answer: { type: 0, code: 0, pointer: 0, quotedId: null } },
+    ]);
+    expect(stack.ip.stats.dropBadOptions - dropsBefore).toBe(4);
+    expect(stack.icmp.stats.txParameterProblem - sentBefore).toBe(4);
+    const after = await runInNetns(b.ns, ["ping", "-c", "3", "-i", "0.2", "-W", "1", b.boardIp]);
+    expect(parsePingSummary(after.stdout)).toEqual({ transmitted: 3, received: 3, lossPercent: 0 });
   });
 });

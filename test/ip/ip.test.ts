@@ -1,6 +1,7 @@
 // The IPv4 layer in a stack over a MemLink, the test playing the peer: every input drop reason counted,
 // acceptance by destination (unicast, directed and limited broadcast, joined multicast — RFC 1122 §3.2.1.3,
-// §3.3.6), ICMP protocol unreachable for unknown protocols, and output: routing, loopback, fragmentation
+// §3.3.6), ICMP protocol unreachable for unknown protocols, option lists that do not parse (RFC 791 §3.1:
+// dropped, counted, ICMP parameter problem as Linux sends it), and output: routing, loopback, fragmentation
 // checked frame by frame (RFC 791 §3.2) and DF. Expected frames are scapy vectors (test/helpers/vectors.ts).
 
 import { afterEach, describe, expect, it } from "vitest";
@@ -11,7 +12,7 @@ import { LinkCast } from "../../src/eth/netif.js";
 import { IpCast, MAX_PAYLOAD, PAYLOAD_OFFSET, type IpProtocolHandler, type IpRx } from "../../src/ip/ip.js";
 import { IpFlag, Ipv4View } from "../../src/ip/ipv4.js";
 import type { Stack, StackConfig } from "../../src/stack/stack.js";
-import { IP_A, IP_B, MAC_A, MAC_B, MAC_BCAST, MASK_24, Wire, arp, ether, ipv4, stackOn, type Ipv4Spec } from "../helpers/wire.js";
+import { IP_A, IP_B, MAC_A, MAC_B, MAC_BCAST, MASK_24, Wire, arp, ether, icmp, ipv4, stackOn, type Ipv4Spec } from "../helpers/wire.js";
 import { checksumNaive } from "../../src/core/checksum.js";
 import { ALL_OFFLOADS, FrameOffload, VnetFlag, VnetGso } from "../../src/link/offload.js";
 import { ECHO_FRAGMENTS, PROTOCOL_UNREACHABLE, PROTO_253_DATAGRAM, u8 } from "../helpers/vectors.js";
@@ -183,6 +184,93 @@ describe("unknown protocols", () => {
     wire.inject(frameOf({ protocol: 253, dst: parseIpv4("10.0.0.255") }, MAC_BCAST));
     expect(wire.take()).toEqual([]);
     expect(stack.ip.stats.dropUnknownProtocol).toBe(1);
+  });
+});
+
+describe("IPv4 options (RFC 791 §3.1, RFC 1122 §3.2.1.8)", () => {
+  const ECHO = icmp(8, 0, 0x00050001, Uint8Array.from([0x77, 0x77, 0x77, 0x77]));
+
+  /** An echo request from A to B with `options` (and `spec`), as a datagram. */
+  function echoWith(options: readonly number[], spec: Partial<Ipv4Spec> = {}): Uint8Array {
+    return ipv4({ src: IP_A, dst: IP_B, protocol: 1, payload: ECHO, options: Uint8Array.from(options), id: 0x4242, ...spec });
+  }
+
+  /**
+   * What Linux sends back (checked against a 6.x kernel with scapy: type 12, code 0, the pointer in the first
+   * octet after the checksum, the whole datagram quoted), from B with B's first IP identification.
+   */
+  function parameterProblem(pointer: number, datagram: Uint8Array): Uint8Array {
+    const message = icmp(12, 0, pointer * 0x1000000, datagram);
+    return ether(MAC_A, MAC_B, EtherType.IPV4, ipv4({ src: IP_B, dst: IP_A, protocol: 1, payload: message, id: 0x8000 }));
+  }
+
+  function startKnowingA(): void {
+    start();
+    stack.netif.neighbors.learn(IP_A, MAC_A, wire.now);
+  }
+
+  it.each([
+    ["a length of 0", [7, 0, 0, 0], 20],
+    ["a length of 1", [0x44, 1, 0, 0], 20],
+    ["a length past the header", [7, 9, 4, 0], 20],
+    ["a length past the header after NOPs", [1, 0x9e, 4, 0], 21],
+    ["no room for the length octet", [1, 1, 1, 0x44], 23],
+  ] as const)("drop an option with %s, count it and answer parameter problem pointing at it", (_what, options, pointer) => {
+    startKnowingA();
+    const datagram = echoWith(options);
+    wire.inject(ether(MAC_B, MAC_A, EtherType.IPV4, datagram));
+    expect(wire.take()).toEqual([parameterProblem(pointer, datagram)]);
+    expect(stack.ip.stats).toMatchObject({ rxPackets: 1, dropBadOptions: 1, rxDelivered: 0 });
+    expect(stack.icmp.stats).toMatchObject({ txParameterProblem: 1, rxEchoRequests: 0, txEchoReplies: 0 });
+  });
+
+  it("ignores a well-formed unknown option and NOPs, and EOL's padding: the echo is answered", () => {
+    startKnowingA();
+    wire.inject(ether(MAC_B, MAC_A, EtherType.IPV4, echoWith([0x9e, 4, 0x12, 0x34, 1, 1, 0, 0x55])));
+    const sent = wire.take();
+    expect(sent).toHaveLength(1);
+    // Echo reply (type 0) with the request's id, seq and data.
+    expect([...(sent[0] as Uint8Array).subarray(34)]).toEqual([...icmp(0, 0, 0x00050001, Uint8Array.from([0x77, 0x77, 0x77, 0x77]))]);
+    expect(stack.ip.stats.dropBadOptions).toBe(0);
+    expect(stack.icmp.stats).toMatchObject({ txEchoReplies: 1, txParameterProblem: 0 });
+  });
+
+  it("delivers a datagram with good options to its handler with the payload after them", () => {
+    start();
+    wire.inject(frameOf({ options: Uint8Array.from([0x9e, 4, 0x12, 0x34]) }));
+    expect(handler.rx.map((r) => r.payload)).toEqual([[1, 2, 3, 4]]);
+  });
+
+  it("drops bad options sent to a broadcast, in a non-first fragment or on an ICMP error, with no answer (RFC 1122 §3.2.2)", () => {
+    startKnowingA();
+    const bad = Uint8Array.from([7, 0, 0, 0]);
+    wire.inject(frameOf({ dst: parseIpv4("10.0.0.255"), options: bad }, MAC_BCAST));
+    wire.inject(frameOf({ dst: 0xffffffff, options: bad }, MAC_BCAST));
+    wire.inject(frameOf({ options: bad, fragmentOffsetBytes: 8, flags: IpFlag.MF }));
+    const unreachable = icmp(3, 3, 0, ipv4({ src: IP_B, dst: IP_A, protocol: 17, payload: new Uint8Array(8) }));
+    wire.inject(frameOf({ options: bad, protocol: 1, payload: unreachable }));
+    expect(wire.take()).toEqual([]);
+    expect(stack.ip.stats).toMatchObject({ dropBadOptions: 4, rxFragments: 0, rxDelivered: 0 });
+    expect(stack.icmp.stats).toMatchObject({ txParameterProblem: 0, errorsSuppressed: 4 });
+    expect(stack.ip.reassembler.stats.fragmentsIn).toBe(0);
+  });
+
+  it("drops bad options in a first fragment before reassembly, answering it", () => {
+    startKnowingA();
+    const datagram = echoWith([0x44, 1, 0, 0], { flags: IpFlag.MF });
+    wire.inject(ether(MAC_B, MAC_A, EtherType.IPV4, datagram));
+    expect(wire.take()).toEqual([parameterProblem(20, datagram)]);
+    expect(stack.ip.stats).toMatchObject({ dropBadOptions: 1, rxFragments: 0 });
+  });
+
+  it("still answers ordinary echo requests after bad ones, the answers rate-limited with the other errors", () => {
+    startKnowingA();
+    for (let i = 0; i < 60; i++) wire.inject(ether(MAC_B, MAC_A, EtherType.IPV4, echoWith([7, 0, 0, 0], { id: i })));
+    expect(wire.take()).toHaveLength(50);
+    expect(stack.icmp.stats).toMatchObject({ txParameterProblem: 50, errorsRateLimited: 10 });
+    wire.inject(ether(MAC_B, MAC_A, EtherType.IPV4, ipv4({ src: IP_A, dst: IP_B, protocol: 1, payload: ECHO })));
+    expect(wire.take()).toHaveLength(1);
+    expect(stack.icmp.stats.txEchoReplies).toBe(1);
   });
 });
 

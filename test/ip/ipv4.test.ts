@@ -1,10 +1,10 @@
 // The IPv4 header (RFC 791 §3.1): the writer against scapy vectors (test/helpers/vectors.ts, cross-checked
 // with scapy 2.x), the view's getters on headers with options and on fragments, every check() failure
-// reason (RFC 1122 §3.2.1.1–3.2.1.2), and parse(emit(x)).
+// reason (RFC 1122 §3.2.1.1–3.2.1.2), the option-list walk (RFC 791 §3.1) and parse(emit(x)).
 
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { IPV4, IpFlag, IpProto, Ipv4Check, Ipv4View, refreshIpv4Checksum, writeIpv4Header } from "../../src/ip/ipv4.js";
+import { IPV4, IpFlag, IpProto, Ipv4Check, Ipv4View, ipv4OptionsError, refreshIpv4Checksum, writeIpv4Header } from "../../src/ip/ipv4.js";
 import { checksumNaive } from "../../src/core/checksum.js";
 import { IP_A, IP_B, ipv4, prefilled } from "../helpers/wire.js";
 import { ECHO_FRAGMENTS, ECHO_REQUEST, IPV4_WITH_OPTIONS, u8 } from "../helpers/vectors.js";
@@ -169,6 +169,61 @@ describe("Ipv4View.check()", () => {
         expect(view(bytes, offset, length).check()).toBe(view(copy, 0, length).check());
       }),
       { seed: 42, numRuns: 1000 },
+    );
+  });
+});
+
+describe("ipv4OptionsError (RFC 791 §3.1 option formats)", () => {
+  /** The options' offset from the header start of the error, for a header of 20 bytes plus `options`. */
+  function errorAt(options: readonly number[], at = 3): number {
+    const header = ipv4({ src: IP_A, dst: IP_B, protocol: IpProto.UDP, payload: new Uint8Array(0), options: Uint8Array.from(options) });
+    const buf = prefilled(at + header.length + 4);
+    buf.set(header, at);
+    return ipv4OptionsError(buf, at, header.length);
+  }
+
+  it("accepts no options, NOPs, End of Option List with padding after it, and well-formed unknown options (RFC 1122 §3.2.1.8)", () => {
+    expect(errorAt([])).toBe(-1);
+    expect(errorAt([1, 1, 1, 1])).toBe(-1);
+    // EOL ends the list: what follows is padding, never parsed.
+    expect(errorAt([0, 7, 0, 9])).toBe(-1);
+    // 0x9e: an unassigned option, type/length/2 data octets.
+    expect(errorAt([0x9e, 4, 0x12, 0x34])).toBe(-1);
+    // The smallest option with a length: type and length only.
+    expect(errorAt([0x9e, 2, 0x9e, 2])).toBe(-1);
+    // Record route (7) filling the whole option space, 40 octets.
+    expect(errorAt([7, 39, 4, ...new Array<number>(36).fill(0), 0])).toBe(-1);
+    expect(errorAt([1, 0x44, 3, 5])).toBe(-1);
+  });
+
+  it("points at the type octet of an option whose length is 0 or 1, as Linux (ip_options_compile)", () => {
+    expect(errorAt([7, 0, 0, 0])).toBe(20);
+    expect(errorAt([0x9e, 1, 0, 0])).toBe(20);
+    expect(errorAt([1, 1, 0x44, 0])).toBe(22);
+  });
+
+  it("points at an option whose length runs past the header", () => {
+    expect(errorAt([7, 9, 4, 0])).toBe(20);
+    expect(errorAt([1, 0x9e, 4, 0])).toBe(21);
+    expect(errorAt([0x9e, 4, 1, 2, 0x9e, 5, 0, 0])).toBe(24);
+  });
+
+  it("points at an option with no room left for its length octet", () => {
+    expect(errorAt([1, 1, 1, 0x44])).toBe(23);
+  });
+
+  it("never reads beyond the header however the octets fall (fast-check)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10 }), fc.uint8Array({ minLength: 40, maxLength: 40 }), (words, bytes) => {
+        const options = [...bytes.subarray(0, words * 4)];
+        const pointer = errorAt(options);
+        // With the header followed by 0xa5, a read past it would see a length of 0xa5 and could only fail later.
+        expect(pointer === -1 || (pointer >= 20 && pointer < 20 + options.length)).toBe(true);
+        const header = ipv4({ src: IP_A, dst: IP_B, protocol: IpProto.UDP, payload: new Uint8Array(0), options: Uint8Array.from(options) });
+        const exact = header.slice();
+        expect(ipv4OptionsError(exact, 0, exact.length)).toBe(pointer);
+      }),
+      { seed: 7, numRuns: 2000 },
     );
   });
 });

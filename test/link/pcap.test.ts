@@ -4,7 +4,7 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimClock } from "../../src/core/clock.js";
@@ -139,5 +139,44 @@ describe("PcapWriter", () => {
     expect(pcap.transmit(u8([6]), 0, 1)).toBe(false); // the device is closed too
     expect(readFileSync(path).length).toBe(size);
     expect(pcap.framesWritten).toBe(2);
+  });
+
+  it("writes to a descriptor it was handed and leaves it open at close (--pcap - on stdout)", () => {
+    const s = new Scheduler(new SimClock(0));
+    const [near] = memLinkPair(s);
+    const path = join(dir, "d.pcapng");
+    const fd = openSync(path, "w");
+    const pcap = new PcapWriter(near, { fd }, () => 1);
+    pcap.transmit(u8(ARP_REQUEST), 0, 42);
+    pcap.close();
+    // Still open: the writer did not own it.
+    writeSync(fd, u8([0xee]));
+    closeSync(fd);
+    const bytes = readFileSync(path);
+    expect([...bytes.subarray(0, 4)]).toEqual([0x0a, 0x0d, 0x0d, 0x0a]);
+    expect(bytes[bytes.length - 1]).toBe(0xee);
+  });
+
+  it("stops capturing, once and quietly, when a write fails, while frames keep flowing", () => {
+    const s = new Scheduler(new SimClock(0));
+    const [near, far] = memLinkPair(s);
+    const path = join(dir, "e.pcapng");
+    writeFileSync(path, "");
+    // A descriptor opened for reading: every write fails (EBADF), as a pipe whose reader left fails (EPIPE).
+    const fd = openSync(path, "r");
+    const pcap = new PcapWriter(near, { fd, owned: true }, () => 1);
+    const errors: string[] = [];
+    pcap.onWriteError = (err) => errors.push((err as NodeJS.ErrnoException).code ?? "?");
+    const down: number[][] = [];
+    far.attach({ frame: (b, o, l) => down.push([...b.subarray(o, o + l)]), endBatch() {} });
+    pcap.flush();
+    expect(errors).toEqual(["EBADF"]);
+    expect(pcap.transmit(u8([1, 2, 3]), 0, 3)).toBe(true);
+    pcap.flush();
+    s.advance(0);
+    expect(down).toEqual([[1, 2, 3]]);
+    expect(errors).toEqual(["EBADF"]);
+    expect(pcap.writeError).not.toBeNull();
+    pcap.close();
   });
 });

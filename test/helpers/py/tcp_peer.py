@@ -241,6 +241,108 @@ def mode_concurrent(a):
     emit({"intact": intact, "bad": bad[:10], "seconds": seconds})
 
 
+class SwarmFlow(Flow):
+    """A Flow whose socket is still connecting (non-blocking connect): it sends once the connect completes."""
+
+    def __init__(self, sock, data):
+        self.connecting = True
+        self.error = None
+        Flow.__init__(self, sock, data, True)
+
+    def events(self):
+        if self.error is not None:
+            return 0
+        if self.connecting:
+            return selectors.EVENT_WRITE
+        return Flow.events(self)
+
+    def on_write(self):
+        if self.connecting:
+            err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err != 0:
+                self.error = errno.errorcode.get(err, str(err))
+                return
+            self.connecting = False
+            return
+        Flow.on_write(self)
+
+    def on_read(self, buf):
+        try:
+            Flow.on_read(self, buf)
+        except OSError as e:
+            self.error = errno.errorcode.get(e.errno or 0, str(e))
+
+
+def mode_swarm(a):
+    """--count connections started at once (non-blocking connects, no waiting in between), each sending --send
+    seeded bytes to echo and reading them back to EOF; reports how many came back intact and why others did not."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < a.count + 64:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, a.count + 64), hard))
+    deadline = Deadline(a.timeout)
+    t0 = time.monotonic()
+    flows = []
+    shas = []
+    for i in range(a.count):
+        data = payload(a.seed + i, a.send)
+        shas.append(hashlib.sha256(data).hexdigest())
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        rc = s.connect_ex((a.host, a.port))
+        f = SwarmFlow(s, data)
+        if rc not in (0, errno.EINPROGRESS):
+            f.error = errno.errorcode.get(rc, str(rc))
+        flows.append(f)
+    sel = selectors.DefaultSelector()
+    buf = memoryview(bytearray(CHUNK))
+    current = {}
+    live = 0
+    for f in flows:
+        ev = f.events()
+        current[f] = ev
+        if ev != 0:
+            sel.register(f.sock, ev, f)
+            live += 1
+    try:
+        while live > 0:
+            for key, mask in sel.select(timeout=min(1.0, deadline.left())):
+                f = key.data
+                if mask & selectors.EVENT_WRITE:
+                    try:
+                        f.on_write()
+                    except OSError as e:
+                        f.error = errno.errorcode.get(e.errno or 0, str(e))
+                if mask & selectors.EVENT_READ and f.error is None:
+                    f.on_read(buf)
+                ev = f.events()
+                if ev != current[f]:
+                    current[f] = ev
+                    if ev == 0:
+                        sel.unregister(f.sock)
+                        live -= 1
+                    else:
+                        sel.modify(f.sock, ev, f)
+    except Timeout:
+        pass
+    seconds = time.monotonic() - t0
+    intact = 0
+    errors = {}
+    bad = []
+    for i, f in enumerate(flows):
+        if f.error is None and f.eof and f.received == a.send and f.recv_hash.hexdigest() == shas[i]:
+            intact += 1
+        else:
+            why = f.error or ("connecting" if f.connecting else "short")
+            errors[why] = errors.get(why, 0) + 1
+            if len(bad) < 10:
+                bad.append({"i": i, "why": why, "sent": f.sent, "received": f.received})
+        f.sock.close()
+    sel.close()
+    emit({"intact": intact, "errors": errors, "bad": bad, "seconds": seconds})
+
+
 def mode_connect_error(a):
     """One connect; reports the errno name (or "OK")."""
     try:
@@ -370,7 +472,7 @@ def mode_server(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["stream", "chargen", "short", "concurrent", "connect-error", "hold", "eof-hold", "server"])
+    p.add_argument("mode", choices=["stream", "chargen", "short", "concurrent", "swarm", "connect-error", "hold", "eof-hold", "server"])
     p.add_argument("--host", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--send", type=int, default=0)
@@ -386,6 +488,7 @@ def main():
         "chargen": mode_chargen,
         "short": mode_short,
         "concurrent": mode_concurrent,
+        "swarm": mode_swarm,
         "connect-error": mode_connect_error,
         "hold": mode_hold,
         "eof-hold": mode_eof_hold,
