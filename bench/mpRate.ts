@@ -120,7 +120,7 @@ export async function measureMpRates(o: MpRateOptions): Promise<MpRates> {
       const script = join(root, "bench/micropython", c.script);
       // The board script and the built-in services in one walnut process: the same stack, TAP and client.
       const board = await startServer(
-        [process.execPath, join(root, "bin/walnut.js"), "run", "--ip", `${BOARD_IP}/24`, "--netns", nsClient, script],
+        [process.execPath, join(root, "bin/walnut.js"), "run", "--services", "--ip", `${BOARD_IP}/24`, "--netns", nsClient, script],
         "SYNC serving",
         30_000,
       );

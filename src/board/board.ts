@@ -50,6 +50,11 @@ export interface BoardOptions {
    * super-frames, partial checksums). Default true; false (`--no-offload`) exchanges plain frames only.
    */
   offload?: boolean;
+  /**
+   * Serve the built-in services (TCP echo 7, discard 9, chargen 19; UDP echo 7, discard 9). Default true;
+   * `walnut run`/`repl` leave them off unless asked, as a real board serves none and a script may bind those ports.
+   */
+  services?: boolean;
   /** Serve iperf3 on port 5201 (apps/iperf3), `log` receiving one line per test; null or absent: off. */
   iperf3?: { log?: (line: string) => void } | null;
   /** Most TCP connections in any state but LISTEN (TcpConfig.maxPcbs; `walnut up --max-connections`). */
@@ -124,8 +129,10 @@ export class Board {
       if (options.bridge != null) attachToBridge(host.tapName, options.bridge);
       const board = new Board(host, options);
       board.stack.start();
-      board.services.start(0, options.backlog);
-      board.udpServices.start();
+      if (options.services ?? true) {
+        board.services.start(0, options.backlog);
+        board.udpServices.start();
+      }
       // A fresh stack has nothing on port 5201 yet, so this listen cannot find it taken.
       board.iperf3?.start();
       board.dhcp?.start();

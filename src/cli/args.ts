@@ -39,6 +39,8 @@ export interface UpOptions {
   offload: boolean;
   /** --iperf3 (true), --no-iperf3 (false), or neither (null: the command's default). */
   iperf3: boolean | null;
+  /** --services (true), --no-services (false), or neither (null: the command's default). */
+  services: boolean | null;
   /** --max-connections: most TCP connections the board holds in any state but LISTEN. */
   maxConnections: number;
   /** --backlog: the accept-queue length of the built-in TCP services. */
@@ -72,6 +74,8 @@ const UP_SPEC = {
   "no-offload": { type: "boolean" },
   iperf3: { type: "boolean" },
   "no-iperf3": { type: "boolean" },
+  services: { type: "boolean" },
+  "no-services": { type: "boolean" },
   "max-connections": { type: "string" },
   backlog: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -223,7 +227,8 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     lan,
     dnsServers: parseDnsServers(v.dns),
     faults: parseFaults(v),
-    iperf3: parseIperf3Switch(v),
+    iperf3: parseOnOff(v.iperf3, v["no-iperf3"], "iperf3"),
+    services: parseOnOff(v.services, v["no-services"], "services"),
     ...parseLimits(v),
   };
 }
@@ -264,10 +269,10 @@ function parseFaults(v: ParsedUp): Partial<FaultOptions> | null {
   return Object.keys(f).length === 0 || (Object.keys(f).length === 1 && f.seed !== undefined) ? null : f;
 }
 
-/** `--iperf3` / `--no-iperf3`: the built-in iperf3 server on or off; null when neither is given. */
-function parseIperf3Switch(v: ParsedUp): boolean | null {
-  if (v.iperf3 === true && v["no-iperf3"] === true) throw new UsageError("--iperf3 and --no-iperf3 exclude each other");
-  return v.iperf3 === true ? true : v["no-iperf3"] === true ? false : null;
+/** `--NAME` / `--no-NAME`: on or off; null when neither is given (the command's default). */
+function parseOnOff(on: boolean | undefined, off: boolean | undefined, name: string): boolean | null {
+  if (on === true && off === true) throw new UsageError(`--${name} and --no-${name} exclude each other`);
+  return on === true ? true : off === true ? false : null;
 }
 
 /** A whole number from `min` to `max`, or `fallback` when the option is absent. */
@@ -416,7 +421,8 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
     lan,
     dnsServers: parseDnsServers(v.dns),
     faults: parseFaults(v),
-    iperf3: parseIperf3Switch(v),
+    iperf3: parseOnOff(v.iperf3, v["no-iperf3"], "iperf3"),
+    services: parseOnOff(v.services, v["no-services"], "services"),
     ...parseLimits(v),
   };
 }
@@ -451,6 +457,9 @@ export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
   --no-offload         plain 1514-byte frames on the TAP: no virtio-net header, no TCP segmentation or
                        checksum offload (default: TCP moves 64 KiB super-frames both ways, checksums left
                        to the kernel)
+  --no-services        do not serve echo 7, discard 9 and chargen 19 (TCP) and echo 7, discard 9 (UDP)
+  --services           serve them from walnut run and walnut repl too (off there by default: a real board
+                       serves none, and a script may bind those ports)
   --no-iperf3          do not serve iperf3 on port 5201 (walnut up serves it by default: iperf3 -c BOARD_IP)
   --iperf3             serve iperf3 on port 5201 (walnut run and walnut repl do not by default: a script may want the port)`;
 

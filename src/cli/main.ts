@@ -79,7 +79,20 @@ function describeFailure(err: unknown): string {
  * documented default (.1 of the subnet), which is also the gateway. (DHCP and --bridge: the kernel side is
  * addressed only if --host-ip says so.)
  */
-function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream, iperf3ByDefault = false, iperf3Log: (line: string) => void = (l) => void traceTo.write(`walnut: ${l}\n`)): BoardOptions {
+/** What a command serves unless told otherwise: `walnut up` both, the others neither. */
+interface ServeDefaults {
+  services: boolean;
+  iperf3: boolean;
+}
+
+const SERVES_NOTHING: ServeDefaults = { services: false, iperf3: false };
+
+function boardOptions(
+  o: UpOptions,
+  traceTo: NodeJS.WritableStream,
+  serves: ServeDefaults = SERVES_NOTHING,
+  iperf3Log: (line: string) => void = (l) => void traceTo.write(`walnut: ${l}\n`),
+): BoardOptions {
   let hostCidr = o.hostCidr;
   let gateway = o.gateway;
   if (hostCidr === null && !o.dhcp && o.bridge === null && !linkExists(null, o.tapName)) {
@@ -103,7 +116,8 @@ function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream, iperf3ByDefa
     lan: o.lan,
     dnsServers: o.dnsServers,
     offload: o.offload,
-    iperf3: (o.iperf3 ?? iperf3ByDefault) ? { log: iperf3Log } : null,
+    services: o.services ?? serves.services,
+    iperf3: (o.iperf3 ?? serves.iperf3) ? { log: iperf3Log } : null,
     maxConnections: o.maxConnections,
     backlog: o.backlog,
   };
@@ -119,7 +133,7 @@ async function up(argv: readonly string[]): Promise<number> {
   const out: NodeJS.WritableStream = o.pcapPath === "-" ? process.stderr : process.stdout;
   const say = (line: string): void => void out.write(`${line}\n`);
   // `walnut up` serves iperf3 unless told not to: `iperf3 -c BOARD_IP` is what users bring to a running board.
-  const board = Board.start(boardOptions(o, out, true));
+  const board = Board.start(boardOptions(o, out, { services: true, iperf3: true }));
   if (board.pcap !== null) {
     const where = o.pcapPath === "-" ? "standard output" : o.pcapPath ?? "";
     board.pcap.onWriteError = (err) => process.stderr.write(`walnut: capture to ${where} stopped: ${fsReason(err)}; the board goes on\n`);
@@ -282,7 +296,7 @@ async function repl(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (o.pcapPath === "-") throw new UsageError("--pcap -: walnut repl uses standard output for the REPL; give the capture a file name");
-  const board = Board.start(boardOptions(o, process.stderr, false, (l) => void process.stderr.write(`walnut: ${l}\r\n`)));
+  const board = Board.start(boardOptions(o, process.stderr, SERVES_NOTHING, (l) => void process.stderr.write(`walnut: ${l}\r\n`)));
   const snapshot = (): void => {
     for (const line of netstatLines(board.stack)) process.stderr.write(`${line}\r\n`);
   };

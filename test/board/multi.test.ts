@@ -187,6 +187,18 @@ describe.runIf(tap)("lwIP-exact edge cases and raw ping (docs/usocket.md)", () =
   });
 });
 
+describe.runIf(tap)("what walnut run serves beside the script", () => {
+  it("no built-in services unless --services: a script binds port 7 as on a board; with --services echo 7 is taken", async () => {
+    const l = lab("10.71.14");
+    const plain = l.board("port7_board.py");
+    expect(await plain.next()).toBe("bound 7");
+    expect((await plain.finish()).code).toBe(0);
+    const served = l.board("port7_board.py", [], ["--services"]);
+    expect(await served.next()).toBe("port 7 errno 98");
+    expect((await served.finish()).code).toBe(0);
+  });
+});
+
 describe.runIf(tap)("machine on the board", () => {
   it("unique_id, freq, soft Timers firing during a blocking call, a Pin logged with --trace-pins, and reset() starting the script again", async () => {
     const l = lab("10.71.10");
