@@ -57,7 +57,6 @@ export function verdictLines(samples: RateSamples): string[] {
     for (const against of ["kernel", "lwip"] as const) {
       const value = against === "kernel" ? row.boardOverKernel : row.boardOverLwip;
       const goal = goals.find((g) => g.metric === row.metric && g.against === against);
-      if (value === null && goal === undefined) continue;
       const shown = value === null ? "—" : formatRatio(value, 1);
       const judged = goal === undefined ? "" : ` (goal ≥ ${goal.atLeast.toFixed(1)}: ${goal.met === null ? "not measured" : goal.met ? "met" : "NOT met"})`;
       parts.push(`${AGAINST_LABEL[against]} ${shown}${judged}`);
