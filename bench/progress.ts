@@ -59,7 +59,8 @@ export class ProgressLine {
 
   private show(text: string): void {
     // One column short of the width: a full-width line wraps on some terminals and \r then misses it.
-    const width = Math.max(20, (this.out.columns ?? 80) - 1);
+    const columns = this.out.columns !== undefined && this.out.columns > 0 ? this.out.columns : 80;
+    const width = Math.max(20, columns - 1);
     const shown = text.length > width ? `${text.slice(0, width - 1)}…` : text;
     this.lastText = text;
     this.out.write(`\r${shown}\x1b[K`);

@@ -86,6 +86,8 @@ export interface BenchReport {
     allGoalsMet: boolean | null;
     boardTcpStats: Record<string, number>;
     timeWaitBuckets: number;
+    /** Why a requested target was not measured, one line each. */
+    notes: string[];
   };
   micropython: null | {
     rows: { name: string; unit: string; script: Cell<MpSample>; builtin: Cell<MpSample>; cpython: Cell<MpSample>; scriptOverBuiltin: number | null }[];
@@ -183,6 +185,7 @@ function tcpSection(rates: TcpRates): NonNullable<BenchReport["tcp"]> {
     allGoalsMet: judged.length === 0 ? null : judged.length === goals.length && judged.every((g) => g.met === true),
     boardTcpStats: { ...rates.boardTcpStats },
     timeWaitBuckets: rates.timeWaitBuckets,
+    notes: [...rates.notes],
   };
 }
 

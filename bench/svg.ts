@@ -30,14 +30,23 @@ export function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
 }
 
-/** Round tick values from 0 to at least `max`: steps of 1, 2 or 5 × 10^k, about `count` of them. */
-export function niceTicks(max: number, count = 5): number[] {
+/**
+ * Round tick values from 0, steps of 1, 2, 2.5 or 5 × 10^k, about `count` of them: up to the first tick at or
+ * above `max` ("cover": the axis ends on a tick, for the value axis) or up to `max` itself ("within": the
+ * axis ends at `max`, for time, so a run of 1.002 s does not leave half the chart empty).
+ */
+export function niceTicks(max: number, count = 5, mode: "cover" | "within" = "cover"): number[] {
   const top = Number.isFinite(max) && max > 0 ? max : 1;
   const raw = top / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 5, 10].find((m) => m * magnitude >= raw) ?? 10) * magnitude;
+  const step = ([1, 2, 2.5, 5, 10].find((m) => m * magnitude >= raw) ?? 10) * magnitude;
   const ticks: number[] = [];
-  for (let i = 0; i <= count + 1 && (ticks.length === 0 || (ticks[ticks.length - 1] ?? 0) < top); i++) ticks.push(Number((i * step).toPrecision(12)));
+  for (let i = 0; i <= count + 1; i++) {
+    const t = Number((i * step).toPrecision(12));
+    if (mode === "within" && t > top * (1 + 1e-9)) break;
+    ticks.push(t);
+    if (mode === "cover" && t >= top) break;
+  }
   return ticks;
 }
 
@@ -49,9 +58,10 @@ function chartSvg(chart: Chart, top: number): string {
   const x0 = MARGIN.left;
   const y0 = top + MARGIN.top;
   const all = chart.series.flatMap((s) => s.points);
-  const xTicks = niceTicks(Math.max(0, ...all.map((p) => p[0])));
+  const xDataMax = Math.max(0, ...all.map((p) => p[0]));
+  const xTicks = niceTicks(xDataMax, 5, "within");
   const yTicks = niceTicks(Math.max(0, ...all.map((p) => p[1])));
-  const xMax = xTicks[xTicks.length - 1] ?? 1;
+  const xMax = xDataMax > 0 ? xDataMax : 1;
   const yMax = yTicks[yTicks.length - 1] ?? 1;
   const sx = (x: number): string => fmt(x0 + (x / xMax) * plotW);
   const sy = (y: number): string => fmt(y0 + plotH - (y / yMax) * plotH);

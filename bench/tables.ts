@@ -164,6 +164,10 @@ export function tcpFailures(rates: TcpRates): string {
   return `\nFAILED client runs (${rates.failures.length}; medians above leave them out):\n${lines.join("\n")}`;
 }
 
+export function tcpNotes(rates: TcpRates): string {
+  return rates.notes.map((n) => `note: ${n}\n`).join("");
+}
+
 export function tcpBoardCounters(rates: TcpRates): string {
   const s = rates.boardTcpStats;
   const pick = ["txTsoSegments", "rxGroSegments", "txRetransmits", "fastRetransmits", "rtoFired", "dropOutOfWindow", "dropRecvFull", "dropOooFull", "txDropLink", "listenOverflows", "synCookiesSent", "timeouts", "resetsReceived"];

@@ -79,6 +79,8 @@ export interface TcpRates {
   boardTcpStats: Readonly<Record<string, number>>;
   /** The limit put on the client namespace's TIME-WAIT table (net.ipv4.tcp_max_tw_buckets). */
   timeWaitBuckets: number;
+  /** Why a requested target was not measured (e.g. no ethtool for the offloads-off veth), one line each. */
+  notes: string[];
 }
 
 const PORT: Record<TcpMetric, number> = { toBoard: 9, fromBoard: 19, echo: 7, connect: 7, udpEcho: 7 };
@@ -320,7 +322,11 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
       await s.stop();
       log(s.stderr().trim());
     }
-    return { samples, failures, measured, boardTcpStats, timeWaitBuckets: TIME_WAIT_BUCKETS };
+    const notes =
+      !withPerFrame && (o.targets ?? TCP_TARGETS).includes("kernelPerFrame")
+        ? ["Linux (veth, offloads off): not measured, ethtool is not installed (it turns the veth's offloads off)"]
+        : [];
+    return { samples, failures, measured, boardTcpStats, timeWaitBuckets: TIME_WAIT_BUCKETS, notes };
   } finally {
     for (const remove of removers.reverse()) remove();
   }

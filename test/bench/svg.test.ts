@@ -88,11 +88,17 @@ describe("svg helpers", () => {
     expect(niceTicks(10)).toEqual([0, 2, 4, 6, 8, 10]);
     expect(niceTicks(2.1)).toEqual([0, 0.5, 1, 1.5, 2, 2.5]);
     expect(niceTicks(0)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(1.002, 5, "within")).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(niceTicks(2.05, 5, "within")).toEqual([0, 0.5, 1, 1.5, 2]);
     for (const max of [0.013, 0.7, 3.3, 12.6, 99, 4242]) {
       const t = niceTicks(max);
       expect(t[0]).toBe(0);
       expect(t[t.length - 1]).toBeGreaterThanOrEqual(max);
+      expect(t[t.length - 2]).toBeLessThan(max);
       expect(t.length).toBeLessThanOrEqual(7);
+      const w = niceTicks(max, 5, "within");
+      expect(w[w.length - 1]).toBeLessThanOrEqual(max);
+      expect(w.length).toBeGreaterThanOrEqual(3);
     }
   });
 });
