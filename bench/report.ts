@@ -85,6 +85,7 @@ export interface BenchReport {
     /** Every goal measured and met; null when none was measured. */
     allGoalsMet: boolean | null;
     boardTcpStats: Record<string, number>;
+    boardUdpStats: Record<string, number>;
     timeWaitBuckets: number;
     /** Why a requested target was not measured, one line each. */
     notes: string[];
@@ -184,6 +185,7 @@ function tcpSection(rates: TcpRates): NonNullable<BenchReport["tcp"]> {
     goals,
     allGoalsMet: judged.length === 0 ? null : judged.length === goals.length && judged.every((g) => g.met === true),
     boardTcpStats: { ...rates.boardTcpStats },
+    boardUdpStats: { ...rates.boardUdpStats },
     timeWaitBuckets: rates.timeWaitBuckets,
     notes: [...rates.notes],
   };

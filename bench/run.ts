@@ -156,7 +156,7 @@ async function main(argv: readonly string[]): Promise<number> {
       print(tcpTable(tcp, o));
       print("\nCPU per unit, median [min–max], and median share of one vCPU");
       print(tcpCpuTable(tcp, o));
-      print(`${tcpNotes(tcp)}${tcpBoardCounters(tcp)}${tcpFailures(tcp)}`);
+      print(`${tcpNotes(tcp)}${tcpBoardCounters(tcp, o)}${tcpFailures(tcp)}`);
       print(`\n${verdictLines(tcp.samples).join("\n")}`);
       print("\nFor context (not measured now):");
       print(tcpReferenceTable());

@@ -168,10 +168,18 @@ export function tcpNotes(rates: TcpRates): string {
   return rates.notes.map((n) => `note: ${n}\n`).join("");
 }
 
-export function tcpBoardCounters(rates: TcpRates): string {
-  const s = rates.boardTcpStats;
-  const pick = ["txTsoSegments", "rxGroSegments", "txRetransmits", "fastRetransmits", "rtoFired", "dropOutOfWindow", "dropRecvFull", "dropOooFull", "txDropLink", "listenOverflows", "synCookiesSent", "timeouts", "resetsReceived"];
-  return `board TCP counters over the section: ${pick.map((k) => `${k} ${s[k] ?? 0}`).join(", ")}`;
+/** The board's TCP counters (when a TCP row ran) and UDP counters (when the UDP row ran). */
+export function tcpBoardCounters(rates: TcpRates, o: RunOptions): string {
+  const line = (what: string, s: Readonly<Record<string, number>>, pick: readonly string[]): string =>
+    `board ${what} counters over the section: ${pick.map((k) => `${k} ${s[k] ?? 0}`).join(", ")}`;
+  const lines: string[] = [];
+  if (o.sections.includes("tcp")) {
+    lines.push(line("TCP", rates.boardTcpStats, ["txTsoSegments", "rxGroSegments", "txRetransmits", "fastRetransmits", "rtoFired", "dropOutOfWindow", "dropRecvFull", "dropOooFull", "txDropLink", "listenOverflows", "synCookiesSent", "timeouts", "resetsReceived"]));
+  }
+  if (o.sections.includes("udp")) {
+    lines.push(line("UDP", rates.boardUdpStats, ["rxDatagrams", "txDatagrams", "dropQueueFull", "dropBadChecksum", "dropNoPort", "txErrors"]));
+  }
+  return lines.join("\n");
 }
 
 export function tcpLegend(o: RunOptions, rates: TcpRates): string[] {

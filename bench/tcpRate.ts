@@ -77,6 +77,8 @@ export interface TcpRates {
   measured: Record<TcpTarget, readonly TcpMetric[]>;
   /** The board's TCP counters at the end (retransmissions, drops…). */
   boardTcpStats: Readonly<Record<string, number>>;
+  /** The board's UDP counters at the end (datagrams in and out, queue drops). */
+  boardUdpStats: Readonly<Record<string, number>>;
   /** The limit put on the client namespace's TIME-WAIT table (net.ipv4.tcp_max_tw_buckets). */
   timeWaitBuckets: number;
   /** Why a requested target was not measured (e.g. no ethtool for the offloads-off veth), one line each. */
@@ -317,6 +319,7 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
     }
     log(`measured in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const boardTcpStats = { ...board.stack.tcp.stats };
+    const boardUdpStats = { ...board.stack.udp.stats };
     removers.pop()?.(); // stops the board (its TAP goes with it)
     for (const s of servers.splice(0)) {
       await s.stop();
@@ -326,7 +329,7 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
       !withPerFrame && (o.targets ?? TCP_TARGETS).includes("kernelPerFrame")
         ? ["Linux (veth, offloads off): not measured, ethtool is not installed (it turns the veth's offloads off)"]
         : [];
-    return { samples, failures, measured, boardTcpStats, timeWaitBuckets: TIME_WAIT_BUCKETS, notes };
+    return { samples, failures, measured, boardTcpStats, boardUdpStats, timeWaitBuckets: TIME_WAIT_BUCKETS, notes };
   } finally {
     for (const remove of removers.reverse()) remove();
   }

@@ -53,6 +53,7 @@ function tcpRates(): TcpRates {
     ],
     measured: { board: TCP_METRICS, kernel: TCP_METRICS, kernelPerFrame: ["toBoard", "fromBoard"], lwip: TCP_METRICS },
     boardTcpStats: { txRetransmits: 0, resetsReceived: 6 },
+    boardUdpStats: { rxDatagrams: 40, txDatagrams: 40 },
     timeWaitBuckets: 1024,
     notes: ["Linux (veth, offloads off): not measured, ethtool is not installed (it turns the veth's offloads off)"],
   };
@@ -121,6 +122,7 @@ describe("the JSON report", () => {
     expect(echo.cells.lwip).toMatchObject({ n: 0, median: null, min: null, max: null, samples: [] });
     expect(echo.boardOverLwip).toBeNull();
     expect(tcp.boardTcpStats).toEqual({ txRetransmits: 0, resetsReceived: 6 });
+    expect(tcp.boardUdpStats).toEqual({ rxDatagrams: 40, txDatagrams: 40 });
     expect(tcp.timeWaitBuckets).toBe(1024);
     expect(tcp.notes).toEqual([expect.stringContaining("ethtool")]);
   });
