@@ -41,8 +41,9 @@ export function throughputPoints(intervals: readonly IntervalPoint[]): [number, 
 
 export type BulkSamples = Record<TcpTarget, Partial<Record<TcpMetric, readonly TcpSample[]>>>;
 
+/** One chart per bulk row that has a run with points (a row left out by --metrics gets none). */
 export function bulkCharts(samples: BulkSamples, offload: boolean): Chart[] {
-  return TCP_BULK_METRICS.map((metric) => {
+  const charts = TCP_BULK_METRICS.map((metric) => {
     const series: Series[] = [];
     for (const target of TCP_TARGETS) {
       const run = medianRun(samples[target][metric] ?? []);
@@ -52,6 +53,7 @@ export function bulkCharts(samples: BulkSamples, offload: boolean): Chart[] {
     }
     return { title: `TCP ${TCP_METRIC_LABEL[metric]}: throughput over time, median run per target`, xLabel: "time (s)", yLabel: "throughput (Gbit/s)", series };
   });
+  return charts.filter((c) => c.series.length > 0);
 }
 
 export function bulkPlotSvg(samples: BulkSamples, offload: boolean, note: string): string {

@@ -142,6 +142,13 @@ describe("the bulk plot", () => {
     expect(charts[0]!.yLabel).toBe("throughput (Gbit/s)");
   });
 
+  it("leaves out the chart of a bulk row that was not measured", () => {
+    const samples = bulk();
+    for (const t of ["board", "kernel", "kernelPerFrame", "lwip"] as const) samples[t].toBoard = [];
+    const charts = bulkCharts(samples, true);
+    expect(charts.map((c) => c.title)).toEqual([expect.stringContaining("board→kernel")]);
+  });
+
   it.runIf(hasPython)("writes a well-formed SVG with a polyline per target and the axis labels", () => {
     const p = parseSvg(bulkPlotSvg(bulk(), false, "walnut bench note"));
     expect(p.polylines.map((l) => l.series)).toEqual(["board", "kernel", "kernelPerFrame", "lwip", "board", "kernel", "lwip"]);
