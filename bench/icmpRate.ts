@@ -9,6 +9,7 @@ import { Board } from "../src/board/board.js";
 import { parseIpv4, randomLocalMac } from "../src/core/addr.js";
 import { configureLink, ipIn, netnsExecPrefix, netnsExists } from "../src/host/iproute.js";
 import { createOwnedNetns, onCleanup, runChild, uniqueSuffix } from "./util.js";
+import type { OnStep } from "./progress.js";
 
 export interface IcmpRateOptions {
   /** Repeats of each (target, mode) pair; medians are taken over these. */
@@ -19,6 +20,8 @@ export interface IcmpRateOptions {
   window: number;
   /** Progress lines (to stderr); null for none. */
   log: ((line: string) => void) | null;
+  /** Called before each ping run (the progress line). */
+  onStep?: OnStep;
 }
 
 export type EchoMode = "sequential" | "pipelined";
@@ -140,7 +143,11 @@ export async function measureIcmpRates(o: IcmpRateOptions): Promise<IcmpRates> {
       board: { ns: ns1, dst: BOARD_IP },
       kernel: { ns: ns2, dst: NS3_IP },
     };
+    const onStep = o.onStep ?? ((): void => {});
+    const total = 2 + o.repeats * 4;
+    let index = 0;
     for (const t of ["board", "kernel"] as const) {
+      onStep({ index: ++index, total, what: `warm-up ${t}` });
       const w = await pingFlood(targets[t].ns, targets[t].dst, o.window, 1, WARMUP_COUNT);
       log(`warm-up ${t}: ${w.received}/${w.transmitted} replies`);
     }
@@ -155,6 +162,7 @@ export async function measureIcmpRates(o: IcmpRateOptions): Promise<IcmpRates> {
       const order: EchoTarget[] = r % 2 === 0 ? ["board", "kernel"] : ["kernel", "board"];
       for (const mode of ["sequential", "pipelined"] as const) {
         for (const t of order) {
+          onStep({ index: ++index, total, what: `${t} ${mode === "sequential" ? "one outstanding" : `${o.window} in flight`} repeat ${r + 1}/${o.repeats}` });
           const s = await sample(targets[t].ns, targets[t].dst, mode === "sequential" ? 1 : o.window, o.seconds);
           rates[t][mode].push(s);
           log(

@@ -18,11 +18,14 @@ import {
   uniqueSuffix,
   type RunningServer,
 } from "./util.js";
+import type { OnStep } from "./progress.js";
 
 export interface MpRateOptions {
   repeats: number;
   seconds: number;
   log?: ((line: string) => void) | null;
+  /** Called before each client run (the progress line). */
+  onStep?: OnStep;
 }
 
 /** One row: a board script, the client mode that drives it, and the built-in service it is measured beside. */
@@ -115,6 +118,10 @@ export async function measureMpRates(o: MpRateOptions): Promise<MpRates> {
       }
     };
 
+    const onStep = o.onStep ?? ((): void => {});
+    const total = MP_CASES.length * (1 + 3 * o.repeats);
+    let index = 0;
+    const step = (what: string): void => onStep({ index: ++index, total, what });
     for (const c of MP_CASES) {
       rates.samples[c.name] = { script: [], builtin: [], cpython: [] };
       const script = join(root, "bench/micropython", c.script);
@@ -125,10 +132,13 @@ export async function measureMpRates(o: MpRateOptions): Promise<MpRates> {
         30_000,
       );
       const stopBoard = onCleanup(() => board.child.kill("SIGKILL"));
+      step(`${c.script} warm-up`);
       await attempt(c, "script", () => runClient(c, BOARD_IP, c.port, board, 0.5)); // warm-up: ARP, JIT
       rates.samples[c.name]!.script.length = 0;
       for (let r = 0; r < o.repeats; r++) {
+        step(`${c.script} walnut run repeat ${r + 1}/${o.repeats}`);
         await attempt(c, "script", () => runClient(c, BOARD_IP, c.port, board, o.seconds));
+        step(`${c.script} built-in repeat ${r + 1}/${o.repeats}`);
         await attempt(c, "builtin", () => runClient(c, BOARD_IP, c.builtinPort, board, o.seconds));
       }
       board.child.kill("SIGINT");
@@ -136,7 +146,10 @@ export async function measureMpRates(o: MpRateOptions): Promise<MpRates> {
       stopBoard();
       const py = await startServer([...netnsExecPrefix(nsPython), "python3", "-u", script], "SYNC serving", 10_000);
       const stopPy = onCleanup(() => py.child.kill("SIGKILL"));
-      for (let r = 0; r < o.repeats; r++) await attempt(c, "cpython", () => runClient(c, CPYTHON_IP, c.port, py, o.seconds));
+      for (let r = 0; r < o.repeats; r++) {
+        step(`${c.script} CPython repeat ${r + 1}/${o.repeats}`);
+        await attempt(c, "cpython", () => runClient(c, CPYTHON_IP, c.port, py, o.seconds));
+      }
       await py.stop();
       stopPy();
     }

@@ -18,6 +18,7 @@ import { performance } from "node:perf_hooks";
 import { TapDevice } from "../src/link/tap.js";
 import type { FrameReceiver } from "../src/link/device.js";
 import { configureLink, createNetns, deleteNetns, moveLinkToNetns } from "../src/host/iproute.js";
+import type { OnStep } from "./progress.js";
 
 export interface TapRateOptions {
   /** Length of each read measurement (default 2, at most 3). */
@@ -26,6 +27,10 @@ export interface TapRateOptions {
   writeCount?: number;
   /** Print progress to stderr. */
   verbose?: boolean;
+  /** Where --verbose lines go (default: stderr). */
+  log?: (line: string) => void;
+  /** Called before each of the four runs (the progress line). */
+  onStep?: OnStep;
 }
 
 export interface TapRates {
@@ -244,8 +249,13 @@ async function cRun(binary: string, ns: string, args: string[], floodSeconds: nu
 export async function measureTapRates(opts: TapRateOptions = {}): Promise<TapRates> {
   const readSeconds = Math.min(opts.readSeconds ?? 2, MAX_SECONDS);
   const writeCount = opts.writeCount ?? 500_000;
+  const onStep = opts.onStep ?? ((): void => {});
+  let index = 0;
   const log = (msg: string): void => {
-    if (opts.verbose === true) process.stderr.write(`tapRate: ${msg}\n`);
+    onStep({ index: ++index, total: 4, what: msg });
+    if (opts.verbose !== true) return;
+    if (opts.log !== undefined) opts.log(`tapRate: ${msg}`);
+    else process.stderr.write(`tapRate: ${msg}\n`);
   };
   const root = packageRoot();
   const binary = buildTapbench(root);

@@ -1,8 +1,9 @@
 // TCP side by side, in one run, with one client binary (bench/c/tcpclient.c) for every target: the walnut
 // board on its TAP, the Linux kernel behind a veth (bench/c/tcpserve.c in another namespace; also a per-frame
 // veth with offloads off, for the bulk rows), and lwIP 2.1.3 on a TAP (bench/lwip/lwipserve.c, Debian's
-// liblwip). Metrics: bulk to discard 9 and from chargen 19 (Gbit/s), 1-byte echo transactions on echo 7 (/s),
-// connect + 1-byte echo + close (/s). bench/run.ts prints the result.
+// liblwip). Metrics: bulk to discard 9 and from chargen 19 (Gbit/s, with throughput over time every 100 ms),
+// 1-byte echo transactions on echo 7 (/s), connect + 1-byte echo + close (/s), and UDP echo round trips on
+// UDP echo 7 (/s; board, Linux offloads on, lwIP). bench/run.ts prints the result.
 // Network: namespaces C (client; holds both TAPs' kernel sides and one end of each veth) and K (the kernel
 // server), created here and removed at the end, also on error or signal; no packet leaves them. Every client
 // run is bounded in time (and count), every server in lifetime.
@@ -13,6 +14,8 @@ import { join } from "node:path";
 import { Board } from "../src/board/board.js";
 import { parseIpv4, randomLocalMac } from "../src/core/addr.js";
 import { configureLink, ipIn, netnsExecPrefix, netnsExists } from "../src/host/iproute.js";
+import { TCP_BULK_METRICS, TCP_METRICS, TCP_TARGETS, isBulkMetric, type TcpMetric, type TcpTarget } from "./cells.js";
+import type { OnStep } from "./progress.js";
 import {
   buildIfStale,
   createOwnedNetns,
@@ -37,12 +40,20 @@ export interface TcpRateOptions {
   /** Only these targets and metrics (default: all). */
   targets?: readonly TcpTarget[];
   metrics?: readonly TcpMetric[];
+  /** Called before each client run (the progress line). */
+  onStep?: OnStep;
 }
 
-export const TCP_METRICS = ["toBoard", "fromBoard", "echo", "connect"] as const;
-export type TcpMetric = (typeof TCP_METRICS)[number];
-export const TCP_TARGETS = ["board", "kernel", "kernelPerFrame", "lwip"] as const;
-export type TcpTarget = (typeof TCP_TARGETS)[number];
+export { TCP_METRICS, TCP_TARGETS, TCP_BULK_METRICS, type TcpMetric, type TcpTarget };
+
+/** One point of a bulk run's progress (tcpclient's "t=… bytes=…" lines): bytes moved `t` seconds in. */
+export interface IntervalPoint {
+  t: number;
+  bytes: number;
+}
+
+/** tcpclient's interval, in ms, for the bulk runs: the points of `--plot`. */
+export const INTERVAL_MS = 100;
 
 /** One client run. `rate` is bits/s for the bulk metrics and operations/s for the others. */
 export interface TcpSample {
@@ -54,23 +65,30 @@ export interface TcpSample {
   clientCpuSeconds: number;
   /** The serving process's CPU over the run (walnut: this process; others: the server's threads), seconds. */
   serverCpuSeconds: number;
+  /** Bulk runs: cumulative bytes every ~INTERVAL_MS, ending with the run's total at `seconds`; others: []. */
+  intervals: IntervalPoint[];
 }
 
 export interface TcpRates {
   samples: Record<TcpTarget, Record<TcpMetric, TcpSample[]>>;
   /** Client runs that failed, with the client's or the bench's reason, in order. */
   failures: { target: TcpTarget; metric: TcpMetric; repeat: number; reason: string }[];
-  /** Which targets/metrics were measured (kernelPerFrame: bulk only, and only with ethtool). */
+  /** Which targets/metrics were measured (kernelPerFrame: bulk only, and only with ethtool; UDP echo: not kernelPerFrame). */
   measured: Record<TcpTarget, readonly TcpMetric[]>;
   /** The board's TCP counters at the end (retransmissions, drops…). */
   boardTcpStats: Readonly<Record<string, number>>;
+  /** The board's UDP counters at the end (datagrams in and out, queue drops). */
+  boardUdpStats: Readonly<Record<string, number>>;
   /** The limit put on the client namespace's TIME-WAIT table (net.ipv4.tcp_max_tw_buckets). */
   timeWaitBuckets: number;
+  /** Why a requested target was not measured (e.g. no ethtool for the offloads-off veth), one line each. */
+  notes: string[];
 }
 
-const PORT: Record<TcpMetric, number> = { toBoard: 9, fromBoard: 19, echo: 7, connect: 7 };
-const CLIENT_MODE: Record<TcpMetric, string> = { toBoard: "send", fromBoard: "recv", echo: "echo", connect: "connect" };
-export const TCP_BULK_METRICS: readonly TcpMetric[] = ["toBoard", "fromBoard"];
+const PORT: Record<TcpMetric, number> = { toBoard: 9, fromBoard: 19, echo: 7, connect: 7, udpEcho: 7 };
+const CLIENT_MODE: Record<TcpMetric, string> = { toBoard: "send", fromBoard: "recv", echo: "echo", connect: "connect", udpEcho: "udpecho" };
+/** The rows the offloads-off veth measures: it is the per-frame peer for bulk only. */
+const PER_FRAME_METRICS: readonly TcpMetric[] = TCP_BULK_METRICS;
 
 const BOARD_IP = "10.79.1.2";
 const BOARD_HOST_CIDR = "10.79.1.1/24";
@@ -124,11 +142,18 @@ function hasEthtool(): boolean {
   }
 }
 
-/** Parses tcpclient's "ok mode=… ops=… bytes=… seconds=… cpu=…" line. */
-function parseClient(stdout: string): { ops: number; bytes: number; seconds: number; cpu: number } | null {
+/**
+ * Parses tcpclient's "ok mode=… ops=… bytes=… seconds=… cpu=…" line and the "t=… bytes=…" lines before it
+ * (TCPCLIENT_INTERVAL_MS); the intervals end with the run's total at its end.
+ */
+export function parseClient(stdout: string): { ops: number; bytes: number; seconds: number; cpu: number; intervals: IntervalPoint[] } | null {
   const m = /^ok mode=\S+ ops=(\d+) bytes=(\d+) seconds=([\d.]+) cpu=([\d.]+)$/m.exec(stdout);
   if (m === null) return null;
-  return { ops: Number(m[1]), bytes: Number(m[2]), seconds: Number(m[3]), cpu: Number(m[4]) };
+  const intervals: IntervalPoint[] = [];
+  for (const i of stdout.matchAll(/^t=([\d.]+) bytes=(\d+)$/gm)) intervals.push({ t: Number(i[1]), bytes: Number(i[2]) });
+  const ok = { ops: Number(m[1]), bytes: Number(m[2]), seconds: Number(m[3]), cpu: Number(m[4]) };
+  if (intervals.length > 0) intervals.push({ t: ok.seconds, bytes: ok.bytes });
+  return { ...ok, intervals };
 }
 
 /** Sets up the targets, warms them up, and runs every (target, metric) pair `repeats` times interleaved. */
@@ -143,6 +168,7 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
   const servers: RunningServer[] = [];
   // Upper bound on the servers' lifetime: every run plus warm-ups and slack.
   const lifetimeS = Math.ceil(o.repeats * TCP_METRICS.length * TCP_TARGETS.length * (o.seconds + 8) + 120);
+  const onStep = o.onStep ?? ((): void => {});
   try {
     // Everything that runs `ip` synchronously happens before the board starts (it would stall its loop).
     log(`namespaces: client ${nsClient}, kernel ${nsKernel}`);
@@ -219,21 +245,21 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
     const measured: Record<TcpTarget, readonly TcpMetric[]> = {
       board: wanted("board", TCP_METRICS),
       kernel: wanted("kernel", TCP_METRICS),
-      kernelPerFrame: wanted("kernelPerFrame", withPerFrame ? TCP_BULK_METRICS : []),
+      kernelPerFrame: wanted("kernelPerFrame", withPerFrame ? PER_FRAME_METRICS : []),
       lwip: wanted("lwip", TCP_METRICS),
     };
 
     const runClient = async (target: TcpTarget, metric: TcpMetric, seconds: number): Promise<TcpSample> => {
       const argv = [...netnsExecPrefix(nsClient), bin.client, CLIENT_MODE[metric], dst[target], String(PORT[metric]), String(seconds)];
+      const isBulk = isBulkMetric(metric);
       const cpu0 = serverCpu[target]();
-      const r = await runChild(argv, (seconds + 20) * 1000);
+      const r = await runChild(argv, (seconds + 20) * 1000, isBulk ? { TCPCLIENT_INTERVAL_MS: String(INTERVAL_MS) } : undefined);
       const cpu = serverCpu[target]() - cpu0;
       const out = parseClient(r.stdout);
       if (r.timedOut || out === null) {
         const why = r.timedOut ? "client did not finish in time" : r.stderr.trim().split("\n")[0] || `client exited with ${String(r.code)}`;
         throw new Error(why);
       }
-      const isBulk = metric === "toBoard" || metric === "fromBoard";
       return {
         ops: out.ops,
         bytes: out.bytes,
@@ -241,6 +267,7 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
         rate: isBulk ? (out.bytes * 8) / out.seconds : out.ops / out.seconds,
         clientCpuSeconds: out.cpu,
         serverCpuSeconds: cpu,
+        intervals: out.intervals,
       };
     };
 
@@ -257,9 +284,13 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
       }
     };
 
+    const runsPerRound = TCP_TARGETS.reduce((n, t) => n + measured[t].length, 0);
+    const totalRuns = runsPerRound * (1 + o.repeats);
+    let runIndex = 0;
     // Warm-up: ARP everywhere; the board's JIT on every path (its first second is slower).
     for (const t of TCP_TARGETS) {
       for (const m of measured[t]) {
+        onStep({ index: ++runIndex, total: totalRuns, what: `warm-up ${t} ${m}` });
         const w = await attempt(t, m, t === "board" ? 0.5 : 0.2, 0);
         if (w !== null) log(`warm-up ${t} ${m}: ${w.ops} ops`);
       }
@@ -275,6 +306,7 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
         // Rotate which target goes first so a drift in machine load does not favour one of them.
         const order = targets.map((_, i) => targets[(i + r) % targets.length] as TcpTarget);
         for (const t of order) {
+          onStep({ index: ++runIndex, total: totalRuns, what: `${t} ${metric} repeat ${r + 1}/${o.repeats}` });
           const s = await attempt(t, metric, o.seconds, r + 1);
           if (s === null) continue;
           samples[t][metric].push(s);
@@ -287,12 +319,17 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
     }
     log(`measured in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const boardTcpStats = { ...board.stack.tcp.stats };
+    const boardUdpStats = { ...board.stack.udp.stats };
     removers.pop()?.(); // stops the board (its TAP goes with it)
     for (const s of servers.splice(0)) {
       await s.stop();
       log(s.stderr().trim());
     }
-    return { samples, failures, measured, boardTcpStats, timeWaitBuckets: TIME_WAIT_BUCKETS };
+    const notes =
+      !withPerFrame && (o.targets ?? TCP_TARGETS).includes("kernelPerFrame")
+        ? ["Linux (veth, offloads off): not measured, ethtool is not installed (it turns the veth's offloads off)"]
+        : [];
+    return { samples, failures, measured, boardTcpStats, boardUdpStats, timeWaitBuckets: TIME_WAIT_BUCKETS, notes };
   } finally {
     for (const remove of removers.reverse()) remove();
   }

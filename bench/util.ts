@@ -70,8 +70,13 @@ function hookSignals(): void {
   if (areSignalsHooked) return;
   areSignalsHooked = true;
   const signals = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+  // A second signal (a Ctrl-C that reaches both `walnut bench` and this process, which the former also
+  // forwards) must not kill the process half-way through the clean-up: after the first, the rest are ignored.
+  let isExiting = false;
   for (const [name, num] of Object.entries(signals)) {
-    process.once(name as NodeJS.Signals, () => {
+    process.on(name as NodeJS.Signals, () => {
+      if (isExiting) return;
+      isExiting = true;
       process.stderr.write(`\nbench: ${name}, removing what the bench created\n`);
       cleanupAll();
       process.exit(128 + num);
@@ -108,14 +113,15 @@ export interface ChildResult {
 }
 
 /**
- * Runs `argv` without blocking the event loop; SIGKILLs it after `timeoutMs`. Rejects only when it cannot
- * be started (ENOENT…). Children still running at clean-up are killed.
+ * Runs `argv` without blocking the event loop; SIGKILLs it after `timeoutMs`. `env` adds variables to this
+ * process's environment for the child. Rejects only when it cannot be started (ENOENT…). Children still
+ * running at clean-up are killed.
  */
-export function runChild(argv: readonly string[], timeoutMs: number): Promise<ChildResult> {
+export function runChild(argv: readonly string[], timeoutMs: number, env?: Readonly<Record<string, string>>): Promise<ChildResult> {
   const [cmd, ...args] = argv;
   if (cmd === undefined) return Promise.reject(new Error("runChild: empty command"));
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], ...(env !== undefined ? { env: { ...process.env, ...env } } : {}) });
     liveChildren.add(child);
     let stdout = "";
     let stderr = "";

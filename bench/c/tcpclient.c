@@ -15,6 +15,11 @@
  * Output: "ok mode=… ops=… bytes=… seconds=… cpu=…" (cpu: this client's user + system seconds). Any error,
  * short read or mismatch prints "error …" on stderr, with the connection's TCP_INFO when one is open, and
  * exits 1. Every socket has 5 s send/receive timeouts, so a stalled peer shows up as an error.
+ *
+ * Throughput over time (send and recv only): with TCPCLIENT_INTERVAL_MS=N in the environment (1–10000) the
+ * client also prints "t=SECONDS bytes=TOTAL" lines on stdout, before the "ok" line, about every N ms of the
+ * run: SECONDS since the run's start and the bytes written (send) or read and checked (recv) so far. Without
+ * the variable the output is the one "ok" line, as before.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -37,6 +42,17 @@
 #define IO_TIMEOUT_S 5
 
 static unsigned char block[BLOCK_BYTES];
+/* TCPCLIENT_INTERVAL_MS in seconds, 0 when unset; the next time (since t0) an interval line is due. */
+static double interval_s;
+static double next_interval_s;
+
+/* Prints "t=… bytes=…" when an interval has passed (`elapsed` seconds into the run, `bytes` moved so far). */
+static void interval_tick(double elapsed, long long bytes) {
+  if (interval_s <= 0 || elapsed < next_interval_s) return;
+  printf("t=%.6f bytes=%lld\n", elapsed, bytes);
+  /* Skip ticks missed while blocked in one write()/read(), so a stall shows as one long interval. */
+  while (next_interval_s <= elapsed) next_interval_s += interval_s;
+}
 static unsigned char pattern[2 * PATTERN_BYTES];
 
 static double now_s(void) {
@@ -134,6 +150,16 @@ int main(int argc, char **argv) {
   }
   memcpy(pattern + PATTERN_BYTES, pattern, PATTERN_BYTES);
   for (int i = 0; i < BLOCK_BYTES; i++) block[i] = (unsigned char)(i * 7 + 1);
+  const char *interval_env = getenv("TCPCLIENT_INTERVAL_MS");
+  if (interval_env != NULL) {
+    int ms = atoi(interval_env);
+    if (ms < 1 || ms > 10000) {
+      fprintf(stderr, "tcpclient: TCPCLIENT_INTERVAL_MS must be 1-10000\n");
+      return 2;
+    }
+    interval_s = ms / 1000.0;
+    next_interval_s = interval_s;
+  }
 
   long long ops = 0, bytes = 0;
   double cpu0 = cpu_s(), t0 = now_s(), end = t0 + seconds, t1;
@@ -142,7 +168,8 @@ int main(int argc, char **argv) {
     int fd = open_socket(&dst, 0);
     t0 = now_s();
     end = t0 + seconds;
-    while (now_s() < end) {
+    for (double t = t0; t < end; t = now_s()) {
+      interval_tick(t - t0, bytes);
       write_all(fd, block, BLOCK_BYTES);
       bytes += BLOCK_BYTES;
       ops++;
@@ -163,7 +190,8 @@ int main(int argc, char **argv) {
     size_t offset = 0; /* into the pattern: chargen starts every connection at its first line */
     t0 = now_s();
     end = t0 + seconds;
-    while (now_s() < end) {
+    for (double t = t0; t < end; t = now_s()) {
+      interval_tick(t - t0, bytes);
       ssize_t r = read(fd, block, BLOCK_BYTES);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {

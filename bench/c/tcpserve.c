@@ -2,7 +2,8 @@
  * The Linux-kernel target of bench/tcpRate.ts: a single-threaded epoll server, run inside the bench's "kernel"
  * namespace, serving TCP echo 7, discard 9 and chargen 19 with the same semantics as walnut's
  * src/apps/services.ts and bench/lwip/lwipserve.c (chargen: the same RFC 864 pattern from its first line;
- * echo and discard close after the peer's FIN). C, not Python, so the server is not the limit.
+ * echo and discard close after the peer's FIN), and UDP echo 7 (RFC 862: every datagram back to its sender,
+ * as src/apps/udpServices.ts does). C, not Python, so the server is not the limit.
  *
  *   tcpserve MAX_SECONDS       prints "ready" once listening; exits on SIGTERM/SIGINT or after MAX_SECONDS
  */
@@ -35,6 +36,7 @@ struct conn {
   int fd;
   enum service service;
   int is_listener;
+  int is_udp; /* the UDP echo socket (service ECHO) */
   size_t chargen_offset;
   unsigned char *pending; /* echo: bytes read but not yet written */
   size_t pending_start, pending_end;
@@ -44,7 +46,7 @@ static unsigned char pattern[CHARGEN_COPIES * PATTERN_BYTES];
 static unsigned char scratch[BUF_BYTES];
 static int epfd;
 static volatile sig_atomic_t stop_requested;
-static unsigned long stat_accepted, stat_closed;
+static unsigned long stat_accepted, stat_closed, stat_udp_echoed;
 
 static void on_signal(int sig) {
   (void)sig;
@@ -84,6 +86,36 @@ static void listen_on(enum service port) {
   c->service = port;
   c->is_listener = 1;
   watch(c, EPOLLIN, EPOLL_CTL_ADD);
+}
+
+/* UDP echo 7: a non-blocking datagram socket in the same epoll set. */
+static void udp_echo_on(enum service port) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    perror("tcpserve: udp bind");
+    exit(1);
+  }
+  struct conn *c = calloc(1, sizeof(*c));
+  c->fd = fd;
+  c->service = port;
+  c->is_udp = 1;
+  watch(c, EPOLLIN, EPOLL_CTL_ADD);
+}
+
+/* Answers every queued datagram with itself; one that cannot be sent now is dropped, as UDP may. */
+static void udp_echo_all(struct conn *c) {
+  for (int guard = 0; guard < 64; guard++) {
+    struct sockaddr_in from;
+    socklen_t from_len = sizeof(from);
+    ssize_t r = recvfrom(c->fd, scratch, BUF_BYTES, 0, (struct sockaddr *)&from, &from_len);
+    if (r < 0) return;
+    if (sendto(c->fd, scratch, (size_t)r, 0, (struct sockaddr *)&from, from_len) == r) stat_udp_echoed++;
+  }
 }
 
 static void accept_all(struct conn *l) {
@@ -181,6 +213,7 @@ int main(int argc, char **argv) {
   listen_on(ECHO);
   listen_on(DISCARD);
   listen_on(CHARGEN);
+  udp_echo_on(ECHO);
   printf("ready\n");
   fflush(stdout);
 
@@ -192,11 +225,12 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n; i++) {
       struct conn *c = events[i].data.ptr;
       if (c->is_listener) accept_all(c);
+      else if (c->is_udp) udp_echo_all(c);
       else serve(c, events[i].events);
     }
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (now.tv_sec - start.tv_sec >= max_seconds) break;
   }
-  fprintf(stderr, "tcpserve: accepted %lu closed %lu\n", stat_accepted, stat_closed);
+  fprintf(stderr, "tcpserve: accepted %lu closed %lu udp-echoed %lu\n", stat_accepted, stat_closed, stat_udp_echoed);
   return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * lwIP 2.1.3 (Debian's liblwip, the unix port) serving TCP echo 7, discard 9 and chargen 19 on an existing,
- * addressed, up TAP, for bench/tcpRate.ts: the "lwIP" column of the TCP table. Built by bench/lwip/build.sh
+ * lwIP 2.1.3 (Debian's liblwip, the unix port) serving TCP echo 7, discard 9 and chargen 19, and UDP echo 7,
+ * on an existing, addressed, up TAP, for bench/tcpRate.ts: the "lwIP" column of the TCP table. Built by bench/lwip/build.sh
  * (called from the bench, cached in bench/build/), run inside the bench's client namespace:
  *
  *   lwipserve TAP IP NETMASK MAX_SECONDS
@@ -29,6 +29,7 @@
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 #include "lwip/tcpip.h"
+#include "lwip/udp.h"
 #include "lwip/netif.h"
 #include "netif/etharp.h"
 #include "netif/tapif.h"
@@ -210,6 +211,24 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
   return ERR_OK;
 }
 
+/* UDP echo (RFC 862): each datagram back to its sender, in the received pbuf (udp_sendto prepends the
+ * headers in the pbuf's own headroom, as lwIP's contrib udpecho_raw does). Runs on the tcpip thread. */
+static unsigned long stat_udp_echoed;
+
+static void on_udp_echo(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port) {
+  (void)arg;
+  if (p == NULL) return;
+  if (udp_sendto(pcb, p, addr, port) == ERR_OK) stat_udp_echoed++;
+  pbuf_free(p);
+}
+
+static int udp_echo_on(u16_t port) {
+  struct udp_pcb *pcb = udp_new();
+  if (pcb == NULL || udp_bind(pcb, IP_ADDR_ANY, port) != ERR_OK) return -1;
+  udp_recv(pcb, on_udp_echo, NULL);
+  return 0;
+}
+
 static int listen_on(u16_t port) {
   struct tcp_pcb *pcb = tcp_new();
   if (pcb == NULL || tcp_bind(pcb, IP_ADDR_ANY, port) != ERR_OK) return -1;
@@ -272,7 +291,7 @@ int main(int argc, char **argv) {
   }
   netif_set_default(&netif);
   netif_set_up(&netif);
-  int ok = listen_on(ECHO) == 0 && listen_on(DISCARD) == 0 && listen_on(CHARGEN) == 0;
+  int ok = listen_on(ECHO) == 0 && listen_on(DISCARD) == 0 && listen_on(CHARGEN) == 0 && udp_echo_on(ECHO) == 0;
   UNLOCK_TCPIP_CORE();
   if (!ok) {
     fprintf(stderr, "lwipserve: cannot listen\n");
@@ -290,8 +309,8 @@ int main(int argc, char **argv) {
     if (now.tv_sec - start.tv_sec >= max_seconds) break;
   }
   LOCK_TCPIP_CORE();
-  fprintf(stderr, "lwipserve: accepted %lu closed %lu errors %lu rx %lu B tx %lu B pool-allocs %lu\n", stat_accepted,
-          stat_closed, stat_errors, stat_rx_bytes, stat_tx_bytes, pool_allocs);
+  fprintf(stderr, "lwipserve: accepted %lu closed %lu errors %lu rx %lu B tx %lu B pool-allocs %lu udp-echoed %lu\n",
+          stat_accepted, stat_closed, stat_errors, stat_rx_bytes, stat_tx_bytes, pool_allocs, stat_udp_echoed);
   UNLOCK_TCPIP_CORE();
   return 0;
 }

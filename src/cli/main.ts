@@ -247,16 +247,27 @@ function isFolder(path: string): boolean {
   }
 }
 
+/** Signals `walnut bench` passes on to the runner (which removes what it created, then exits 128 + n). */
+const BENCH_SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+
 /**
  * `walnut bench [options]`: the benchmark runner (bench/run.ts, compiled next to the CLI in dist/) in its own
- * process, so its namespaces, signals and clean-up stay its own. Its options and exit code pass through.
+ * process, so its namespaces, signals and clean-up stay its own — the same program and options as
+ * `npm run bench -- [options]`. Its stdio is this process's (its progress line sees the same terminal), its
+ * exit code passes through, and this process waits for it: a signal is forwarded (the runner ignores a
+ * second copy, as when Ctrl-C reaches both) instead of ending `walnut` before the clean-up has finished.
  */
 function runBench(argv: readonly string[]): Promise<number> {
   const script = fileURLToPath(new URL("../../bench/run.js", import.meta.url));
   if (!existsSync(script)) throw new Error(`the benchmarks are not built (${script}): run npm run build`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [script, ...argv], { stdio: "inherit" });
-    child.on("close", (code) => resolve(code ?? 1));
+    const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+    for (const name of Object.keys(BENCH_SIGNALS) as (keyof typeof BENCH_SIGNALS)[]) process.on(name, forward);
+    child.on("close", (code, signal) => {
+      for (const name of Object.keys(BENCH_SIGNALS) as (keyof typeof BENCH_SIGNALS)[]) process.off(name, forward);
+      resolve(code ?? (signal !== null && signal in BENCH_SIGNALS ? 128 + BENCH_SIGNALS[signal as keyof typeof BENCH_SIGNALS] : 1));
+    });
   });
 }
 

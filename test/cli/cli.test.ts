@@ -90,6 +90,32 @@ describe("walnut bench", () => {
     expect(lines(bad.stderr)).toHaveLength(1);
     expect(bad.stderr).toContain("--bogus");
   });
+
+  it("--help documents every option, one line each, as node dist/bench/run.js --help does", async () => {
+    const help = await walnut(["bench", "--help"]);
+    const direct = await runAsync([NODE, join(ROOT, "dist/bench/run.js"), "--help"], { timeoutMs: 10_000, cwd: ROOT });
+    expect(direct.code).toBe(0);
+    expect(help.stdout).toBe(direct.stdout);
+    for (const flag of ["--quick", "--repeats N", "--seconds S", "--window N", "--only LIST", "--no-udp", "--targets LIST", "--metrics LIST", "--no-offload", "--halting-idle", "--json FILE", "--plot FILE.svg", "--verbose", "--loss-table"]) {
+      expect(lines(help.stdout).filter((l) => l.trimStart().startsWith(`${flag} `)), flag).toHaveLength(1);
+    }
+  });
+
+  it.each([
+    ["--repeats", "0"],
+    ["--seconds", "99"],
+    ["--only", "tcp,ftp"],
+    ["--plot", "out.png"],
+    ["--json", "/no/such/folder/r.json"],
+  ])("walnut bench %s %s exits 2 with one line, before anything runs", async (option, value) => {
+    for (const argv of [[NODE, WALNUT, "bench", option, value], [NODE, join(ROOT, "dist/bench/run.js"), option, value]]) {
+      const r = await runAsync(argv, { timeoutMs: 10_000, cwd: ROOT });
+      expect(r.code).toBe(2);
+      expect(lines(r.stderr)).toHaveLength(1);
+      expect(r.stderr).toContain(option);
+      expect(r.stdout).toBe("");
+    }
+  });
 });
 
 describe.runIf(run)("walnut up, demo and privileges on a real TAP", () => {
