@@ -1,6 +1,7 @@
 // Command-line parsing for `walnut`: node's parseArgs for the syntax, then per-option validation that turns
 // every mistake into one line naming the option (a UsageError; main prints it and exits 2).
 
+import type { WifiNetwork } from "../board/micropython/runtime.js";
 import { parseArgs } from "node:util";
 import { accessSync, constants as fsConstants, statSync, type Stats } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -476,6 +477,15 @@ export interface RunArgs {
   verbose: boolean;
   /** --trace-pins: log machine.Pin value changes on stderr. */
   tracePins: boolean;
+  /** --wifi SSID:KEY: the one access point network.WLAN().connect() accepts; null accepts any. */
+  wifi: WifiNetwork | null;
+}
+
+/** `--wifi SSID:KEY` (the key may hold ':'; an open network is `SSID:`). */
+function parseWifi(text: string | undefined): WifiNetwork {
+  const at = text === undefined ? -1 : text.indexOf(":");
+  if (text === undefined || at <= 0) throw new UsageError("--wifi: expected SSID:KEY (e.g. --wifi home:secret, or --wifi cafe: for an open network)");
+  return { ssid: text.slice(0, at), key: text.slice(at + 1) };
 }
 
 /**
@@ -483,7 +493,7 @@ export interface RunArgs {
  * script (the first argument that is not an option or its value) and, after it, the script's arguments.
  */
 export function splitRunArgs(argv: readonly string[]): RunArgs {
-  const out: RunArgs = { upArgs: [], script: null, scriptArgs: [], fsDir: null, verbose: false, tracePins: false };
+  const out: RunArgs = { upArgs: [], script: null, scriptArgs: [], fsDir: null, verbose: false, tracePins: false, wifi: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (out.script !== null) {
@@ -502,6 +512,10 @@ export function splitRunArgs(argv: readonly string[]): RunArgs {
       out.tracePins = true;
       continue;
     }
+    if (arg === "--wifi" || arg.startsWith("--wifi=")) {
+      out.wifi = parseWifi(arg === "--wifi" ? argv[++i] : arg.slice("--wifi=".length));
+      continue;
+    }
     if (arg === "--fs" || arg.startsWith("--fs=")) {
       const value = arg === "--fs" ? argv[++i] : arg.slice("--fs=".length);
       if (value === undefined || value.length === 0) throw new UsageError("--fs: which folder? (--fs DIR)");
@@ -516,7 +530,7 @@ export function splitRunArgs(argv: readonly string[]): RunArgs {
   return out;
 }
 
-export const RUN_USAGE = `usage: walnut run [up options] [--fs DIR] [--verbose] [--trace-pins] script.py [args...]
+export const RUN_USAGE = `usage: walnut run [up options] [--fs DIR] [--verbose] [--trace-pins] [--wifi SSID:KEY] script.py [args...]
        walnut run [up options] --fs DIR
   brings a board up (the same options as walnut up: --ip, --netns, --host-ip, --dhcp, …), runs the MicroPython
   script on it (its usocket/socket, select and network modules are the board's), prints its output and tears
@@ -529,9 +543,11 @@ export const RUN_USAGE = `usage: walnut run [up options] [--fs DIR] [--verbose] 
   --verbose            print the board's one-line summary on stderr (it is printed anyway when stderr is a
                        terminal; piped output carries only the script's own)
   --trace-pins         log every change of a machine.Pin's value on stderr ("walnut: pin 2 = 1 at 0.503 s")
+  --wifi SSID:KEY      the access point network.WLAN().connect() joins: another SSID gives STAT_NO_AP_FOUND,
+                       another key STAT_WRONG_PASSWORD, and scan() lists it (default: any SSID and key join)
   kill -USR1 PID prints the board's connections and counters on stderr`;
 
-export const REPL_USAGE = `usage: walnut repl [up options] [--fs DIR] [--trace-pins]
+export const REPL_USAGE = `usage: walnut repl [up options] [--fs DIR] [--trace-pins] [--wifi SSID:KEY]
   brings a board up (the same options as walnut up: --ip, --netns, --host-ip, --dhcp, …) and runs MicroPython's
   interactive REPL on it (its usocket/socket, select and network modules are the board's): >>> prompt, multi-line
   input, tab completion, Ctrl-C raises KeyboardInterrupt in a blocked call; Ctrl-D on an empty line, exit() or

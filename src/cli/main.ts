@@ -224,7 +224,7 @@ async function run(argv: readonly string[]): Promise<number> {
     // The script's output is its own: the board's summary only where a person is watching, or when asked.
     if (r.verbose || process.stderr.isTTY === true) process.stderr.write(`walnut: ${board.describe()}\n`);
     // With DHCP the script's network.WLAN().connect() waits for the lease (bounded), as a board's does.
-    return await runScriptFile(board, r.script, { argv: r.scriptArgs, tracePins: r.tracePins, ...(r.fsDir !== null ? { fsDir: r.fsDir } : {}) });
+    return await runScriptFile(board, r.script, { argv: r.scriptArgs, tracePins: r.tracePins, wifi: r.wifi, ...(r.fsDir !== null ? { fsDir: r.fsDir } : {}) });
   } finally {
     process.off("SIGUSR1", snapshot);
     await board.stopGracefully();
@@ -314,7 +314,7 @@ async function repl(argv: readonly string[]): Promise<number> {
   process.on("SIGUSR1", snapshot);
   try {
     process.stderr.write(`walnut: ${board.describe()} — MicroPython REPL, Ctrl-D to leave\n`);
-    return await runRepl(board, { tracePins: r.tracePins, ...(r.fsDir !== null ? { fsDir: r.fsDir } : {}) });
+    return await runRepl(board, { tracePins: r.tracePins, wifi: r.wifi, ...(r.fsDir !== null ? { fsDir: r.fsDir } : {}) });
   } finally {
     process.off("SIGUSR1", snapshot);
     await board.stopGracefully();

@@ -199,6 +199,15 @@ describe.runIf(tap)("what walnut run serves beside the script", () => {
   });
 });
 
+describe.runIf(tap)("network.WLAN against a configured access point", () => {
+  it("--wifi SSID:KEY: scan() finds it, another SSID is STAT_NO_AP_FOUND, a wrong key STAT_WRONG_PASSWORD, the pair connects", async () => {
+    const l = lab("10.71.15");
+    const board = l.board("wifi_board.py", [], ["--wifi", "lab:secret"]);
+    expect(await board.nextLines(4)).toEqual(["scan [(b'lab', 6)]", "other ssid True False", "wrong key True False", "right pair True True"]);
+    expect((await board.finish()).code).toBe(0);
+  });
+});
+
 describe.runIf(tap)("machine on the board", () => {
   it("unique_id, freq, soft Timers firing during a blocking call, a Pin logged with --trace-pins, and reset() starting the script again", async () => {
     const l = lab("10.71.10");

@@ -70,6 +70,9 @@ describe("walnut usage errors", () => {
     { argv: ["run", "--ip", "10.0.0.2/24", "--pcap", "-", "examples/udp_server.py"], names: "--pcap -" },
     { argv: ["repl", "--ip", "10.0.0.2/24", "--pcap", "-"], names: "--pcap -" },
     { argv: ["run", "--ip", "10.0.0.2/24", "examples"], names: "examples is a folder" },
+    { argv: ["run", "--ip", "10.0.0.2/24", "--wifi", "nokey", "examples/udp_server.py"], names: "--wifi" },
+    { argv: ["repl", "--ip", "10.0.0.2/24", "--wifi", ":secret"], names: "--wifi" },
+    { argv: ["up", "--ip", "10.0.0.2/24", "--services", "--no-services"], names: "--services" },
   ])("walnut $argv exits 2 with one line naming $names", async ({ argv, names }) => {
     const r = await walnut(argv);
     expect(r.code).toBe(2);

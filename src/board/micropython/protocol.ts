@@ -118,6 +118,8 @@ export const Op = {
   RESET: 26,
   /** A virtual pin's new value (name, 0/1), logged with --trace-pins. */
   PIN: 27,
+  /** The SSID network.WLAN().scan() finds ('' without --wifi: nothing in range). */
+  NET_SCAN: 28,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -160,6 +162,7 @@ export const OP_ARGS = {
   [Op.NET_MAC]: [],
   [Op.RESET]: [],
   [Op.PIN]: ["str", "int"],
+  [Op.NET_SCAN]: [],
 } as const satisfies Record<OpCode, readonly ArgKind[]>;
 
 type ArgValue<K extends ArgKind> = K extends "int" | "num" ? number : K extends "str" ? string : K extends "int?" | "num?" ? number | null : string | null;

@@ -8,12 +8,12 @@
 // was left (Ctrl-D, EOF, exit()), 1 otherwise.
 
 import { createInterface } from "node:readline";
-import { pinLogger, startRepl, type BoardNetwork } from "./runtime.js";
+import { pinLogger, startRepl, type BoardNetwork, type WifiNetwork } from "./runtime.js";
 
 /** How long a statement may take to stop after Ctrl-C before the REPL is soft-reset. */
 const INTERRUPT_GRACE_MS = 1000;
 
-export async function runRepl(board: BoardNetwork, options: { tracePins?: boolean; fsDir?: string } = {}): Promise<number> {
+export async function runRepl(board: BoardNetwork, options: { tracePins?: boolean; fsDir?: string; wifi?: WifiNetwork | null } = {}): Promise<number> {
   const repl = await startRepl(board, { ...options, stdout: (t) => void process.stdout.write(t), pinChanged: pinLogger("\r\n") });
   let resetTimer: NodeJS.Timeout | null = null;
   const ctrlC = (): void => {

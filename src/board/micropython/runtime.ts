@@ -83,6 +83,14 @@ export interface ScriptOptions {
   softResets?: number;
   /** How long network.WLAN().connect() waits for an address (default 30 s). */
   connectTimeoutMs?: number;
+  /** The one access point WLAN.connect() accepts (`--wifi SSID:KEY`); null or absent: any SSID and key. */
+  wifi?: WifiNetwork | null;
+}
+
+/** An access point the virtual board can join. */
+export interface WifiNetwork {
+  ssid: string;
+  key: string;
 }
 
 export interface ScriptResult {
@@ -618,7 +626,14 @@ class Bridge implements ScriptRun {
       const text = line === null ? "" : `${line}\n`;
       return { value: encoder.encode(text).length, text };
     },
-    [Op.NET_CONNECT]: async () => ({ value2: (await this.waitForAddress()) ? WlanStatus.STAT_GOT_IP : WlanStatus.STAT_NO_IP }),
+    [Op.NET_CONNECT]: async (_sid, [ssid, key]) => {
+      // With --wifi, only that access point joins, as a board's radio would find it (network.WLAN statuses).
+      const ap = this.options.wifi ?? null;
+      if (ap !== null && ssid !== ap.ssid) return { value2: WlanStatus.STAT_NO_AP_FOUND };
+      if (ap !== null && (key ?? "") !== ap.key) return { value2: WlanStatus.STAT_WRONG_PASSWORD };
+      return { value2: (await this.waitForAddress()) ? WlanStatus.STAT_GOT_IP : WlanStatus.STAT_NO_IP };
+    },
+    [Op.NET_SCAN]: () => ({ text: this.options.wifi?.ssid ?? "" }),
     [Op.NET_IFCONFIG]: () => {
       const n = this.net.stack.netif;
       const dns = this.net.stack.dns.servers[0] ?? 0;

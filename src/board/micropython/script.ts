@@ -6,7 +6,7 @@
 
 import { readFileSync } from "node:fs";
 import { createInterface, type Interface } from "node:readline";
-import { LineConsole, pinLogger, runScript, type BoardNetwork } from "./runtime.js";
+import { LineConsole, pinLogger, runScript, type BoardNetwork, type WifiNetwork } from "./runtime.js";
 
 export interface RunFileOptions {
   /** sys.argv[1:]. */
@@ -15,6 +15,8 @@ export interface RunFileOptions {
   tracePins?: boolean;
   /** The board's flash (--fs DIR). */
   fsDir?: string;
+  /** The one access point WLAN.connect() accepts (--wifi); null or absent: any. */
+  wifi?: WifiNetwork | null;
 }
 
 /** How long a Ctrl-C may take to end the script before the interpreter is stopped. */
@@ -34,6 +36,7 @@ export async function runScriptFile(board: BoardNetwork, path: string | null, op
       softResets,
       tracePins: options.tracePins === true,
       pinChanged: pinLogger(),
+      wifi: options.wifi ?? null,
       ...(path !== null ? { scriptPath: path } : {}),
       ...(options.argv !== undefined ? { argv: options.argv } : {}),
       ...(options.fsDir !== undefined ? { fsDir: options.fsDir } : {}),

@@ -70,7 +70,12 @@ class WLAN:
         return _state["status"]
 
     def scan(self):
-        return []
+        # (ssid, bssid, channel, RSSI, security, hidden): the --wifi access point, if walnut was given one.
+        _c(_k.OP_NET_SCAN)
+        ssid = _w.string()
+        if not ssid:
+            return []
+        return [(ssid.encode(), b"\x02\x00\x00\x00\x00\x01", 6, -40, AUTH_WPA2_PSK, False)]
 
     def ifconfig(self, config=None):
         if config is None:
