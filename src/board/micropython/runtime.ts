@@ -45,7 +45,7 @@ import {
  * How long the main thread watches for a script's next call after answering one (WALNUT_BRIDGE_MAIN_SPIN_US,
  * µs without a call; 0 turns it off), and how long one watch may hold the event loop in all.
  */
-const MAIN_SPIN_MS = envMicros("WALNUT_BRIDGE_MAIN_SPIN_US", 100);
+const MAIN_SPIN_MS = envMicros("WALNUT_BRIDGE_MAIN_SPIN_US", 0);
 const MAIN_SPIN_MAX_MS = 2;
 
 function envMicros(name: string, defaultUs: number): number {

@@ -115,7 +115,7 @@ function writer(stream: "stdout" | "stderr"): (b: Uint8Array) => void {
 
 // ---- the bridge ----
 /** How long a call watches for its answer before it sleeps (WALNUT_BRIDGE_SPIN_US, µs; 0 never spins). */
-const SPIN_MS = spinMs(process.env.WALNUT_BRIDGE_SPIN_US, 200);
+const SPIN_MS = spinMs(process.env.WALNUT_BRIDGE_SPIN_US, 0);
 
 function spinMs(text: string | undefined, defaultUs: number): number {
   const us = text === undefined || text === "" ? defaultUs : Number(text);
