@@ -12,6 +12,9 @@ import { runRepl } from "../board/micropython/repl.js";
 import { netstatLines } from "./netstat.js";
 import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import { LeaseFileError, readLeaseFile, type RememberedLease } from "../board/leaseFile.js";
+import { formatIpv4 } from "../core/addr.js";
 import { fileURLToPath } from "node:url";
 
 const USAGE = `usage: walnut <command> [options]
@@ -69,8 +72,10 @@ function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream): BoardOption
     hostCidr = defaultHostCidr(o.ip, o.prefixLength);
     if (gateway === 0) gateway = parseIpv4Cidr(hostCidr).addr;
   }
+  const remembered = rememberedLease(o);
   return {
-    mac: o.mac,
+    // A remembered lease belongs to the MAC it was leased to: the board takes that MAC unless --mac says otherwise.
+    mac: remembered !== null && !o.isMacGiven ? remembered.mac : o.mac,
     ip: o.ip,
     netmask: prefixToMask(o.prefixLength),
     gateway,
@@ -82,11 +87,26 @@ function boardOptions(o: UpOptions, traceTo: NodeJS.WritableStream): BoardOption
     trace: o.trace ? (line) => void traceTo.write(`${line}\n`) : null,
     faults: o.faults,
     dhcp: o.dhcp,
+    dhcpLeaseFile: o.dhcpLeaseFile,
+    rememberedLease: remembered,
     bridge: o.bridge,
     lan: o.lan,
     dnsServers: o.dnsServers,
     offload: o.offload,
   };
+}
+
+/** The lease `--dhcp-lease FILE` holds (null: no option, or no file yet); a bad FILE is a usage error. */
+function rememberedLease(o: UpOptions): RememberedLease | null {
+  const path = o.dhcpLeaseFile;
+  if (path === null) return null;
+  if (!isFolder(dirname(path))) throw new UsageError(`--dhcp-lease: folder '${dirname(path)}' does not exist`);
+  try {
+    return readLeaseFile(path);
+  } catch (err) {
+    if (err instanceof LeaseFileError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 async function up(argv: readonly string[]): Promise<number> {
@@ -109,7 +129,8 @@ async function up(argv: readonly string[]): Promise<number> {
   if (board.dhcp !== null) {
     const dhcp = board.dhcp;
     const tap = board.host.tapName;
-    console.log(`walnut: tap ${tap} up, asking for a DHCP lease (up to ${o.dhcpWaitSeconds} s)`);
+    const asking = dhcp.state === "REBOOTING" ? `; asking for ${formatIpv4(board.options.rememberedLease?.ip ?? 0)} again (INIT-REBOOT)` : "";
+    console.log(`walnut: tap ${tap} up, asking for a DHCP lease (up to ${o.dhcpWaitSeconds} s${asking})`);
     const lease = await Promise.race([board.waitForLease(o.dhcpWaitSeconds * 1000), stopped.then(() => "stopped" as const)]);
     if (lease === "stopped") {
       board.stop();
@@ -126,6 +147,7 @@ async function up(argv: readonly string[]): Promise<number> {
         `no DHCP lease on TAP ${tap} within ${o.dhcpWaitSeconds} s (offers ${s.rxOffers}, NAKs ${s.rxNaks}, address conflicts ${s.probeConflicts}): check the DHCP server, or use --ip`,
       );
     }
+    if (board.leaseFileError !== null) console.error(`walnut: ${board.leaseFileError}`);
     // Renewals of the same address stay quiet; a new address is worth a line.
     let shownIp = lease.ip;
     dhcp.addListener({

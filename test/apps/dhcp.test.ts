@@ -1,8 +1,9 @@
 // The DHCP client state machine (src/apps/dhcp.ts, RFC 2131 §4.4, RFC 5227 §2.1) on the simulated clock: a
 // client stack with no address and a server stack joined by a MemLink, where a tiny DHCP server written here
 // answers on port 67. Covers the full handshake with the ARP probe, a conflict → DECLINE, NAK → restart,
-// renewal at T1 (unicast) and rebinding at T2 (broadcast), expiry, retransmission back-off timings, and the
-// release on stop. After each test both stacks are stopped and nothing may stay armed.
+// renewal at T1 (unicast) and rebinding at T2 (broadcast), expiry, retransmission back-off timings, the
+// release on stop, and INIT-REBOOT with a remembered address (ACK, NAK, silence). After each test both stacks are
+// stopped and nothing may stay armed.
 
 import { afterEach, describe, expect, it } from "vitest";
 import { SimClock } from "../../src/core/clock.js";
