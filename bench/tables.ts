@@ -194,7 +194,7 @@ export function tcpLegend(o: RunOptions, rates: TcpRates): string[] {
     "                  FIN (every byte taken); board→kernel: read chargen, every byte checked against RFC 864.",
     "  1-byte echo     send one byte, wait for it, repeat (TCP_NODELAY): 1 / round-trip time through TCP.",
     "  connect+echo    connect, 1-byte echo, close (an ordinary FIN), repeat. The client namespace keeps at most",
-    `                  ${rates.timeWaitBuckets} TIME-WAIT sockets (net.ipv4.tcp_max_tw_buckets), so no run meets FINDINGS' ~32 k slowdown.`,
+    `                  ${rates.timeWaitBuckets} TIME-WAIT sockets (net.ipv4.tcp_max_tw_buckets), so no run meets the ~32 k slowdown (docs/measurements.md).`,
     "  UDP echo        a 16-byte datagram to UDP echo 7, wait for it, check it, repeat: 1 / UDP round-trip time",
     "                  (a datagram lost for 1 s counts as lost; more than 10 lost fails the run).",
     "  CPU             serving process's CPU (user + system, all threads) per MB or per operation, and its share",

@@ -3,7 +3,8 @@
 // UDP PCB bound to port 68 and on the netif (its address, and its eth/acd for the RFC 5227 probe). Call
 // order: ip/input → udp/input → PCB `readable` → DhcpClient.input → state machine → UdpLayer.sendTo /
 // Acd.probe / Netif.setAddress. Timers are two Deadlines on the stack's scheduler: `step` (retransmission,
-// back-off) and `leaseTimer` (T1, T2, expiry); the probe runs on the Acd's.
+// back-off) and `leaseTimer` (T1, T2, expiry); the probe runs on the Acd's. A client given a remembered address
+// (`previousAddress`) starts in INIT-REBOOT (RFC 2131 §3.2, §4.4.2) instead of INIT.
 
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { makeCounters } from "../core/stats.js";
@@ -31,8 +32,9 @@ export const DHCP_CLIENT_PORT = 68;
 
 /**
  * Client states as RFC 2131 Figure 5 names them, plus STOPPED (before start, after stop) and CHECKING (the
- * RFC 5227 probe of an acknowledged address before it is used; lwIP's DHCP_STATE_CHECKING). INIT-REBOOT and
- * REBOOTING are not implemented: every start begins at INIT.
+ * RFC 5227 probe of an acknowledged address before it is used; lwIP's DHCP_STATE_CHECKING). INIT-REBOOT is
+ * passed through at start when an address is remembered: its REQUEST goes out at once and the client waits in
+ * REBOOTING.
  */
 export const DhcpState = {
   STOPPED: 0,
@@ -43,6 +45,8 @@ export const DhcpState = {
   BOUND: 5,
   RENEWING: 6,
   REBINDING: 7,
+  INIT_REBOOT: 8,
+  REBOOTING: 9,
 } as const;
 export type DhcpStateCode = (typeof DhcpState)[keyof typeof DhcpState];
 export const DHCP_STATE_NAMES = [
@@ -54,6 +58,8 @@ export const DHCP_STATE_NAMES = [
   "BOUND",
   "RENEWING",
   "REBINDING",
+  "INIT-REBOOT",
+  "REBOOTING",
 ] as const;
 
 /** A lease as acknowledged by the server; outlives the message it came in. */
@@ -97,6 +103,17 @@ export interface DhcpClientOptions extends ProbeTiming {
   /** RFC 5227 §2.1.1: after MAX_CONFLICTS (10) conflicts, one attempt per RATE_LIMIT_INTERVAL (60 s). */
   maxConflicts: number;
   rateLimitIntervalMs: number;
+  /**
+   * An address remembered from an earlier lease (0: none). start() then begins in INIT-REBOOT (RFC 2131
+   * §4.4.2): a broadcast REQUEST for it, without a server id. The caller passes only an address whose lease
+   * it believes unexpired (ISC dhclient's state_reboot skips expired leases the same way).
+   */
+  previousAddress: number;
+  /**
+   * REQUESTs sent in REBOOTING before giving up and starting discovery (lwIP's REBOOT_TRIES is 2; ISC
+   * dhclient gives up after its 10 s reboot_timeout). With the 4 s/8 s back-off, INIT follows about 12 s on.
+   */
+  maxRebootTransmissions: number;
 }
 
 const DEFAULT_BASE_RETRANSMIT_MS = 4000;
@@ -105,6 +122,8 @@ const DEFAULTS: Omit<DhcpClientOptions, "maxRetransmitMs" | "retransmitJitterMs"
   hostname: "walnut",
   baseRetransmitMs: DEFAULT_BASE_RETRANSMIT_MS,
   maxRequestTransmissions: 4,
+  previousAddress: 0,
+  maxRebootTransmissions: 2,
   minRenewRetransmitMs: 60_000,
   declineWaitMs: 10_000,
   ...DEFAULT_PROBE_TIMING,
@@ -156,6 +175,14 @@ const DHCP_COUNTERS = [
   "renewals",
   "leasesExpired",
   "leasesLost",
+  /** Starts in INIT-REBOOT with a remembered address (RFC 2131 §4.4.2). */
+  "rebootAttempts",
+  /** ... that the server acknowledged (the address is then probed as any other), */
+  "rebootAcks",
+  /** ... refused with a DHCPNAK (discovery follows at once), */
+  "rebootNaks",
+  /** ... or left unanswered through the retransmissions (discovery follows). */
+  "rebootTimeouts",
 ] as const;
 
 /** What a DHCP client tells the application; either method may be left out. */
@@ -268,7 +295,10 @@ export class DhcpClient {
     return this.current;
   }
 
-  /** Opens port 68 and starts discovery (RFC 2131 §4.4.1). Throws if port 68 is taken (a set-up bug). */
+  /**
+   * Opens port 68 and starts discovery (RFC 2131 §4.4.1), or with `previousAddress` asks for that address
+   * back first (INIT-REBOOT, §4.4.2). Throws if port 68 is taken (a set-up bug).
+   */
   start(): void {
     if (this.stateCode !== DhcpState.STOPPED) return;
     const pcb = this.udp.open({ maxQueuedDatagrams: 8, maxQueuedBytes: 16 * 1024 });
@@ -281,17 +311,20 @@ export class DhcpClient {
     }
     pcb.events = { readable: (p) => this.drain(p) };
     this.pcb = pcb;
-    this.startDiscovery(this.scheduler.now());
+    const now = this.scheduler.now();
+    if (isUsableHostAddress(this.options.previousAddress)) this.startReboot(now);
+    else this.startDiscovery(now);
   }
 
   /**
    * Gives the lease back with a DHCPRELEASE (RFC 2131 §4.4.6) if one is held, removes the address, cancels
-   * every timer and closes the PCB. Idempotent.
+   * every timer and closes the PCB. Idempotent. `release: false` keeps the lease on the server's books, as a
+   * device that is switched off does, so the next start can ask for it back by INIT-REBOOT.
    */
-  stop(): void {
+  stop(options: { release?: boolean } = {}): void {
     if (this.stateCode === DhcpState.STOPPED) return;
     if (this.current !== null) {
-      this.sendRelease(this.current);
+      if (options.release !== false) this.sendRelease(this.current);
       this.netif.setAddress(0, 0, 0);
       this.current = null;
     }
@@ -323,7 +356,7 @@ export class DhcpClient {
         this.startDiscovery(now);
         return;
       default:
-        // REQUESTING and CHECKING finish on their own; STOPPED needs start().
+        // REQUESTING, REBOOTING and CHECKING finish on their own; STOPPED needs start().
         return;
     }
   }
@@ -386,7 +419,7 @@ export class DhcpClient {
   /** States with a REQUEST outstanding, where an ACK or NAK is expected. */
   private isRequesting(): boolean {
     const s = this.stateCode;
-    return s === DhcpState.REQUESTING || s === DhcpState.RENEWING || s === DhcpState.REBINDING;
+    return s === DhcpState.REQUESTING || s === DhcpState.REBOOTING || s === DhcpState.RENEWING || s === DhcpState.REBINDING;
   }
 
   /** SELECTING → REQUESTING (RFC 2131 §4.4.1): broadcast a REQUEST naming the server and the address. */
@@ -421,6 +454,14 @@ export class DhcpClient {
       this.stats.dropNoLeaseTime++;
       return;
     }
+    const isReboot = this.stateCode === DhcpState.REBOOTING;
+    if (isReboot && o.serverId === 0) {
+      // RFC 2131 Table 3: option 54 is a MUST in an ACK; in REBOOTING nothing else tells us whom to renew
+      // with and release to.
+      this.stats.dropNoServerId++;
+      return;
+    }
+    if (isReboot) this.stats.rebootAcks++;
     const serverId = o.serverId !== 0 ? o.serverId : this.stateCode === DhcpState.REQUESTING ? this.offerServerId : (this.current?.serverId ?? 0);
     const lease = makeLease(m.yiaddr, o, serverId, this.requestSentAtMs);
     this.scheduler.cancel(this.step);
@@ -439,12 +480,16 @@ export class DhcpClient {
     this.enterChecking(lease);
   }
 
-  /** RFC 2131 §3.1 step 5, §4.4.5: a DHCPNAK sends the client back to INIT, giving up any address. */
+  /**
+   * RFC 2131 §3.1 step 5, §3.2 step 4, §4.4.5: a DHCPNAK sends the client back to INIT, giving up any address
+   * (in REBOOTING: the remembered one is wrong here, e.g. the client moved to another subnet).
+   */
   private onNak(o: DhcpOptionsRepr, now: number): void {
     if (this.stateCode === DhcpState.REQUESTING && o.serverId !== 0 && o.serverId !== this.offerServerId) {
       this.stats.rxIgnored++;
       return;
     }
+    if (this.stateCode === DhcpState.REBOOTING) this.stats.rebootNaks++;
     if (this.current !== null) this.dropAddress();
     this.naks++;
     // The first NAK restarts at once; repeated ones back off like retransmissions, so a server that NAKs
@@ -475,6 +520,20 @@ export class DhcpClient {
     this.exchangeStartMs = now;
     this.transmissions = 0;
     this.sendDiscover(now);
+  }
+
+  /**
+   * INIT-REBOOT → REBOOTING (RFC 2131 §4.4.2): a new xid, the lease's start recorded, and a broadcast REQUEST
+   * for the remembered address.
+   */
+  private startReboot(now: number): void {
+    this.stateCode = DhcpState.REBOOTING;
+    this.stats.rebootAttempts++;
+    this.xid = this.newXid();
+    this.exchangeStartMs = now;
+    this.requestSentAtMs = now;
+    this.transmissions = 0;
+    this.sendRequest(now);
   }
 
   /** The acknowledged address is probed before use (RFC 2131 §4.4.1 "SHOULD ... ARP", RFC 5227 §2.1). */
@@ -557,6 +616,19 @@ export class DhcpClient {
       case DhcpState.REQUESTING:
         if (this.transmissions >= o.maxRequestTransmissions) {
           // RFC 2131 §3.1 step 5: neither ACK nor NAK after retransmitting: back to INIT.
+          this.startDiscovery(now);
+          return;
+        }
+        this.stats.retransmissions++;
+        this.sendRequest(now);
+        return;
+      case DhcpState.REBOOTING:
+        if (this.transmissions >= o.maxRebootTransmissions) {
+          // RFC 2131 §3.2 step 2 lets the client keep using the address for the rest of its lease when no
+          // server answers; like lwIP (dhcp_timeout: dhcp_discover after REBOOT_TRIES) and ISC dhclient
+          // (state_init after reboot_timeout) we do not, and discover instead: an unconfirmed address may
+          // belong to someone else by now.
+          this.stats.rebootTimeouts++;
           this.startDiscovery(now);
           return;
         }
@@ -660,14 +732,19 @@ export class DhcpClient {
 
   /**
    * RFC 2131 §4.3.2 / Table 5, DHCPREQUEST. REQUESTING: broadcast, ciaddr 0, options 50 and 54, the `secs`
-   * of the DISCOVER. RENEWING: unicast to the server; REBINDING: broadcast; both with ciaddr and without 50/54.
+   * of the DISCOVER. INIT-REBOOT/REBOOTING: broadcast, ciaddr 0, option 50 only (54 MUST NOT, §4.4.2).
+   * RENEWING: unicast to the server; REBINDING: broadcast; both with ciaddr and without 50/54.
    */
   private sendRequest(now: number): void {
     const s = this.stateCode;
     const lease = this.current;
     let w: DhcpWriter;
     let dst: number;
-    if (s === DhcpState.REQUESTING || lease === null) {
+    if (s === DhcpState.REBOOTING) {
+      w = this.begin(DhcpMessageType.REQUEST, this.secsSince(now), BOOTP_FLAG_BROADCAST, 0);
+      w.u32(DhcpOpt.REQUESTED_IP, this.options.previousAddress);
+      dst = IPV4_BROADCAST;
+    } else if (s === DhcpState.REQUESTING || lease === null) {
       w = this.begin(DhcpMessageType.REQUEST, this.discoverSecs, BOOTP_FLAG_BROADCAST, 0);
       w.u32(DhcpOpt.REQUESTED_IP, this.offeredIp).u32(DhcpOpt.SERVER_ID, this.offerServerId);
       dst = IPV4_BROADCAST;

@@ -3,10 +3,12 @@
 // server's port 53 echoing our ID and question is believed. Tries go round-robin over the servers, bounded in
 // count and in total time; answers are cached by TTL on the scheduler's clock. Call order: resolve → try (PCB,
 // dnsMessage.writeQuery, UdpLayer.sendTo) → UdpLayer.input → readable → DnsView.check/parse → finish → cache.
+// A truncated (TC) answer is asked again over TCP of the same server (RFC 7766 §5, apps/dnsTcp), bounded by
+// `tcpTimeoutMs`; the TCP answer is judged like a UDP one.
 //
-// Deliberately not supported: TCP fallback for truncated answers (a TC response counts as that server failing,
-// RFC 7766 would have us retry over TCP), EDNS (so answers stay ≤ 512 bytes, RFC 1035 §4.2.1), AAAA, search
-// lists, and following a CNAME whose target the response does not answer (RFC 1034 §5.3.3 would re-query).
+// Deliberately not supported: EDNS (so UDP answers stay ≤ 512 bytes, RFC 1035 §4.2.1), AAAA, search lists,
+// keeping a TCP connection open for later queries (RFC 7766 §6.2.1 allows it; one query per connection here),
+// and following a CNAME whose target the response does not answer (RFC 1034 §5.3.3 would re-query).
 
 import { Err, type ErrCode } from "../core/errors.js";
 import { tryParseIpv4 } from "../core/addr.js";
@@ -15,6 +17,8 @@ import { makeCounters } from "../core/stats.js";
 import type { Random } from "../core/random.js";
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { UDP_MAX_DATA, type UdpLayer, type UdpPcb } from "../udp/udp.js";
+import type { TcpLayer } from "../tcp/tcp.js";
+import { DnsTcpExchange } from "./dnsTcp.js";
 import {
   DNS_CHECK_NAMES,
   DNS_DROP_NAMES,
@@ -40,7 +44,9 @@ export type DnsError = "NXDOMAIN" | "NO_ANSWER" | "TIMEOUT" | "SERVFAIL" | "REFU
  * - NO_ANSWER: NOERROR but no A record for the name or the end of its CNAME chain (RFC 2308 §2.2 "NODATA").
  * - TIMEOUT: no server gave a usable answer within the tries and `totalTimeoutMs` (silence, ICMP unreachable,
  *   or only spoofed/malformed datagrams), or the resolver was shut down.
- * - SERVFAIL: every server that answered said SERVFAIL, FORMERR or NOTIMP, or set TC (no TCP fallback).
+ * - SERVFAIL: every server that answered said SERVFAIL, FORMERR or NOTIMP, or set TC and then did not answer
+ *   over TCP (refused, reset, closed early, malformed, or not within `tcpTimeoutMs`); without a TCP layer a TC
+ *   answer counts as that server failing at once.
  * - REFUSED: the last server that answered refused (RCODE 5).
  * - BAD_NAME: not a name we can query (`checkName`). NO_SERVERS: no server configured.
  */
@@ -51,6 +57,8 @@ export interface DnsResolverOptions {
   servers?: number[];
   /** Wait for an answer per try. */
   timeoutMs?: number;
+  /** Wait for the TCP retry after a truncated answer: connect, query and the whole response. */
+  tcpTimeoutMs?: number;
   /** Tries per server. */
   attempts?: number;
   /** Bound on one `resolve`, whatever the tries. */
@@ -61,6 +69,8 @@ export interface DnsResolverOptions {
 
 export const DNS_PORT = 53;
 export const DEFAULT_DNS_TIMEOUT_MS = 2000;
+/** glibc's RES_TIMEOUT (5 s) for a TCP exchange; still capped by `totalTimeoutMs`. */
+export const DEFAULT_DNS_TCP_TIMEOUT_MS = 5000;
 export const DEFAULT_DNS_ATTEMPTS = 2;
 export const DEFAULT_DNS_TOTAL_TIMEOUT_MS = 10_000;
 export const DEFAULT_DNS_CACHE_ENTRIES = 32;
@@ -98,6 +108,8 @@ class Query {
   id = 0;
   /** The current try's PCB; null between tries and after the end. */
   pcb: UdpPcb | null = null;
+  /** The current try's TCP retry after a truncated answer (RFC 7766 §5); null otherwise. */
+  tcp: DnsTcpExchange | null = null;
   /** What to report when the tries run out: TIMEOUT unless a server answered with a failure. */
   failure: DnsError = "TIMEOUT";
   /** Servers that answered with a failure this time; not asked again by this query. */
@@ -144,6 +156,11 @@ export class DnsResolver {
     // One counter per malformation DnsView.check reports.
     ...DNS_DROP_NAMES,
     "truncatedAnswers",
+    /** TCP retries of truncated answers started, answered (a response believed), failed, and timed out. */
+    "tcpQueries",
+    "tcpAnswers",
+    "tcpFailures",
+    "tcpTimeouts",
     "serverFailures",
     "refused",
     "answers",
@@ -154,6 +171,7 @@ export class DnsResolver {
 
   private serverList: number[];
   private readonly timeoutMs: number;
+  private readonly tcpTimeoutMs: number;
   private readonly attempts: number;
   private readonly totalTimeoutMs: number;
   private readonly cacheEntries: number;
@@ -170,18 +188,21 @@ export class DnsResolver {
   /**
    * @param random the stack's entropy for query IDs and source ports: crypto-strength unless the stack was
    *   seeded, as RFC 5452 §9.2 needs against off-path spoofing.
+   * @param tcp for retrying truncated answers over TCP (RFC 7766 §5); null: a TC answer fails that server.
    */
   constructor(
     private readonly udp: UdpLayer,
     private readonly scheduler: Scheduler,
     private readonly random: Random,
     options: DnsResolverOptions = {},
+    private readonly tcp: TcpLayer | null = null,
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS;
+    this.tcpTimeoutMs = options.tcpTimeoutMs ?? DEFAULT_DNS_TCP_TIMEOUT_MS;
     this.attempts = options.attempts ?? DEFAULT_DNS_ATTEMPTS;
     this.totalTimeoutMs = options.totalTimeoutMs ?? DEFAULT_DNS_TOTAL_TIMEOUT_MS;
     this.cacheEntries = options.cacheEntries ?? DEFAULT_DNS_CACHE_ENTRIES;
-    assert(this.timeoutMs > 0 && this.totalTimeoutMs > 0, "dns: timeouts must be positive");
+    assert(this.timeoutMs > 0 && this.tcpTimeoutMs > 0 && this.totalTimeoutMs > 0, "dns: timeouts must be positive");
     assert(Number.isInteger(this.attempts) && this.attempts >= 1, "dns: attempts must be a positive integer");
     assert(Number.isInteger(this.cacheEntries) && this.cacheEntries >= 0, "dns: cacheEntries must be ≥ 0");
     this.serverList = [];
@@ -337,9 +358,12 @@ export class DnsResolver {
     return pcb;
   }
 
+  /** Ends the current try's transport: its UDP PCB, and a TCP retry if one is running (reset). */
   private closePcb(q: Query): void {
     if (q.pcb !== null) this.udp.close(q.pcb);
     q.pcb = null;
+    if (q.tcp !== null) q.tcp.cancel();
+    q.tcp = null;
   }
 
   /** Ends the current try now: the deadline is pulled in so the next try starts outside the caller's stack. */
@@ -350,6 +374,13 @@ export class DnsResolver {
   }
 
   private readonly onDeadline = (q: Query): void => {
+    if (q.tcp !== null) {
+      // The server answered, truncated, but not over TCP in time: as a TC answer used to, it fails.
+      this.stats.tcpTimeouts++;
+      this.closePcb(q);
+      this.serverFailed(q, "SERVFAIL");
+      return;
+    }
     if (!q.tryFailed) this.stats.tryTimeouts++;
     this.nextTry(q);
   };
@@ -380,43 +411,102 @@ export class DnsResolver {
       stats.dropWrongSource++;
       return;
     }
-    const v = this.view.point(this.rxBuffer, 0, length);
+    // Malformed or not ours: maybe forged, so keep waiting for the real answer rather than failing the try.
+    const msg = this.believe(q, this.rxBuffer, length);
+    if (msg === null) return;
+    this.onResponse(q, this.view.isTruncated, this.view.rcode, msg, false);
+  }
+
+  /**
+   * The checks every response must pass, UDP or TCP (RFC 5452 §9.1: ID, response to a query, well formed, our
+   * question); each failure counted. On success `this.view` still points at the message.
+   */
+  private believe(q: Query, bytes: Uint8Array, length: number): DnsMessage | null {
+    const stats = this.stats;
+    const v = this.view.point(bytes, 0, length);
     if (!v.hasHeader) {
       stats.dropTruncated++;
-      return;
+      return null;
     }
     if (v.id !== q.id) {
       stats.dropWrongId++;
-      return;
+      return null;
     }
     if (!v.isResponse || v.opcode !== OPCODE_QUERY) {
       stats.dropNotResponse++;
-      return;
+      return null;
     }
     const reason = v.check();
     if (reason !== DnsCheck.OK) {
-      // Malformed: maybe forged, so keep waiting for the real answer rather than failing the try.
       stats[DNS_CHECK_NAMES[reason] as "dropTruncated"]++;
-      return;
+      return null;
     }
     const msg = v.parse();
     const question = msg.questions[0];
     // RFC 5452 §4.2/§9.1: the question must be ours (names compare case-insensitively, RFC 4343).
     if (msg.questions.length !== 1 || question === undefined || question.nameKey !== q.key || question.type !== DnsType.A || question.class !== DnsClass.IN) {
       stats.dropQuestionMismatch++;
-      return;
+      return null;
     }
     stats.rxResponses++;
-    this.onResponse(q, v.isTruncated, v.rcode, msg);
+    return msg;
   }
 
-  private onResponse(q: Query, isTruncated: boolean, rcode: number, msg: DnsMessage): void {
+  /**
+   * RFC 7766 §5 (and RFC 1123 §6.1.3.2): a truncated UDP answer is asked again over TCP of the same server,
+   * with a fresh ID; the try's deadline becomes the TCP exchange's (`tcpTimeoutMs`, within the total).
+   */
+  private retryOverTcp(q: Query, tcp: TcpLayer): void {
+    this.closePcb(q);
+    q.id = this.random.below(0x10000);
+    // RFC 1035 §4.2.2: the message is prefixed with its length as two octets.
+    const length = writeQuery(this.txBuffer, 2, q.id, q.name);
+    this.txBuffer[0] = length >>> 8;
+    this.txBuffer[1] = length & 0xff;
+    const exchange: DnsTcpExchange = new DnsTcpExchange(tcp, {
+      response: (bytes, n) => this.onTcpResponse(q, exchange, bytes, n),
+      failed: () => this.onTcpFailed(q, exchange),
+    });
+    const err = exchange.start(q.server, DNS_PORT, this.txBuffer, length + 2);
+    if (err !== Err.OK) {
+      this.stats.tcpFailures++;
+      this.serverFailed(q, "SERVFAIL");
+      return;
+    }
+    q.tcp = exchange;
+    this.stats.tcpQueries++;
+    this.scheduler.set(q.deadline, Math.min(this.scheduler.now() + this.tcpTimeoutMs, q.giveUpAtMs));
+  }
+
+  private onTcpResponse(q: Query, exchange: DnsTcpExchange, bytes: Uint8Array, length: number): void {
+    if (q.tcp !== exchange) return;
+    q.tcp = null;
+    const msg = this.believe(q, bytes, length);
+    if (msg === null) {
+      // Over TCP nothing else will come on this connection: a response we cannot believe ends the retry.
+      this.stats.tcpFailures++;
+      this.serverFailed(q, "SERVFAIL");
+      return;
+    }
+    this.stats.tcpAnswers++;
+    this.onResponse(q, this.view.isTruncated, this.view.rcode, msg, true);
+  }
+
+  private onTcpFailed(q: Query, exchange: DnsTcpExchange): void {
+    if (q.tcp !== exchange) return;
+    q.tcp = null;
+    this.stats.tcpFailures++;
+    this.serverFailed(q, "SERVFAIL");
+  }
+
+  private onResponse(q: Query, isTruncated: boolean, rcode: number, msg: DnsMessage, isOverTcp: boolean): void {
     const stats = this.stats;
     if (isTruncated) {
-      // RFC 1035 §4.2.1 / RFC 7766 §5: a TC answer is incomplete and should be retried over TCP, which we do not
-      // have; treat it as this server failing and move on.
+      // RFC 1035 §4.2.1 / RFC 7766 §5: a TC answer is incomplete; ask again over TCP. Without TCP, or when the
+      // TCP answer itself is marked truncated (nothing bigger exists), this server fails and we move on.
       stats.truncatedAnswers++;
-      this.serverFailed(q, "SERVFAIL");
+      if (!isOverTcp && this.tcp !== null) this.retryOverTcp(q, this.tcp);
+      else this.serverFailed(q, "SERVFAIL");
       return;
     }
     switch (rcode) {

@@ -21,6 +21,7 @@ import { UdpServices } from "../apps/udpServices.js";
 import { DhcpClient, type DhcpClientOptions, type DhcpLease } from "../apps/dhcp.js";
 import { ipIn } from "../host/iproute.js";
 import { Iperf3Server } from "../apps/iperf3/server.js";
+import { isReusable, removeLeaseFile, writeLeaseFile, type RememberedLease } from "./leaseFile.js";
 
 export interface BoardOptions {
   mac: MacAddr;
@@ -39,6 +40,14 @@ export interface BoardOptions {
   /** Take the address by DHCP (RFC 2131); `ip`, `netmask` and `gateway` are then ignored. */
   dhcp?: boolean;
   dhcpOptions?: Partial<DhcpClientOptions>;
+  /**
+   * Remember the lease in this file (board/leaseFile): written at every bind, removed when the lease is lost,
+   * and kept on the server's books at stop (no DHCPRELEASE), so the next start asks for it back by
+   * INIT-REBOOT. Null: nothing remembered, the lease is released at stop.
+   */
+  dhcpLeaseFile?: string | null;
+  /** The lease read from `dhcpLeaseFile` at start; used if leased to `mac` and unexpired. */
+  rememberedLease?: RememberedLease | null;
   /** Attach the TAP (kept in the current namespace, unaddressed) to this existing Linux bridge. */
   bridge?: string | null;
   /** Join the TAP to bridge `lan` inside the namespace, shared with other boards (created by the first). */
@@ -74,6 +83,8 @@ export class Board {
   /** The DHCP client when the board takes its address by DHCP, else null. */
   readonly dhcp: DhcpClient | null;
   private stopped = false;
+  /** Why the last write of the lease file failed (null: it did not); `walnut up` reports it. */
+  leaseFileError: string | null = null;
   /** Pending waitForLease calls, settled at stop(). */
   private readonly stopWaiters = new Set<() => void>();
 
@@ -108,11 +119,43 @@ export class Board {
       options.iperf3 != null
         ? new Iperf3Server(this.stack, { wallClockMicros, cpuUsage: () => process.cpuUsage(), log: options.iperf3.log ?? null })
         : null;
-    this.dhcp = isDhcp ? new DhcpClient(this.stack.udp, this.stack.netif, this.scheduler, this.stack.random, options.dhcpOptions) : null;
+    const remembered = options.rememberedLease ?? null;
+    const previousAddress = remembered !== null && isReusable(remembered, options.mac, Date.now()) ? remembered.ip : 0;
+    const dhcpOptions = previousAddress !== 0 ? { ...options.dhcpOptions, previousAddress } : options.dhcpOptions;
+    this.dhcp = isDhcp ? new DhcpClient(this.stack.udp, this.stack.netif, this.scheduler, this.stack.random, dhcpOptions) : null;
+    const leaseFile = options.dhcpLeaseFile ?? null;
+    if (this.dhcp !== null && leaseFile !== null) this.dhcp.addListener(this.leaseFileKeeper(leaseFile));
     if (this.dhcp !== null && (options.dnsServers ?? []).length === 0) {
       // RFC 2132 §3.8: the lease names the DNS servers; each (re)bind may change them.
       this.dhcp.addListener({ bound: (lease) => this.stack.dns.setServers([...lease.dnsServers]) });
     }
+  }
+
+  /** Keeps `path` in step with the lease; runs on the frame path, so a failing write is noted, never thrown. */
+  private leaseFileKeeper(path: string): { bound(lease: DhcpLease): void; lost(): void } {
+    const keep = (what: () => void): void => {
+      try {
+        what();
+        this.leaseFileError = null;
+      } catch (err) {
+        this.leaseFileError = `--dhcp-lease: cannot write '${path}' (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+      }
+    };
+    return {
+      bound: (lease) =>
+        keep(() => {
+          const infinite = lease.leaseSeconds === 0xffffffff;
+          // The lease counts on the scheduler's clock; the file needs the wall clock's.
+          const leftMs = lease.obtainedAtMs + lease.leaseSeconds * 1000 - this.scheduler.now();
+          writeLeaseFile(path, { mac: this.options.mac, ip: lease.ip, serverId: lease.serverId, expiresAtUnixMs: infinite ? null : Date.now() + leftMs });
+        }),
+      lost: () => keep(() => removeLeaseFile(path)),
+    };
+  }
+
+  /** Whether stop() gives the lease back (RFC 2131 §4.4.6) rather than remembering it. */
+  private get releasesLease(): boolean {
+    return (this.options.dhcpLeaseFile ?? null) === null;
   }
 
   /** Sets up the host side, then brings the stack up. Throws with a user-facing message on failure. */
@@ -204,7 +247,7 @@ export class Board {
    */
   async stopGracefully(lingerMs = 200): Promise<void> {
     if (this.stopped) return;
-    if (this.dhcp?.lease != null) {
+    if (this.dhcp?.lease != null && this.releasesLease) {
       this.dhcp.stop();
       await new Promise((resolve) => setTimeout(resolve, lingerMs));
     }
@@ -219,8 +262,8 @@ export class Board {
     this.services.stop();
     this.udpServices.stop();
     this.iperf3?.stop();
-    // RFC 2131 §4.4.6: give the lease back (DHCPRELEASE) while the link still works.
-    this.dhcp?.stop();
+    // RFC 2131 §4.4.6: give the lease back (DHCPRELEASE) while the link still works, unless it is remembered.
+    this.dhcp?.stop({ release: this.releasesLease });
     this.stack.stop();
     this.scheduler.stopHostTimer();
     this.host.close();

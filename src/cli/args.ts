@@ -28,6 +28,10 @@ export interface UpOptions {
   dhcp: boolean;
   /** How long `walnut up` waits for the first lease. */
   dhcpWaitSeconds: number;
+  /** --dhcp-lease: the file the lease is remembered in between runs (board/leaseFile), or null. */
+  dhcpLeaseFile: string | null;
+  /** Whether --mac was given (else `mac` is random, and a remembered lease's MAC may take its place). */
+  isMacGiven: boolean;
   /** --bridge: the Linux bridge the TAP joins (the TAP stays in the current namespace); null otherwise. */
   bridge: string | null;
   /** --lan: a Linux bridge inside the namespace that this board's TAP joins, shared with other boards. */
@@ -61,6 +65,7 @@ const UP_SPEC = {
   trace: { type: "boolean" },
   dhcp: { type: "boolean" },
   "dhcp-wait": { type: "string" },
+  "dhcp-lease": { type: "string" },
   bridge: { type: "string" },
   lan: { type: "string" },
   dns: { type: "string" },
@@ -182,6 +187,7 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     if (dhcpOrBridge !== null) return dhcpOrBridge;
   }
   if (v.ip === undefined) throw new UsageError("--ip is required, e.g. --ip 192.168.50.66/24");
+  if (v["dhcp-lease"] !== undefined) throw new UsageError("--dhcp-lease: a static --ip has no lease to remember; use it with --dhcp");
   const lan = parseLan(v);
   const { addr: ip, prefixLength } = option("ip", v.ip, parseIpv4Cidr);
   checkHostAddress("ip", ip, prefixLength);
@@ -224,6 +230,8 @@ export function parseUpOptions(argv: readonly string[], defaults: { netns: strin
     ...captureOptions(v, defaults),
     dhcp: false,
     dhcpWaitSeconds: 0,
+    dhcpLeaseFile: null,
+    isMacGiven: v.mac !== undefined,
     bridge: v.bridge !== undefined ? validIfName(v.bridge, "bridge") : null,
     lan,
     dnsServers: parseDnsServers(v.dns),
@@ -361,6 +369,13 @@ function statOrNull(path: string): Stats | null {
   }
 }
 
+/** --dhcp-lease FILE: any path but '' and '-' (the file is read and written, never a stream). */
+function parseLeaseFile(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  if (text === "" || text === "-") throw new UsageError(`--dhcp-lease: '${text}' is not a file name`);
+  return text;
+}
+
 /** --lan NAME: a bridge in the board's namespace; not with --bridge (outside any namespace) or --host. */
 function parseLan(v: ParsedUp): string | null {
   if (v.lan === undefined) return null;
@@ -418,6 +433,8 @@ function parseDhcpAndBridge(v: ParsedUp, defaults: { netns: string; tapName: str
     ...captureOptions(v, defaults),
     dhcp: true,
     dhcpWaitSeconds,
+    dhcpLeaseFile: parseLeaseFile(v["dhcp-lease"]),
+    isMacGiven: v.mac !== undefined,
     bridge,
     lan,
     dnsServers: parseDnsServers(v.dns),
@@ -433,6 +450,8 @@ export const UP_USAGE = `usage: walnut up --ip A.B.C.D/LEN [options]
   --ip A.B.C.D/LEN     the board's static address
   --dhcp               take the address by DHCP instead (also when --ip is absent); needs a DHCP server on the link
   --dhcp-wait S        seconds to wait for the first lease before giving up (default 30)
+  --dhcp-lease FILE    remember the lease in FILE: the next run (same MAC; FILE's MAC unless --mac) asks for the
+                       same address back (INIT-REBOOT); the lease is kept at exit, not released
   --bridge BR          attach the TAP (kept in the current namespace, no address) to the existing Linux bridge BR,
                        e.g. one holding your LAN interface, so the board joins that LAN (with --dhcp: a LAN lease)
   --lan NAME           put the board's TAP on a Linux bridge NAME inside the namespace, shared with other boards

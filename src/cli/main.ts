@@ -14,6 +14,9 @@ import { IPERF3_USAGE, parseIperf3Args, runIperf3OnBoard } from "./iperf3.js";
 import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { errorCode, fsReason } from "../core/fsError.js";
+import { dirname } from "node:path";
+import { LeaseFileError, readLeaseFile, type RememberedLease } from "../board/leaseFile.js";
+import { formatIpv4 } from "../core/addr.js";
 import { fileURLToPath } from "node:url";
 
 const USAGE = `usage: walnut <command> [options]
@@ -99,8 +102,10 @@ function boardOptions(
     hostCidr = defaultHostCidr(o.ip, o.prefixLength);
     if (gateway === 0) gateway = parseIpv4Cidr(hostCidr).addr;
   }
+  const remembered = rememberedLease(o);
   return {
-    mac: o.mac,
+    // A remembered lease belongs to the MAC it was leased to: the board takes that MAC unless --mac says otherwise.
+    mac: remembered !== null && !o.isMacGiven ? remembered.mac : o.mac,
     ip: o.ip,
     netmask: prefixToMask(o.prefixLength),
     gateway,
@@ -112,6 +117,8 @@ function boardOptions(
     trace: o.trace ? (line) => void traceTo.write(`${line}\n`) : null,
     faults: o.faults,
     dhcp: o.dhcp,
+    dhcpLeaseFile: o.dhcpLeaseFile,
+    rememberedLease: remembered,
     bridge: o.bridge,
     lan: o.lan,
     dnsServers: o.dnsServers,
@@ -121,6 +128,19 @@ function boardOptions(
     maxConnections: o.maxConnections,
     backlog: o.backlog,
   };
+}
+
+/** The lease `--dhcp-lease FILE` holds (null: no option, or no file yet); a bad FILE is a usage error. */
+function rememberedLease(o: UpOptions): RememberedLease | null {
+  const path = o.dhcpLeaseFile;
+  if (path === null) return null;
+  if (!isFolder(dirname(path))) throw new UsageError(`--dhcp-lease: folder '${dirname(path)}' does not exist`);
+  try {
+    return readLeaseFile(path);
+  } catch (err) {
+    if (err instanceof LeaseFileError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 async function up(argv: readonly string[]): Promise<number> {
@@ -151,7 +171,8 @@ async function up(argv: readonly string[]): Promise<number> {
   if (board.dhcp !== null) {
     const dhcp = board.dhcp;
     const tap = board.host.tapName;
-    say(`walnut: tap ${tap} up, asking for a DHCP lease (up to ${o.dhcpWaitSeconds} s)`);
+    const asking = dhcp.state === "REBOOTING" ? `; asking for ${formatIpv4(board.options.rememberedLease?.ip ?? 0)} again (INIT-REBOOT)` : "";
+    say(`walnut: tap ${tap} up, asking for a DHCP lease (up to ${o.dhcpWaitSeconds} s${asking})`);
     const lease = await Promise.race([board.waitForLease(o.dhcpWaitSeconds * 1000), stopped.then(() => "stopped" as const)]);
     if (lease === "stopped") {
       board.stop();
@@ -168,6 +189,7 @@ async function up(argv: readonly string[]): Promise<number> {
         `no DHCP lease on TAP ${tap} within ${o.dhcpWaitSeconds} s (offers ${s.rxOffers}, NAKs ${s.rxNaks}, address conflicts ${s.probeConflicts}): check the DHCP server, or use --ip`,
       );
     }
+    if (board.leaseFileError !== null) console.error(`walnut: ${board.leaseFileError}`);
     // Renewals of the same address stay quiet; a new address is worth a line.
     let shownIp = lease.ip;
     dhcp.addListener({

@@ -21,7 +21,7 @@ export function netstatLines(stack: Stack): string[] {
     const i = tcp.info(pcb);
     out.push(
       `  ${i.local.padEnd(21)} ${i.remote.padEnd(21)} ${i.state.padEnd(12)} snd una=${i.sndUna} nxt=${i.sndNxt} max=${i.sndMax} wnd=${i.sndWnd}` +
-        ` rcv nxt=${i.rcvNxt} wnd=${i.rcvWnd} mss=${i.mss} cwnd=${i.cwnd} ssthresh=${i.ssthresh >= Number.MAX_SAFE_INTEGER ? "inf" : i.ssthresh}` +
+        ` rcv nxt=${i.rcvNxt} wnd=${i.rcvWnd} mss=${i.mss}${i.pathMtu > 0 ? ` pmtu=${i.pathMtu}` : ""} cwnd=${i.cwnd} ssthresh=${i.ssthresh >= Number.MAX_SAFE_INTEGER ? "inf" : i.ssthresh}` +
         ` srtt=${i.srttMs.toFixed(1)}ms rttvar=${i.rttvarMs.toFixed(1)}ms rto=${Math.round(i.rtoMs)}ms rtx=${i.retransmits}` +
         `${i.inRecovery ? " recovery" : ""}${i.sackBlocks.length > 0 ? ` sack=${JSON.stringify(i.sackBlocks)}` : ""}` +
         ` queued snd=${i.sendQueued} rcv=${i.recvQueued} [${i.options}]`,

@@ -92,6 +92,7 @@ export class Icmp implements IpProtocolHandler {
     quoteOffset: 0,
     quoteLength: 0,
     nextHopMtu: 0,
+    quotedTotalLength: 0,
     quotedSrcPort: 0,
     quotedDstPort: 0,
     quotedWord: 0,
@@ -208,6 +209,7 @@ export class Icmp implements IpProtocolHandler {
       info.type === IcmpType.DEST_UNREACHABLE && info.code === UnreachableCode.FRAGMENTATION_NEEDED
         ? view.getUint16(rx.payloadOffset + 6)
         : 0;
+    info.quotedTotalLength = view.getUint16(off + IPV4.totalLength);
     const q = info.quoteOffset;
     info.quotedSrcPort = info.quoteLength >= 4 ? view.getUint16(q) : 0;
     info.quotedDstPort = info.quoteLength >= 4 ? view.getUint16(q + 2) : 0;

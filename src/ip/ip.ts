@@ -70,6 +70,8 @@ export interface IcmpErrorInfo {
   quoteLength: number;
   /** RFC 1191 next-hop MTU for "fragmentation needed", else 0. */
   nextHopMtu: number;
+  /** The quoted IPv4 header's total length: the size of the datagram the error is about (RFC 1191 §5). */
+  quotedTotalLength: number;
   /**
    * The quoted transport header's first two 16-bit fields (our source and destination port for UDP and TCP)
    * and the 32-bit word after them (TCP's sequence number), read once here; 0 where the quote is shorter.

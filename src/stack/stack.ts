@@ -67,7 +67,7 @@ export class Stack {
     this.icmp = new Icmp(this.ip, scheduler, config.icmp);
     this.tcp = new TcpLayer(this.ip, scheduler, this.random, config.tcp);
     this.udp = new UdpLayer(this.ip, this.icmp, this.random);
-    this.dns = new DnsResolver(this.udp, scheduler, this.random, config.dns);
+    this.dns = new DnsResolver(this.udp, scheduler, this.random, config.dns, this.tcp);
     // After Icmp: RawLayer takes over ip.onUnknownProtocol.
     this.raw = new RawLayer(this.ip, this.icmp);
     this.igmp = new Igmp(this.ip, scheduler, this.random);

@@ -9,13 +9,13 @@ import { TcpFlag, type TcpOptions, type TcpView } from "./header.js";
 import { PcbEvent, type TcpListener, type TcpPcb } from "./pcb.js";
 import { seqAdd, seqDiff, seqGeq, seqGt, seqInWindow, seqLeq, seqLt, toSeq, type Seq } from "./seq.js";
 import { TcpState, canReceiveData } from "./state.js";
+import { TS_OPTION_BYTES } from "./pmtu.js";
 import type { TcpLayer } from "./tcp.js";
 
 /** RFC 9293 §3.7.1: the MSS assumed when a SYN carries none. */
 const DEFAULT_MSS = 536;
 /** RFC 5681 §3.2: duplicate ACKs that trigger fast retransmit. */
 const DUP_THRESH = 3;
-const TS_OPTION_BYTES = 12;
 /**
  * After a listener last sent a SYN cookie, how long an ACK that decodes no cookie is dropped rather than
  * reset: long enough for a client's retransmission timeouts (Linux: 200 ms, doubling) to resend its first

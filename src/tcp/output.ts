@@ -7,7 +7,7 @@
 
 import { Err, type ErrCode } from "../core/errors.js";
 import type { Scheduler } from "../core/scheduler.js";
-import { PAYLOAD_OFFSET, type IpLayer } from "../ip/ip.js";
+import { DEFAULT_TTL, PAYLOAD_OFFSET, type IpLayer, type IpSendOptions } from "../ip/ip.js";
 import { IPV4, IpProto } from "../ip/ipv4.js";
 import { FrameOffload, VnetFlag, VnetGso } from "../link/offload.js";
 import {
@@ -37,6 +37,12 @@ export interface TcpOutputStats {
 }
 
 /** Most payload in one super-segment: the IPv4 datagram stays within 65 535 bytes with the largest TCP header. */
+/**
+ * Every TCP segment goes with DF set, as Linux does (ip_no_pmtu_disc 0): path MTU discovery (RFC 1191 §3)
+ * needs routers to refuse and report, not fragment, what is too big for the next link (tcp/pmtu). Segments
+ * never exceed our own link's MTU, so DF never stops one here.
+ */
+const TCP_SEND_OPTIONS: IpSendOptions = { ttl: DEFAULT_TTL, tos: 0, dontFragment: true };
 const MAX_SUPER_PAYLOAD = IPV4.maxTotalLength - IPV4.minHeaderLength - TCP_MAX_HEADER_LENGTH;
 
 /** Our timestamp clock (RFC 7323 §5.4: 1 ms ticks are within the recommended 1 ms–1 s). */
@@ -132,7 +138,7 @@ export class TcpOutput {
     } else {
       finishTcpChecksum(frame, view, PAYLOAD_OFFSET, tcpLength, src, pcb.remoteIp);
     }
-    const err = this.ip.send(IpProto.TCP, src, pcb.remoteIp, tcpLength, undefined, offload);
+    const err = this.ip.send(IpProto.TCP, src, pcb.remoteIp, tcpLength, TCP_SEND_OPTIONS, offload);
     this.stats.txSegments++;
     pcb.segmentsOut++;
     if (err !== Err.OK) this.stats.txDropLink++;
@@ -153,7 +159,7 @@ export class TcpOutput {
     f.window = 0;
     const headerLength = writeTcpHeader(frame, view, PAYLOAD_OFFSET, f, null);
     finishTcpChecksum(frame, view, PAYLOAD_OFFSET, headerLength, localIp, remoteIp);
-    this.ip.send(IpProto.TCP, localIp, remoteIp, headerLength);
+    this.ip.send(IpProto.TCP, localIp, remoteIp, headerLength, TCP_SEND_OPTIONS);
     this.stats.txSegments++;
     this.stats.txResets++;
   }
@@ -308,8 +314,11 @@ export class TcpOutput {
         const room = this.segmentRoom(pcb);
         let length = Math.min(this.superRoom(pcb, room), unsent, usable);
         if (length <= 0) break;
+        // Nagle and SWS avoidance hold back small new data; data sent before (rewound by an RTO or a lowered
+        // path MTU) goes again as it is, as Linux retransmits its queue without them.
+        const isResend = seqLt(pcb.sndNxt, pcb.sndMax);
         if (length < room) {
-          if (!this.mayAddSmall(pcb, length, unsent, inFlight)) break;
+          if (!isResend && !this.mayAddSmall(pcb, length, unsent, inFlight)) break;
         } else if (length % room !== 0 && !(length === unsent && (pcb.noDelay || pcb.finQueued))) {
           // A super-segment reaches the wire as full segments and a short last one, which Nagle (the tail,
           // with the full ones in flight) or sender SWS avoidance (window-limited) would hold back if sent

@@ -109,6 +109,8 @@ export class TcpPcb {
   finQueued = false;
   /** Effective send MSS: payload bytes per segment (after options we always send, like timestamps). */
   mssBytes = 536;
+  /** Path MTU learnt from ICMP "fragmentation needed" (RFC 1191); 0 while none came (the link's MTU holds). */
+  pathMtuBytes = 0;
 
   // ---- receive sequence space ----
   /** Initial receive sequence number. */

@@ -22,6 +22,7 @@ import { TcpOutput, tsNow } from "./output.js";
 import { TcpInput, type TcpSegment } from "./input.js";
 import { seqAdd, seqDiff, toSeq } from "./seq.js";
 import { TCP_STATE_NAMES, TcpState, canSendData } from "./state.js";
+import { mssForPathMtu, pathMtuFrom, TS_OPTION_BYTES } from "./pmtu.js";
 
 export interface TcpConfig {
   /** Maximum segment lifetime; TIME-WAIT lasts 2·MSL (RFC 9293 §3.4.2). Linux's TIME-WAIT is 60 s. */
@@ -99,6 +100,8 @@ export interface TcpPcbInfo {
   rcvNxt: number;
   rcvWnd: number;
   mss: number;
+  /** The path MTU learnt by RFC 1191 discovery; 0 while the link's MTU holds. */
+  pathMtu: number;
   cwnd: number;
   ssthresh: number;
   srttMs: number;
@@ -157,6 +160,9 @@ export class TcpLayer implements IpProtocolHandler {
     "rtoFired",
     "icmpSoftErrors",
     "icmpHardErrors",
+    /** RFC 1191: "fragmentation needed" that lowered a connection's MSS, and those that would not have. */
+    "pmtuReductions",
+    "pmtuIgnored",
   ] as const);
 
   readonly config: TcpConfig;
@@ -252,17 +258,65 @@ export class TcpLayer implements IpProtocolHandler {
     if (info.quoteLength < 8) return;
     const seq = toSeq(info.quotedWord);
     const pcb = this.lookup(info.quotedSrcPort, info.dst, info.quotedDstPort);
-    if (pcb === null) return;
-    // RFC 5927 §4.1: the quoted sequence number must be in flight, or the message is forged.
+    // The whole 4-tuple of the quote must be this connection's (the lookup matched ports and the peer).
+    if (pcb === null || pcb.localIp !== info.src) return;
+    // RFC 5927 §4.1: the quoted sequence number must be in flight (SND.UNA ≤ SEG.SEQ < SND.NXT, our SND.NXT
+    // being SND.MAX: ours is rewound by retransmission), or the message is forged.
     if (seqDiff(seq, pcb.sndUna) < 0 || seqDiff(seq, pcb.sndMax) >= 0) return;
-    // RFC 1122 §4.2.3.9: protocol/port unreachable are hard errors in SYN-SENT; the rest are soft.
-    const isHard = info.type === 3 && (info.code === 2 || info.code === 3 || info.code === 4);
+    if (info.type === 3 && info.code === 4) {
+      this.onFragmentationNeeded(pcb, info);
+      return;
+    }
+    // RFC 1122 §4.2.3.9: protocol/port unreachable are hard errors in SYN-SENT; the rest are soft. (It lists
+    // code 4 too; with path MTU discovery, RFC 1191 §6.3, code 4 lowers the MSS instead.)
+    const isHard = info.type === 3 && (info.code === 2 || info.code === 3);
     if (isHard && pcb.state === TcpState.SYN_SENT) {
       this.stats.icmpHardErrors++;
       this.fail(pcb, Err.RST);
     } else {
       this.stats.icmpSoftErrors++;
     }
+  }
+
+  /**
+   * RFC 1191 §6.3: a router could not forward one of our segments without fragmenting it. Lower this
+   * connection's MSS to the reported path MTU (never below 68, pmtu.ts; a value that would not lower it is
+   * ignored) and send again from SND.UNA at the new size: what was in flight at the old size was dropped.
+   * As Linux (tcp_v4_mtu_reduced → tcp_simple_retransmit) this is no congestion signal: cwnd and ssthresh
+   * stay, only the segment size changes.
+   */
+  private onFragmentationNeeded(pcb: TcpPcb, info: IcmpErrorInfo): void {
+    // Before the handshake ends the MSS is not settled (negotiate sets it): nothing to lower yet.
+    if (!pcb.isSynchronized || pcb.state === TcpState.TIME_WAIT) {
+      this.stats.pmtuIgnored++;
+      return;
+    }
+    const pathMtu = pathMtuFrom(info.nextHopMtu, info.quotedTotalLength);
+    const mss = mssForPathMtu(pathMtu, pcb.timestampsOn ? TS_OPTION_BYTES : 0);
+    if (mss >= pcb.mssBytes) {
+      this.stats.pmtuIgnored++;
+      return;
+    }
+    this.stats.pmtuReductions++;
+    pcb.pathMtuBytes = pathMtu;
+    pcb.mssBytes = mss;
+    // (Something is in flight: the quoted sequence number passed the check above.)
+    const nowMs = this.scheduler.now();
+    if (pcb.inRecovery) {
+      // Recovery restarts from SND.UNA below; end the old one as a full ACK would.
+      pcb.inRecovery = false;
+      pcb.inflationBytes = 0;
+      pcb.cc.onExitRecovery(pcb.flightBytes, mss, nowMs);
+    }
+    // Go back to SND.UNA, as after a timeout but without its back-off or loss window: duplicate ACKs for
+    // data sent before now start no fast retransmit (RFC 6582 §4), re-sent data is not timed (Karn).
+    pcb.dupAcks = 0;
+    pcb.recoverSeq = pcb.sndMax;
+    pcb.scoreboard.clear();
+    pcb.rttStartMs = -1;
+    pcb.sndNxt = pcb.sndUna;
+    pcb.highRxt = pcb.sndUna;
+    this.kick(pcb);
   }
 
   unreachable(ip: number): void {
@@ -480,6 +534,7 @@ export class TcpLayer implements IpProtocolHandler {
       rcvNxt: pcb.rcvNxt,
       rcvWnd: Math.max(0, seqDiff(pcb.rcvAdv, pcb.rcvNxt)),
       mss: pcb.mssBytes,
+      pathMtu: pcb.pathMtuBytes,
       cwnd: pcb.cc.cwndBytes,
       ssthresh: pcb.cc.ssthreshBytes,
       srttMs: pcb.rtt.srttMs,

@@ -1,8 +1,9 @@
 // The DHCP client state machine (src/apps/dhcp.ts, RFC 2131 §4.4, RFC 5227 §2.1) on the simulated clock: a
 // client stack with no address and a server stack joined by a MemLink, where a tiny DHCP server written here
 // answers on port 67. Covers the full handshake with the ARP probe, a conflict → DECLINE, NAK → restart,
-// renewal at T1 (unicast) and rebinding at T2 (broadcast), expiry, retransmission back-off timings, and the
-// release on stop. After each test both stacks are stopped and nothing may stay armed.
+// renewal at T1 (unicast) and rebinding at T2 (broadcast), expiry, retransmission back-off timings, the
+// release on stop, and INIT-REBOOT with a remembered address (ACK, NAK, silence). After each test both stacks are
+// stopped and nothing may stay armed.
 
 import { afterEach, describe, expect, it } from "vitest";
 import { SimClock } from "../../src/core/clock.js";
@@ -511,6 +512,135 @@ describe("DHCP client: DHCPNAK → INIT (RFC 2131 §3.1 step 5, §4.4.5)", () =>
     expect(f.dhcp.lease).toBeNull();
     expect(f.lost).toHaveLength(1);
     expect(f.dhcp.state).toBe("SELECTING");
+  });
+});
+
+describe("DHCP client: INIT-REBOOT with a remembered address (RFC 2131 §3.2, §4.4.2)", () => {
+  const REMEMBERED_IP = parseIpv4("10.0.0.77");
+
+  it("broadcasts a REQUEST for the address: option 50, no server id, ciaddr 0; the ACK is probed, then BOUND", () => {
+    const f = setup({ ...FAST_PROBE, previousAddress: REMEMBERED_IP });
+    f.dhcp.start();
+    // INIT-REBOOT sends at once and waits in REBOOTING (RFC 2131 Figure 5).
+    expect(f.dhcp.state).toBe("REBOOTING");
+    expect(f.scheduler.advanceUntil(() => f.dhcp.state === "BOUND", 10_000)).toBe(true);
+    expect(f.fake.seen.map((s) => s.type)).toEqual([DhcpMessageType.REQUEST]);
+    const request = f.fake.seen[0]!;
+    expect(request).toMatchObject({
+      src: 0,
+      dst: IPV4_BROADCAST,
+      flags: BOOTP_FLAG_BROADCAST,
+      ciaddr: 0,
+      requestedIp: REMEMBERED_IP,
+      // §4.4.2: "MUST NOT include a 'server identifier'".
+      serverId: 0,
+      hasHostname: true,
+      hasParameterList: true,
+    });
+    // RFC 5227: the acknowledged address is checked as after any ACK.
+    expect(f.probes.map(([, target]) => target)).toEqual([REMEMBERED_IP, REMEMBERED_IP, REMEMBERED_IP]);
+    expect(f.dhcp.lease).toMatchObject({ ip: REMEMBERED_IP, serverId: SERVER_IP, netmask: MASK, gateway: SERVER_IP });
+    expect(f.dhcp.lease!.obtainedAtMs).toBe(request.atMs - 1);
+    expect(f.client.netif.ip).toBe(REMEMBERED_IP);
+    expect(f.dhcp.stats).toMatchObject({ rebootAttempts: 1, rebootAcks: 1, rebootNaks: 0, rebootTimeouts: 0, txDiscover: 0, leasesBound: 1 });
+    // The lease then renews with the server that acknowledged it, unicast.
+    f.dhcp.renew();
+    f.scheduler.advance(10);
+    expect(f.fake.seen.at(-1)).toMatchObject({ type: DhcpMessageType.REQUEST, dst: SERVER_IP, ciaddr: REMEMBERED_IP, requestedIp: 0, serverId: 0 });
+  });
+
+  it("a board stopped without releasing gets its address back after a restart", () => {
+    const f = setup(FAST_PROBE);
+    bind(f);
+    f.dhcp.stop({ release: false });
+    f.scheduler.advance(10);
+    // No DHCPRELEASE: the lease stays on the server's books.
+    expect(f.fake.ofType(DhcpMessageType.RELEASE)).toEqual([]);
+    expect(f.client.netif.ip).toBe(0);
+    const again = new DhcpClient(f.client.udp, f.client.netif, f.scheduler, f.client.random, { ...FAST_PROBE, previousAddress: POOL_IP });
+    f.dhcp = again;
+    f.fake.offerIp = parseIpv4("10.0.0.51");
+    const before = f.fake.seen.length;
+    again.start();
+    expect(f.scheduler.advanceUntil(() => again.state === "BOUND", 10_000)).toBe(true);
+    expect(f.fake.seen.slice(before).map((s) => [s.type, s.requestedIp, s.serverId])).toEqual([[DhcpMessageType.REQUEST, POOL_IP, 0]]);
+    expect(again.lease!.ip).toBe(POOL_IP);
+  });
+
+  it("a DHCPNAK sends the client to INIT: a fresh DISCOVER at once, new xid, another address", () => {
+    const f = setup({ ...FAST_PROBE, previousAddress: REMEMBERED_IP });
+    f.fake.answer = (m) => (m.type === DhcpMessageType.DISCOVER ? "offer" : m.type === DhcpMessageType.REQUEST && m.serverId === 0 ? "nak" : "ack");
+    f.dhcp.start();
+    expect(f.scheduler.advanceUntil(() => f.dhcp.state === "BOUND", 10_000)).toBe(true);
+    const [reboot, discover, request] = f.fake.seen;
+    expect(f.fake.seen.map((s) => s.type)).toEqual([DhcpMessageType.REQUEST, DhcpMessageType.DISCOVER, DhcpMessageType.REQUEST]);
+    expect(reboot!.requestedIp).toBe(REMEMBERED_IP);
+    // The DISCOVER follows the NAK with no back-off (the NAK arrives 1 ms after the REQUEST, 1 ms back).
+    expect(discover!.atMs - reboot!.atMs).toBeLessThanOrEqual(2);
+    expect(discover!.xid).not.toBe(reboot!.xid);
+    expect(request!.requestedIp).toBe(POOL_IP);
+    expect(request!.serverId).toBe(SERVER_IP);
+    // The remembered address was never probed nor used.
+    expect(f.probes.every(([, target]) => target === POOL_IP)).toBe(true);
+    expect(f.dhcp.lease!.ip).toBe(POOL_IP);
+    expect(f.lost).toEqual([]);
+    expect(f.dhcp.stats).toMatchObject({ rebootAttempts: 1, rebootAcks: 0, rebootNaks: 1, rebootTimeouts: 0, rxNaks: 1, leasesBound: 1 });
+  });
+
+  it("no answer: the REQUEST is retransmitted once (4 s ±1), then discovery starts ~8 s later (as lwIP, dhclient)", () => {
+    const f = setup({ ...FAST_PROBE, previousAddress: REMEMBERED_IP });
+    f.fake.answer = (m) => (m.type === DhcpMessageType.DISCOVER ? "offer" : m.type === DhcpMessageType.REQUEST && m.serverId === 0 ? "silent" : "ack");
+    f.dhcp.start();
+    expect(f.scheduler.advanceUntil(() => f.dhcp.state === "BOUND", 30_000)).toBe(true);
+    const reboots = f.fake.seen.filter((s) => s.type === DhcpMessageType.REQUEST && s.serverId === 0);
+    expect(reboots).toHaveLength(2);
+    // Same xid, option 50 each time, `secs` counting from the first.
+    expect(reboots[1]!.xid).toBe(reboots[0]!.xid);
+    expect(reboots.map((m) => m.requestedIp)).toEqual([REMEMBERED_IP, REMEMBERED_IP]);
+    expect(reboots[1]!.secs).toBeGreaterThanOrEqual(3);
+    const gap = reboots[1]!.atMs - reboots[0]!.atMs;
+    expect(gap).toBeGreaterThanOrEqual(3000);
+    expect(gap).toBeLessThanOrEqual(5000);
+    const discover = f.fake.ofType(DhcpMessageType.DISCOVER)[0]!;
+    expect(discover.atMs - reboots[1]!.atMs).toBeGreaterThanOrEqual(7000);
+    expect(discover.atMs - reboots[1]!.atMs).toBeLessThanOrEqual(9000);
+    expect(discover.xid).not.toBe(reboots[0]!.xid);
+    // The remembered address was not used meanwhile (RFC 2131 §3.2 step 2's MAY is not taken).
+    expect(f.dhcp.lease!.ip).toBe(POOL_IP);
+    expect(f.dhcp.stats).toMatchObject({ rebootAttempts: 1, rebootTimeouts: 1, rebootAcks: 0, retransmissions: 1 });
+  });
+
+  it("an ACK without a server id is dropped in REBOOTING (RFC 2131 Table 3)", () => {
+    const f = setup({ ...FAST_PROBE, previousAddress: REMEMBERED_IP, maxRebootTransmissions: 1 });
+    f.fake.answer = () => "silent";
+    f.dhcp.start();
+    f.scheduler.advance(5);
+    const xid = f.fake.seen[0]!.xid;
+    // A hand-built ACK, the same but for option 54.
+    const buf = new Uint8Array(600);
+    const w = new DhcpWriter().begin(buf, new DataView(buf.buffer), 0, {
+      op: BootpOp.REPLY,
+      xid,
+      secs: 0,
+      flags: 0,
+      ciaddr: 0,
+      yiaddr: REMEMBERED_IP,
+      siaddr: 0,
+      giaddr: 0,
+      chaddr: CLIENT_MAC,
+    });
+    w.u8(DhcpOpt.MESSAGE_TYPE, DhcpMessageType.ACK).u32(DhcpOpt.LEASE_TIME, 120);
+    f.fake.sendRaw(buf, w.finish());
+    f.scheduler.advance(5);
+    expect(f.dhcp.stats.dropNoServerId).toBe(1);
+    expect(f.dhcp.state).toBe("REBOOTING");
+  });
+
+  it("an address that cannot be a host's is not asked for: start() discovers as usual", () => {
+    const f = setup({ ...FAST_PROBE, previousAddress: parseIpv4("224.0.0.5") });
+    f.dhcp.start();
+    expect(f.dhcp.state).toBe("SELECTING");
+    expect(f.dhcp.stats.rebootAttempts).toBe(0);
   });
 });
 

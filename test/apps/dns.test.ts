@@ -8,6 +8,9 @@ import { parseIpv4 } from "../../src/core/addr.js";
 import { Prng } from "../../src/core/prng.js";
 import type { Stack } from "../../src/stack/stack.js";
 import type { UdpPcb } from "../../src/udp/udp.js";
+import type { TcpLayer } from "../../src/tcp/tcp.js";
+import type { TcpListener, TcpPcb } from "../../src/tcp/pcb.js";
+import { Deadline } from "../../src/core/scheduler.js";
 import { DnsResolver, type DnsResolverOptions, type DnsResult } from "../../src/apps/dns.js";
 
 const C_IP = parseIpv4("10.0.0.3"); // on the link, owned by nobody: a silent server
@@ -79,6 +82,29 @@ function response(
   ];
 }
 
+/** A query's fields; queries are uncompressed (RFC 1035 §4.1.2), so the labels are walked by hand. */
+function parseQuery(bytes: number[], srcIp: number, srcPort: number, atMs: number): SeenQuery {
+  let p = 12;
+  const labels: string[] = [];
+  while (bytes[p] !== 0) {
+    const len = bytes[p]!;
+    labels.push(Buffer.from(bytes.slice(p + 1, p + 1 + len)).toString("latin1").toLowerCase());
+    p += 1 + len;
+  }
+  p += 1;
+  return {
+    id: (bytes[0]! << 8) | bytes[1]!,
+    flags: (bytes[2]! << 8) | bytes[3]!,
+    srcIp,
+    srcPort,
+    name: labels.join("."),
+    qtype: (bytes[p]! << 8) | bytes[p + 1]!,
+    qclass: (bytes[p + 2]! << 8) | bytes[p + 3]!,
+    question: bytes.slice(12, p + 4),
+    atMs,
+  };
+}
+
 /** A DNS server PCB on port 53 of `stack` (plus a spare on 5353 to answer from a wrong port), run by `policy`. */
 class FakeDns {
   readonly seen: SeenQuery[] = [];
@@ -101,27 +127,7 @@ class FakeDns {
       const srcIp = pcb.queue.nextSrcIp;
       const srcPort = pcb.queue.nextSrcPort;
       const n = udp.receive(pcb, this.buf, 0, this.buf.length);
-      const bytes = [...this.buf.subarray(0, n)];
-      // Queries are uncompressed (RFC 1035 §4.1.2): walk the labels by hand.
-      let p = 12;
-      const labels: string[] = [];
-      while (bytes[p] !== 0) {
-        const len = bytes[p]!;
-        labels.push(Buffer.from(bytes.slice(p + 1, p + 1 + len)).toString("latin1").toLowerCase());
-        p += 1 + len;
-      }
-      p += 1;
-      const q: SeenQuery = {
-        id: (bytes[0]! << 8) | bytes[1]!,
-        flags: (bytes[2]! << 8) | bytes[3]!,
-        srcIp,
-        srcPort,
-        name: labels.join("."),
-        qtype: (bytes[p]! << 8) | bytes[p + 1]!,
-        qclass: (bytes[p + 2]! << 8) | bytes[p + 3]!,
-        question: bytes.slice(12, p + 4),
-        atMs: this.stack.scheduler.now(),
-      };
+      const q = parseQuery([...this.buf.subarray(0, n)], srcIp, srcPort, this.stack.scheduler.now());
       this.seen.push(q);
       for (const r of this.policy(q)) {
         const out = new Uint8Array(r.bytes);
@@ -136,13 +142,90 @@ class FakeDns {
   }
 }
 
+/** What the TCP server does with a query: answer (in writes of `pieceBytes`, `gapMs` apart), send some bytes and close, or nothing. */
+type TcpReply = { bytes: number[]; pieceBytes?: number; gapMs?: number } | { closeAfter: number[] } | "silent";
+
+/** A DNS server on TCP port 53 of `stack` (RFC 7766; RFC 1035 §4.2.2 length prefixes), run by `policy`. */
+class FakeTcpDns {
+  readonly seen: SeenQuery[] = [];
+  /** Each connection's bytes as received, length prefix included. */
+  readonly received: number[][] = [];
+  /** Connections whose client sent its FIN. */
+  finsSeen = 0;
+  policy: (q: SeenQuery) => TcpReply = () => "silent";
+  private readonly listener: TcpListener;
+  private readonly later: Deadline[] = [];
+
+  constructor(private readonly stack: Stack) {
+    const tcp = stack.tcp;
+    const l = tcp.listen(0, 53, 8, {
+      acceptable: (listener) => {
+        for (let pcb = tcp.accept(listener); pcb !== null; pcb = tcp.accept(listener)) this.serve(pcb);
+      },
+    });
+    if (typeof l === "number") throw new Error(`listen failed: ${l}`);
+    this.listener = l;
+  }
+
+  private serve(pcb: TcpPcb): void {
+    const tcp = this.stack.tcp;
+    const got: number[] = [];
+    this.received.push(got);
+    const buf = new Uint8Array(4096);
+    let isAnswered = false;
+    tcp.setNoDelay(pcb, true);
+    pcb.events = {
+      readable: (p) => {
+        for (let n = tcp.read(p, buf, 0, buf.length); n > 0; n = tcp.read(p, buf, 0, buf.length)) got.push(...buf.subarray(0, n));
+        if (!isAnswered && got.length >= 2 && got.length >= 2 + ((got[0]! << 8) | got[1]!)) {
+          isAnswered = true;
+          this.answer(p, parseQuery(got.slice(2), p.remoteIp, p.remotePort, this.stack.scheduler.now()));
+        }
+      },
+      peerClosed: () => this.finsSeen++,
+    };
+  }
+
+  private answer(pcb: TcpPcb, q: SeenQuery): void {
+    const tcp = this.stack.tcp;
+    this.seen.push(q);
+    const r = this.policy(q);
+    if (r === "silent") return;
+    if ("closeAfter" in r) {
+      const out = new Uint8Array(r.closeAfter);
+      expect(tcp.write(pcb, out, 0, out.length)).toBe(out.length);
+      tcp.close(pcb);
+      return;
+    }
+    const framed = new Uint8Array([r.bytes.length >>> 8, r.bytes.length & 0xff, ...r.bytes]);
+    const size = r.pieceBytes ?? framed.length;
+    const pieces = Math.ceil(framed.length / size);
+    for (let i = 0; i < pieces; i++) {
+      const chunk = framed.subarray(i * size, Math.min(framed.length, (i + 1) * size));
+      const send = (): void => void expect(tcp.write(pcb, chunk, 0, chunk.length)).toBe(chunk.length);
+      if (i === 0) send();
+      else {
+        const d = new Deadline(send, "fake dns tcp write");
+        this.later.push(d);
+        this.stack.scheduler.set(d, this.stack.scheduler.now() + i * (r.gapMs ?? 10));
+      }
+    }
+  }
+
+  close(): void {
+    this.stack.tcp.closeListener(this.listener);
+    for (const d of this.later) this.stack.scheduler.cancel(d);
+  }
+}
+
 let net: TwoStacks;
 let server: FakeDns;
+let tcpServer: FakeTcpDns | null = null;
 let resolver: DnsResolver;
 
-function makeResolver(o: DnsResolverOptions = {}): DnsResolver {
+function makeResolver(o: DnsResolverOptions = {}, tcp: TcpLayer | null = null): DnsResolver {
   const prng = new Prng(0x5eed);
-  return new DnsResolver(net.a.udp, net.scheduler, prng, { servers: [B_IP], ...o });
+  return new DnsResolver(net.a.udp, net.scheduler, prng, { servers: [B_IP], ...o }, tcp);
 }
 
 function resolve(name: string, limitMs = 60_000): Promise<DnsResult> {
@@ -161,6 +244,8 @@ afterEach(() => {
   expect(net.a.udp.allPcbs()).toEqual([]);
   expect(net.scheduler.armedLabels()).not.toContain("dns try");
   server.close();
+  tcpServer?.close();
+  tcpServer = null;
   net.stop();
   expect(net.scheduler.armedLabels()).toEqual([]);
 });
@@ -392,7 +477,7 @@ describe("retries and failover", () => {
     expect(server.seen).toHaveLength(1);
   });
 
-  it("treats a TC answer as that server failing: no TCP fallback", async () => {
+  it("without a TCP layer, treats a TC answer as that server failing", async () => {
     server.policy = (q) => [{ bytes: response(q, { tc: true, answers: [a(PTR_Q, "10.56.0.9")] }) }];
     expect(await resolve("big.test")).toEqual({ ok: false, error: "SERVFAIL" });
     expect(resolver.stats.truncatedAnswers).toBe(1);
@@ -473,5 +558,121 @@ describe("shutdown", () => {
     expect(net.a.udp.allPcbs()).toHaveLength(1);
     resolver.shutdown();
     expect(await pending).toEqual({ ok: false, error: "TIMEOUT" });
+  });
+});
+
+describe("truncated answers are asked again over TCP (RFC 7766 §5, RFC 1035 §4.2.2)", () => {
+  /** 100 A records for the question name: 1 600 bytes of answers, far beyond 512 (RFC 1035 §4.2.1). */
+  const many = Array.from({ length: 100 }, (_, i) => a(PTR_Q, `10.57.${i >> 4}.${i & 15}`, 120));
+  const manyAddresses = Array.from({ length: 100 }, (_, i) => parseIpv4(`10.57.${i >> 4}.${i & 15}`));
+
+  beforeEach(() => {
+    resolver = makeResolver({}, net.a.tcp);
+    // UDP: what fits, with TC set, as a server with a big answer does.
+    server.policy = (q) => [{ bytes: response(q, { tc: true, answers: many.slice(0, 3) }) }];
+  });
+
+  it("retries over TCP to the same server, length-prefixed, and returns the whole answer", async () => {
+    tcpServer = new FakeTcpDns(net.b);
+    tcpServer.policy = (q) => ({ bytes: response(q, { answers: many }) });
+    expect(await resolve("big.test")).toEqual({ ok: true, addresses: manyAddresses, ttlSeconds: 120 });
+    expect(server.seen).toHaveLength(1);
+    expect(tcpServer.seen).toHaveLength(1);
+    const udpQ = server.seen[0]!;
+    const tcpQ = tcpServer.seen[0]!;
+    // The same question from our address, RD set; a fresh ID on the new transport.
+    expect(tcpQ).toMatchObject({ srcIp: A_IP, flags: 0x0100, name: "big.test", qtype: 1, qclass: 1, question: udpQ.question });
+    expect(tcpQ.id).not.toBe(udpQ.id);
+    // One query per connection: prefix (the message's length, two octets) then the message, nothing more.
+    const bytes = tcpServer.received[0]!;
+    expect((bytes[0]! << 8) | bytes[1]!).toBe(bytes.length - 2);
+    expect(bytes.length - 2).toBe(12 + udpQ.question.length);
+    expect(resolver.stats).toMatchObject({ truncatedAnswers: 1, tcpQueries: 1, tcpAnswers: 1, tcpFailures: 0, tcpTimeouts: 0, answers: 1 });
+    // We close gracefully once the answer is in (a FIN, not a reset).
+    net.scheduler.advance(100);
+    expect(tcpServer.finsSeen).toBe(1);
+    // The answer is cached like any other.
+    expect(await resolve("big.test")).toMatchObject({ ok: true });
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it("reassembles a response that arrives in pieces (the prefix split; 1-byte and 600-byte segments)", async () => {
+    tcpServer = new FakeTcpDns(net.b);
+    tcpServer.policy = (q) => ({ bytes: response(q, { answers: many }), pieceBytes: 1, gapMs: 1 });
+    expect(await resolve("big.test")).toEqual({ ok: true, addresses: manyAddresses, ttlSeconds: 120 });
+    // It did come in many segments (TCP_NODELAY on the server's side), the prefix bytes in separate ones.
+    expect(net.b.tcp.stats.txSegments).toBeGreaterThan(100);
+    tcpServer.policy = (q) => ({ bytes: response(q, { answers: many }), pieceBytes: 600, gapMs: 20 });
+    resolver.clearCache();
+    expect(await resolve("big.test")).toEqual({ ok: true, addresses: manyAddresses, ttlSeconds: 120 });
+  });
+
+  it("maps the TCP answer's RCODE as a UDP one: NXDOMAIN", async () => {
+    tcpServer = new FakeTcpDns(net.b);
+    tcpServer.policy = (q) => ({ bytes: response(q, { rcode: 3 }) });
+    expect(await resolve("gone.test")).toEqual({ ok: false, error: "NXDOMAIN" });
+  });
+
+  it("no TCP listener (RST): SERVFAIL at once, as a TC answer was before", async () => {
+    const start = net.scheduler.now();
+    expect(await resolve("big.test")).toEqual({ ok: false, error: "SERVFAIL" });
+    expect(net.scheduler.now() - start).toBeLessThan(100);
+    expect(resolver.stats).toMatchObject({ tcpQueries: 1, tcpFailures: 1, tcpAnswers: 0 });
+  });
+
+  it("a silent TCP server: SERVFAIL after tcpTimeoutMs, the connection reset", async () => {
+    resolver = makeResolver({ tcpTimeoutMs: 3000 }, net.a.tcp);
+    tcpServer = new FakeTcpDns(net.b);
+    const start = net.scheduler.now();
+    expect(await resolve("big.test")).toEqual({ ok: false, error: "SERVFAIL" });
+    expect(net.scheduler.now() - start).toBeGreaterThanOrEqual(3000);
+    expect(net.scheduler.now() - start).toBeLessThan(3100);
+    expect(tcpServer.seen).toHaveLength(1);
+    expect(resolver.stats).toMatchObject({ tcpQueries: 1, tcpTimeouts: 1, tcpFailures: 0 });
+    net.scheduler.advance(10);
+    // Aborted: nothing of ours is left on either side.
+    expect(net.a.tcp.allPcbs()).toEqual([]);
+    expect(net.b.tcp.allPcbs()).toEqual([]);
+  });
+
+  it("the TCP time is still bounded by totalTimeoutMs", async () => {
+    resolver = makeResolver({ tcpTimeoutMs: 60_000, totalTimeoutMs: 4000 }, net.a.tcp);
+    tcpServer = new FakeTcpDns(net.b);
+    const start = net.scheduler.now();
+    expect(await resolve("big.test")).toEqual({ ok: false, error: "SERVFAIL" });
+    expect(net.scheduler.now() - start).toBeLessThanOrEqual(4001);
+  });
+
+  it("a server that closes before the whole response: SERVFAIL", async () => {
+    tcpServer = new FakeTcpDns(net.b);
+    tcpServer.policy = (q) => ({ closeAfter: [0x06, 0x40, ...response(q, { answers: many }).slice(0, 100)] });
+    expect(await resolve("big.test")).toEqual({ ok: false, error: "SERVFAIL" });
+    expect(resolver.stats).toMatchObject({ tcpFailures: 1, tcpAnswers: 0 });
+  });
+
+  it("a TCP response with the wrong ID or question is not believed: SERVFAIL, counted", async () => {
+    tcpServer = new FakeTcpDns(net.b);
+    tcpServer.policy = (q) => ({ bytes: response(q, { id: q.id ^ 1, answers: many }) });
+    expect(await resolve("big.test")).toEqual({ ok: false, error: "SERVFAIL" });
+    expect(resolver.stats).toMatchObject({ dropWrongId: 1, tcpFailures: 1 });
+    tcpServer.policy = (q) => ({ bytes: response(q, { question: [...wireName("other.test"), 0, 1, 0, 1], answers: many }) });
+    expect(await resolve("big2.test")).toEqual({ ok: false, error: "SERVFAIL" });
+    expect(resolver.stats).toMatchObject({ dropQuestionMismatch: 1, tcpFailures: 2 });
+  });
+
+  it("a TCP answer marked truncated again ends there: no loop", async () => {
+    tcpServer = new FakeTcpDns(net.b);
+    tcpServer.policy = (q) => ({ bytes: response(q, { tc: true, answers: many }) });
+    expect(await resolve("big.test")).toEqual({ ok: false, error: "SERVFAIL" });
+    expect(resolver.stats).toMatchObject({ tcpQueries: 1, truncatedAnswers: 2 });
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it("a failed TCP retry fails that server only: the others are still asked, over UDP", async () => {
+    resolver = makeResolver({ servers: [C_IP, B_IP], timeoutMs: 2000, attempts: 2 }, net.a.tcp);
+    // C (silent) times out, B answers TC and refuses TCP, C is asked again; B is not.
+    expect(await resolve("big.test")).toEqual({ ok: false, error: "SERVFAIL" });
+    expect(server.seen).toHaveLength(1);
+    expect(resolver.stats).toMatchObject({ txQueries: 3, tryTimeouts: 2, tcpQueries: 1, tcpFailures: 1 });
   });
 });

@@ -31,7 +31,7 @@ import type { TcpConfig } from "../../src/tcp/tcp.js";
 import type { TcpListener, TcpPcb, TcpPcbOptions } from "../../src/tcp/pcb.js";
 import { TCP_STATE_NAMES } from "../../src/tcp/state.js";
 import { toSeq } from "../../src/tcp/seq.js";
-import { ether, ipv4, tcpSegment } from "./wire.js";
+import { ether, icmp, ipv4, tcpSegment } from "./wire.js";
 
 // ------------------------------------------------------------------ addresses and constants
 
@@ -159,6 +159,8 @@ export interface SentSegment {
   dstPort: number;
   /** A super-segment's segment size (gso_type TCPV4), else 0. */
   gsoSize: number;
+  /** The IPv4 header's DF bit (RFC 791 §3.1). */
+  df: boolean;
   /** "partial": NEEDS_CSUM, the field held the pseudo-header sum (checked); "full": a complete checksum (checked). */
   csum: "full" | "partial";
   /** Parsed options; ts and sack relative. `count` is the number of option kinds present. */
@@ -401,6 +403,37 @@ export class TcpScript {
       data,
     });
     this.peer.transmit(frame, 0, frame.length, spec.offload !== undefined ? offloadFor(frame, spec.offload) : null);
+    this.scheduler.advance(0);
+  }
+
+  /**
+   * An ICMP error about a segment we sent, from `from` (a router; default the peer) via the peer's MAC. The
+   * quote is that segment's IPv4 header (DF set, its total length) and the first 8 bytes of its TCP header
+   * (RFC 792), each field overridable; `rest` is the 32 bits after the checksum (for type 3 code 4 the
+   * next-hop MTU in the low 16, RFC 1191 §4).
+   */
+  injectIcmp(
+    t: number,
+    type: number,
+    code: number,
+    rest: number,
+    about: { seqAbs: number; len: number; srcPort?: number; dstPort?: number; src?: number; totalLength?: number },
+    from: number = PEER_IP,
+  ): void {
+    this.at(t);
+    const header = 20 + (this.autoTs ? 12 : 0);
+    const tcp8 = [...u16(about.srcPort ?? LOCAL_PORT), ...u16(about.dstPort ?? PEER_PORT), ...u32(about.seqAbs)];
+    const quoted = ipv4({
+      src: about.src ?? STACK_IP,
+      dst: PEER_IP,
+      protocol: 6,
+      payload: new Uint8Array(tcp8),
+      flags: 0x4000,
+      totalLength: about.totalLength ?? 20 + header + about.len,
+    });
+    const message = ipv4({ src: from, dst: STACK_IP, protocol: 1, payload: icmp(type, code, rest, quoted) });
+    const frame = ether(STACK_MAC, PEER_MAC, 0x0800, message);
+    this.peer.transmit(frame, 0, frame.length);
     this.scheduler.advance(0);
   }
 
@@ -800,6 +833,7 @@ export class TcpScript {
       srcPort: dv.getUint16(t0),
       dstPort: dv.getUint16(t0 + 2),
       gsoSize: isSuper ? offload.gsoSize : 0,
+      df: (f[ipStart + 6]! & 0x40) !== 0,
       csum: isPartial ? "partial" : "full",
       options,
     };

@@ -1,12 +1,13 @@
 // DHCP against dnsmasq on a real TAP (RFC 2131): a Board takes a lease from dnsmasq running on the TAP's
 // kernel side, the kernel pings the leased address, an explicit renew() goes RENEWING → BOUND and dnsmasq
 // extends the lease, and stop() releases it. Then `walnut up --dhcp` end to end, its message when no server
-// answers, and `walnut up --dhcp --bridge br0` run inside a namespace that holds br0 and dnsmasq. Every
+// answers, `walnut up --dhcp --bridge br0` run inside a namespace that holds br0 and dnsmasq, and a board
+// restarted with `--dhcp-lease FILE` getting its address back by INIT-REBOOT (dnsmasq's log, tshark). Every
 // address, bridge and dnsmasq lives in namespaces this file creates (10.55.0.0/16); all are removed after.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canRunTapTests, uniqueName } from "../helpers/env.js";
@@ -104,6 +105,11 @@ describe("walnut up --dhcp / --bridge arguments", () => {
     expect(o).toMatchObject({ dhcp: true, bridge: "br0", netns: null, hostCidr: null, dhcpWaitSeconds: 5 });
   });
 
+  it("--dhcp-lease FILE is kept with DHCP; --mac is noted as given or not", () => {
+    expect(parseUpOptions(["--dhcp", "--tap", "t0", "--dhcp-lease", "/var/lib/b.lease"], defaults)).toMatchObject({ dhcpLeaseFile: "/var/lib/b.lease", isMacGiven: false });
+    expect(parseUpOptions(["--dhcp", "--tap", "t0", "--mac", "02:00:00:00:00:09"], defaults)).toMatchObject({ dhcpLeaseFile: null, isMacGiven: true });
+  });
+
   it("--ip with --bridge: static address on the bridged TAP, no kernel-side address", () => {
     const o = parseUpOptions(["--ip", "192.168.1.77/24", "--gw", "192.168.1.1", "--bridge", "br0"], defaults);
     expect(o).toMatchObject({ dhcp: false, bridge: "br0", netns: null, hostCidr: null, gateway: parseIpv4("192.168.1.1") });
@@ -119,6 +125,8 @@ describe("walnut up --dhcp / --bridge arguments", () => {
     { argv: ["--dhcp", "--bridge", "bad name!"], names: "--bridge" },
     { argv: ["--dhcp", "--host-ip", "10.0.0.1/24", "--dhcp-wait", "0"], names: "--dhcp-wait" },
     { argv: ["--dhcp", "--host-ip", "nope"], names: "--host-ip" },
+    { argv: ["--ip", "10.0.0.2/24", "--dhcp-lease", "board.lease"], names: "--dhcp-lease" },
+    { argv: ["--dhcp", "--host-ip", "10.0.0.1/24", "--dhcp-lease", "-"], names: "--dhcp-lease" },
   ])("walnut up $argv is a usage error naming $names", ({ argv, names }) => {
     expect(() => parseUpOptions(argv, defaults)).toThrow(UsageError);
     expect(() => parseUpOptions(argv, defaults)).toThrow(names);
@@ -374,6 +382,74 @@ describe.runIf(run)("walnut up --dhcp end to end", () => {
     // walnut removed its TAP and left the bridge alone.
     expect(linkExists(ns, tap)).toBe(false);
     expect(linkExists(ns, "br0")).toBe(true);
+  });
+
+  it("walnut up --dhcp --dhcp-lease FILE: a restarted board asks for its address back by INIT-REBOOT and gets it", async () => {
+    const subnet = "10.55.4";
+    const ns = uniqueName("wdhrn");
+    const tap = uniqueName("wdhrt");
+    namespaces.push(ns);
+    createNetns(ns);
+    // As above: the "LAN" bridge and dnsmasq outlive the boards, which come and go on it.
+    ipIn(ns, ["link", "add", "br0", "type", "bridge"]);
+    ipIn(ns, ["addr", "add", `${subnet}.1/24`, "dev", "br0"]);
+    ipIn(ns, ["link", "set", "br0", "up"]);
+    const d = startDnsmasq(ns, "br0", subnet, dir);
+    servers.push(d);
+    await dnsmasqReady(d);
+    const leaseFile = join(dir, "board.lease");
+    const args = ["--dhcp", "--bridge", "br0", "--tap", tap, "--dhcp-lease", leaseFile];
+    const inNs = ["ip", "netns", "exec", ns];
+    const remembered = (): Record<string, unknown> => JSON.parse(readFileSync(leaseFile, "utf8")) as Record<string, unknown>;
+
+    // 1. First run: no file yet, so DISCOVER as always; the lease is written to the file.
+    const first = startUp(args, inNs);
+    await waitForLine(first, /asking for a DHCP lease \(up to 30 s\)$/, 10_000);
+    const { ip, mac } = parseUpLine(await waitForLine(first, /board up:/, 30_000));
+    expect(remembered()).toMatchObject({ mac, ip, server: `${subnet}.1` });
+    expect(Date.parse(String(remembered()["expires"])) - Date.now()).toBeGreaterThan(100_000);
+    expect(await interrupt(first)).toEqual({ code: 0, signal: null });
+    // Kept, not released: dnsmasq still holds the lease, and the file is still there.
+    await sleep(300);
+    expect(d.output()).not.toContain("DHCPRELEASE");
+    expect(d.leases().some((l) => l[1] === mac && l[2] === ip)).toBe(true);
+    expect(existsSync(leaseFile)).toBe(true);
+
+    // 2. Restart without --mac: the file's MAC, and a broadcast REQUEST for the address, no DISCOVER.
+    const logFrom = d.output().length;
+    const pcap = join(dir, "reboot.pcapng");
+    const second = startUp([...args, "--pcap", pcap], inNs);
+    await waitForLine(second, new RegExp(`asking for a DHCP lease \\(up to 30 s; asking for ${ip.replaceAll(".", "\\.")} again \\(INIT-REBOOT\\)\\)`), 10_000);
+    const again = parseUpLine(await waitForLine(second, /board up:/, 30_000));
+    expect(again).toEqual({ ip, mac });
+    expect(await interrupt(second)).toEqual({ code: 0, signal: null });
+    const log = d.output().slice(logFrom);
+    expect(log).toContain(`DHCPREQUEST(br0) ${ip} ${mac}`);
+    expect(log).toMatch(new RegExp(`DHCPACK\\(br0\\) ${ip.replaceAll(".", "\\.")} ${mac} walnut`));
+    expect(log).not.toContain("DHCPDISCOVER");
+    // The capture, decoded by tshark: one REQUEST, option 50 = the address, no option 54, ciaddr 0, broadcast flag.
+    const fields = await runAsync(
+      ["tshark", "-r", pcap, "-Y", "dhcp", "-T", "fields", "-E", "separator=,", "-e", "dhcp.option.dhcp", "-e", "dhcp.option.requested_ip_address", "-e", "dhcp.option.dhcp_server_id", "-e", "dhcp.ip.client", "-e", "dhcp.flags.bc"],
+      { timeoutMs: 20_000 },
+    );
+    const dhcpFrames = lines(fields.stdout);
+    expect(dhcpFrames, fields.stderr).toHaveLength(2);
+    expect(dhcpFrames[0]).toBe(`3,${ip},,0.0.0.0,1`);
+    // dnsmasq's DHCPACK names itself (option 54).
+    expect(dhcpFrames[1]?.startsWith(`5,,${subnet}.1,0.0.0.0,`)).toBe(true);
+
+    // 3. A remembered address the server did not lease us: DHCPNAK, then discovery gets the right one.
+    const wrong = ip === `${subnet}.59` ? `${subnet}.58` : `${subnet}.59`;
+    writeFileSync(leaseFile, JSON.stringify({ ...remembered(), ip: wrong }));
+    const nakFrom = d.output().length;
+    const third = startUp(args, inNs);
+    const recovered = parseUpLine(await waitForLine(third, /board up:/, 30_000));
+    expect(recovered).toEqual({ ip, mac });
+    expect(await interrupt(third)).toEqual({ code: 0, signal: null });
+    const nakLog = d.output().slice(nakFrom);
+    expect(nakLog).toContain(`DHCPNAK(br0) ${wrong} ${mac}`);
+    expect(nakLog).toContain(`DHCPDISCOVER(br0)`);
+    expect(remembered()["ip"]).toBe(ip);
   });
 
   it.each([

@@ -1,10 +1,15 @@
 // The DNS resolver against dnsmasq on the Linux side of a real TAP: dnsmasq serves DNS only (no DHCP, no
 // upstream, no /etc/hosts) inside a namespace this file creates; the board, on a static address, asks it.
 // Also a silent server (a socket that reads and drops port 53 on a second address in the namespace) and a
-// stopped dnsmasq, both of which must end in TIMEOUT within totalTimeoutMs. Traffic stays in 10.66.53.0/24.
+// stopped dnsmasq, both of which must end in TIMEOUT within totalTimeoutMs; and a name with 60 addresses,
+// which dnsmasq truncates over UDP (TC) and the resolver then asks over TCP (RFC 7766 §5). Traffic stays in
+// 10.66.53.0/24.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { canRunTapTests } from "../helpers/env.js";
 import { runAsync, startTestBoard, waitFor, type TestBoard } from "../helpers/board.js";
 import { parseIpv4 } from "../../src/core/addr.js";
@@ -18,6 +23,10 @@ const SILENT_IP = `${SUBNET}.3`;
 
 /** The TTL dnsmasq gives the names it serves from its configuration (--local-ttl). */
 const LOCAL_TTL_S = 123;
+
+/** A name with more A records than fit in 512 bytes (12 + 14 + 60 × 16 = 986): dnsmasq sets TC over UDP. */
+const BIG_NAME = "big.test";
+const BIG_ADDRESSES = Array.from({ length: 60 }, (_, i) => `10.57.0.${i + 1}`);
 
 /** A long-running child inside the namespace, with its output kept for failure messages. */
 interface Daemon {
@@ -61,10 +70,16 @@ describe.runIf(run)("DNS resolver against dnsmasq", () => {
   let tb: TestBoard | null = null;
   let dnsmasq: Daemon | null = null;
   let blackhole: Daemon | null = null;
+  let dir = "";
 
   beforeAll(async () => {
     tb = startTestBoard("wdn", SUBNET);
     const b = tb;
+    dir = mkdtempSync(join(tmpdir(), "walnut-dns-"));
+    const hosts = join(dir, "big.hosts");
+    writeFileSync(hosts, BIG_ADDRESSES.map((a) => `${a} ${BIG_NAME}\n`).join(""));
+    // dnsmasq reads it after dropping root for its own user: the folder mkdtemp made (0700) must let it in.
+    chmodSync(dir, 0o755);
     dnsmasq = await startDaemon(
       b.ns,
       [
@@ -78,6 +93,7 @@ describe.runIf(run)("DNS resolver against dnsmasq", () => {
         "--no-hosts",
         "--address=/board.test/10.56.0.9",
         "--host-record=printer.test,10.56.0.77",
+        `--addn-hosts=${hosts}`,
         // Answers from its configuration carry TTL 0 unless told otherwise: a distinctive TTL shows the
         // resolver reads the answer's TTL field rather than a default.
         `--local-ttl=${LOCAL_TTL_S}`,
@@ -111,6 +127,7 @@ describe.runIf(run)("DNS resolver against dnsmasq", () => {
     const b = tb;
     tb = null;
     b?.stop();
+    if (dir !== "") rmSync(dir, { recursive: true, force: true });
     // Quiescence (docs/architecture.md "Tests"): once stopped, the board has nothing armed.
     if (b !== null) expect(b.board.scheduler.armedLabels()).toEqual([]);
   });
@@ -120,9 +137,11 @@ describe.runIf(run)("DNS resolver against dnsmasq", () => {
     return tb;
   }
 
-  function resolverFor(server: string, o: DnsResolverOptions = {}): DnsResolver {
+  /** A resolver on the board's stack; with `withTcp`, one that retries truncated answers over TCP (as `stack.dns`). */
+  function resolverFor(server: string, o: DnsResolverOptions = {}, withTcp = false): DnsResolver {
     const b = board();
-    return new DnsResolver(b.board.stack.udp, b.board.scheduler, b.board.stack.random, { servers: [parseIpv4(server)], ...o });
+    const s = b.board.stack;
+    return new DnsResolver(s.udp, b.board.scheduler, s.random, { servers: [parseIpv4(server)], ...o }, withTcp ? s.tcp : null);
   }
 
   /** Every resolver PCB is closed after each query. */
@@ -143,6 +162,33 @@ describe.runIf(run)("DNS resolver against dnsmasq", () => {
       if (r.ok) expect(r.ttlSeconds).toBe(LOCAL_TTL_S);
     }
     expect(resolver.stats).toMatchObject({ txQueries: 3, rxResponses: 3, answers: 3, timeouts: 0 });
+    expectNoResolverPcbs();
+  });
+
+  it("a name whose answer dnsmasq truncates over UDP is asked again over TCP and comes back whole", async () => {
+    const sorted = (xs: number[]): number[] => [...xs].sort((x, y) => x - y);
+    // Control: without TCP the truncated answer is all there is, and it fails.
+    const udpOnly = resolverFor(board().kernelIp);
+    expect(await udpOnly.resolve(BIG_NAME), dnsmasq?.output()).toEqual({ ok: false, error: "SERVFAIL" });
+    expect(udpOnly.stats).toMatchObject({ txQueries: 1, truncatedAnswers: 1, tcpQueries: 0 });
+
+    const resolver = resolverFor(board().kernelIp, {}, true);
+    const tcpOutBefore = board().board.stack.tcp.stats.activeOpens;
+    const r = await resolver.resolve(BIG_NAME);
+    expect(r.ok, `${JSON.stringify(r)}\n${dnsmasq?.output() ?? ""}`).toBe(true);
+    if (r.ok) {
+      expect(sorted(r.addresses)).toEqual(sorted(BIG_ADDRESSES.map(parseIpv4)));
+      expect(r.ttlSeconds).toBe(LOCAL_TTL_S);
+    }
+    expect(resolver.stats).toMatchObject({ txQueries: 1, truncatedAnswers: 1, tcpQueries: 1, tcpAnswers: 1, tcpFailures: 0, tcpTimeouts: 0 });
+    expect(board().board.stack.tcp.stats.activeOpens).toBe(tcpOutBefore + 1);
+    // The stack's own resolver (getaddrinfo's) does the same.
+    const s = board().board.stack;
+    s.dns.setServers([parseIpv4(board().kernelIp)]);
+    const viaStack = await s.dns.resolve(BIG_NAME);
+    expect(viaStack.ok && viaStack.addresses.length).toBe(60);
+    s.dns.setServers([]);
+    s.dns.clearCache();
     expectNoResolverPcbs();
   });
 

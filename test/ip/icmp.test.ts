@@ -244,6 +244,8 @@ describe("receiving errors", () => {
         quoteOffset: 14 + 20 + 8 + 20,
         quoteLength: 13,
         nextHopMtu: 0,
+        // The quoted datagram's own total length: 20 + 8 + "hello".
+        quotedTotalLength: 33,
         quotedSrcPort: 5000,
         quotedDstPort: 9,
         quotedWord: 0x000d946e,
@@ -260,9 +262,9 @@ describe("receiving errors", () => {
     const ours = ipv4({ src: IP_B, dst: IP_A, protocol: IpProto.UDP, payload: udp(7, 8, bytesOf("data")), flags: IpFlag.DF });
     wire.inject(icmpFrame(icmp(3, 4, 1400, ours.subarray(0, 28))));
     wire.inject(icmpFrame(icmp(11, 0, 0, ours.subarray(0, 28))));
-    expect(udpHandler.errors.map((e) => [e.type, e.code, e.nextHopMtu, e.quoteLength, e.quote])).toEqual([
-      [3, 4, 1400, 8, [0, 7, 0, 8, 0, 12, 0, 0]],
-      [11, 0, 0, 8, [0, 7, 0, 8, 0, 12, 0, 0]],
+    expect(udpHandler.errors.map((e) => [e.type, e.code, e.nextHopMtu, e.quotedTotalLength, e.quoteLength, e.quote])).toEqual([
+      [3, 4, 1400, 32, 8, [0, 7, 0, 8, 0, 12, 0, 0]],
+      [11, 0, 0, 32, 8, [0, 7, 0, 8, 0, 12, 0, 0]],
     ]);
   });
 
