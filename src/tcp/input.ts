@@ -9,7 +9,8 @@ import { TcpFlag, type TcpOptions, type TcpView } from "./header.js";
 import { PcbEvent, type TcpListener, type TcpPcb } from "./pcb.js";
 import { seqAdd, seqDiff, seqGeq, seqGt, seqInWindow, seqLeq, seqLt, toSeq, type Seq } from "./seq.js";
 import { TcpState, canReceiveData } from "./state.js";
-import type { TcpLayer } from "./tcp.js";
+import type { TcpContext } from "./context.js";
+import { tsNow } from "./output.js";
 
 /** RFC 9293 §3.7.1: the MSS assumed when a SYN carries none. */
 const DEFAULT_MSS = 536;
@@ -82,7 +83,7 @@ function tsLt(a: number, b: number): boolean {
 export class TcpInput {
   readonly segment = new TcpSegment();
 
-  constructor(private readonly tcp: TcpLayer) {}
+  constructor(private readonly tcp: TcpContext) {}
 
   // ---------------- CLOSED (RFC 9293 §3.10.7.1) ----------------
 
@@ -166,7 +167,7 @@ export class TcpInput {
     pcb.timestampsOn = o.hasTimestamps && cfg.timestamps && (passive || pcb.timestampsOn);
     if (pcb.timestampsOn) pcb.tsRecent = o.tsVal;
     pcb.sackOn = o.sackPermitted && cfg.sack && (passive || pcb.sackOn);
-    const ourMss = this.tcp.ip.netif.mtu - 40;
+    const ourMss = this.tcp.interfaceMssBytes();
     pcb.mssBytes = Math.max(64, Math.min(pcb.peerMssBytes, ourMss) - (pcb.timestampsOn ? TS_OPTION_BYTES : 0));
   }
 
@@ -219,7 +220,7 @@ export class TcpInput {
     pcb.rcvWndShift = 0;
     pcb.windowScaleOn = false;
     pcb.peerMssBytes = mss;
-    pcb.mssBytes = Math.min(mss, tcp.ip.netif.mtu - 40);
+    pcb.mssBytes = Math.min(mss, tcp.interfaceMssBytes());
     pcb.lastRecvMs = seg.nowMs;
     pcb.listener = l;
     tcp.stats.synCookiesAccepted++;
@@ -656,7 +657,7 @@ export class TcpInput {
   private takeRttSample(pcb: TcpPcb, seg: TcpSegment): number | null {
     let rtt: number | null = null;
     if (pcb.timestampsOn && seg.options.hasTimestamps && seg.options.tsEcr !== 0) {
-      const d = (this.tcp.tsNow(pcb, seg.nowMs) - seg.options.tsEcr) | 0;
+      const d = (tsNow(pcb, seg.nowMs) - seg.options.tsEcr) | 0;
       if (d >= 0 && d < 600_000) rtt = d;
     } else if (pcb.rttStartMs >= 0 && seqGeq(seg.ack, pcb.rttSeq)) {
       rtt = seg.nowMs - pcb.rttStartMs;

@@ -15,75 +15,18 @@ import { randomSecret, type Random } from "../core/random.js";
 import { IsnGenerator, type IsnSource } from "./isn.js";
 import { EphemeralPorts } from "../ip/ports.js";
 import { SynCookies } from "./syncookie.js";
-import { RttEstimator, type RtoOptions } from "./rtt.js";
+import { RttEstimator } from "./rtt.js";
 import { createCongestionControl, isCongestionControlName, unknownCongestionControl } from "./cc/index.js";
 import { PcbEvent, TcpListener, TcpPcb, type TcpEvents, type TcpListenEvents, type TcpPcbOptions } from "./pcb.js";
 import { TcpOutput, tsNow } from "./output.js";
 import { TcpInput, type TcpSegment } from "./input.js";
 import { seqAdd, seqDiff, toSeq } from "./seq.js";
-import { TCP_STATE_NAMES, TcpState, canSendData } from "./state.js";
+import { TCP_STATE_NAMES, TcpState, canSendData, type TcpStateCode } from "./state.js";
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from "./config.js";
+import type { TcpContext } from "./context.js";
+import { TCP_STAT_NAMES, type TcpStats } from "./stats.js";
 
-export interface TcpConfig {
-  /** Maximum segment lifetime; TIME-WAIT lasts 2·MSL (RFC 9293 §3.4.2). Linux's TIME-WAIT is 60 s. */
-  mslMs: number;
-  /** Most PCBs (connections in any state but LISTEN); the oldest TIME-WAIT one is recycled when full. */
-  maxPcbs: number;
-  /** Half-open connections per listener before SYN cookies take over (RFC 4987 §3.6). */
-  synBacklog: number;
-  /** Delayed-ACK timeout (RFC 9293 §3.8.6.3: < 0.5 s; Linux's minimum is 40 ms). */
-  delayedAckMs: number;
-  /** SYN (or SYN-ACK) retransmissions before giving up (Linux tcp_syn_retries: 6). */
-  maxSynRetries: number;
-  /** Data retransmissions before the connection is dropped with ETIMEDOUT (lwIP TCP_MAXRTX: 12). */
-  maxRetries: number;
-  /** FIN-WAIT-2 lifetime once the application has closed (Linux tcp_fin_timeout: 60 s). */
-  finWait2TimeoutMs: number;
-  /** Keep-alive probe interval and count (RFC 1122 §4.2.3.6; Linux: 75 s, 9). */
-  keepAliveIntervalMs: number;
-  keepAliveProbes: number;
-  /** Out-of-order ranges held per connection; segments needing more are dropped and counted. */
-  maxOooRanges: number;
-  /** Challenge ACKs per second (RFC 5961 §7; Linux's default is 1000). */
-  challengeAckPerSec: number;
-  /** Options we offer on our SYNs and accept on theirs. */
-  windowScaling: boolean;
-  timestamps: boolean;
-  sack: boolean;
-  rto: Partial<RtoOptions>;
-  defaults: TcpPcbOptions;
-  /**
-   * Replace the per-connection random choices: the RFC 6528 ISS generator keyed from the stack's Random, and
-   * the RFC 7323 §7.1 timestamp offset drawn from it. For scripted tests that need chosen values (near 2^32,
-   * so a scenario crosses the wrap): a seed makes them reproducible but cannot choose them.
-   */
-  isn?: IsnSource;
-  tsOffset?: () => number;
-}
-
-export const DEFAULT_TCP_CONFIG: TcpConfig = {
-  mslMs: 30_000,
-  maxPcbs: 1024,
-  synBacklog: 128,
-  delayedAckMs: 40,
-  maxSynRetries: 6,
-  maxRetries: 12,
-  finWait2TimeoutMs: 60_000,
-  keepAliveIntervalMs: 75_000,
-  keepAliveProbes: 9,
-  maxOooRanges: 32,
-  challengeAckPerSec: 1000,
-  windowScaling: true,
-  timestamps: true,
-  sack: true,
-  rto: {},
-  defaults: {
-    sendBufferBytes: 256 * 1024,
-    recvBufferBytes: 256 * 1024,
-    noDelay: false,
-    keepAliveIdleMs: 0,
-    congestionControl: "newreno",
-  },
-};
+export { DEFAULT_TCP_CONFIG, type TcpConfig } from "./config.js";
 
 /** A snapshot of one connection for `netstat`-like views and tests. */
 export interface TcpPcbInfo {
@@ -117,47 +60,8 @@ function remoteKey(remoteIp: number, remotePort: number): number {
   return (remoteIp >>> 0) * 65536 + remotePort;
 }
 
-export class TcpLayer implements IpProtocolHandler {
-  readonly stats = makeCounters([
-    "rxSegments",
-    "dropTruncated",
-    "dropBadDataOffset",
-    "dropBadChecksum",
-    "dropBadOptions",
-    "dropNonUnicast",
-    "dropNoPcb",
-    "dropOutOfWindow",
-    "dropPaws",
-    "dropBadAck",
-    "dropOooFull",
-    "dropRecvFull",
-    "challengeAcks",
-    "challengeAcksLimited",
-    "synCookiesSent",
-    "synCookiesAccepted",
-    "synCookiesRejected",
-    "dropAckAfterCookies",
-    "listenOverflows",
-    "dropAcceptQueueFull",
-    "pcbLimit",
-    "timeWaitRecycled",
-    "activeOpens",
-    "passiveOpens",
-    "established",
-    "resetsReceived",
-    "timeouts",
-    "rxGroSegments",
-    "txSegments",
-    "txTsoSegments",
-    "txRetransmits",
-    "txResets",
-    "txAcks",
-    "txDropLink",
-    "fastRetransmits",
-    "rtoFired",
-    "icmpSoftErrors",
-    "icmpHardErrors",
-  ] as const);
+export class TcpLayer implements IpProtocolHandler, TcpContext {
+  readonly stats: TcpStats = makeCounters(TCP_STAT_NAMES);
 
   readonly config: TcpConfig;
   readonly output: TcpOutput;
@@ -195,7 +99,7 @@ export class TcpLayer implements IpProtocolHandler {
     this.cookies = new SynCookies(randomSecret(random));
     this.ports = new EphemeralPorts(random);
     this.challengeTokens = this.config.challengeAckPerSec;
-    this.output = new TcpOutput(ip, scheduler, this.stats, () => ip.netif.mtu - 40);
+    this.output = new TcpOutput(ip, scheduler, this.stats, () => this.interfaceMssBytes());
     this.input_ = new TcpInput(this);
     ip.register(IpProto.TCP, this);
   }
@@ -508,7 +412,11 @@ export class TcpLayer implements IpProtocolHandler {
     return options.congestionControl === undefined || isCongestionControlName(options.congestionControl);
   }
 
-  // ================= used by tcp/input =================
+  // ================= TcpContext: used by tcp/input and the modules it calls =================
+
+  interfaceMssBytes(): number {
+    return this.ip.netif.mtu - 40;
+  }
 
   lookup(localPort: number, remoteIp: number, remotePort: number): TcpPcb | null {
     return this.pcbs.get(localPort)?.get(remoteKey(remoteIp, remotePort)) ?? null;
@@ -632,7 +540,7 @@ export class TcpLayer implements IpProtocolHandler {
     if (!this.inBatch && !this.flushing) this.flushTouched(this.scheduler.now());
   }
 
-  setState(pcb: TcpPcb, state: (typeof TcpState)[keyof typeof TcpState]): void {
+  setState(pcb: TcpPcb, state: TcpStateCode): void {
     pcb.state = state;
     if (state === TcpState.FIN_WAIT_2 || state === TcpState.TIME_WAIT) this.fireCloseDone(pcb);
     if (state === TcpState.TIME_WAIT) {
