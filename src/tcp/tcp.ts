@@ -1,7 +1,8 @@
 // The TCP layer: demultiplexes segments from ip/ip to PCBs and listeners, owns every PCB and its timers,
 // runs one output pass per touched PCB after each batch (so ACKs ride with data), and offers the PCB API
 // that usocket and the built-in services use: listen, connect, write, read, shutdown, close, abort.
-// Call order: ip/input → TcpLayer.input → tcp/input (state machine) → events → tcp/output → ip/output.
+// Call order: ip/input → TcpLayer.input → tcp/listen or tcp/input (state machine: tcp/ack, tcp/receive)
+// → events → tcp/output → ip/output. Its deadlines call tcp/timers.
 
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { formatIpv4 } from "../core/addr.js";
@@ -19,7 +20,10 @@ import { RttEstimator } from "./rtt.js";
 import { createCongestionControl, isCongestionControlName, unknownCongestionControl } from "./cc/index.js";
 import { PcbEvent, TcpListener, TcpPcb, type TcpEvents, type TcpListenEvents, type TcpPcbOptions } from "./pcb.js";
 import { TcpOutput, tsNow } from "./output.js";
-import { TcpInput, type TcpSegment } from "./input.js";
+import { pcbInput, resetForClosed } from "./input.js";
+import { listenInput } from "./listen.js";
+import { TcpSegment } from "./segment.js";
+import { onRetransmitTimeout } from "./timers.js";
 import { seqAdd, seqDiff, toSeq } from "./seq.js";
 import { TCP_STATE_NAMES, TcpState, canSendData, type TcpStateCode } from "./state.js";
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from "./config.js";
@@ -68,7 +72,8 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
   readonly isn: IsnSource;
   readonly ports: EphemeralPorts;
   readonly cookies: SynCookies;
-  private readonly input_: TcpInput;
+  /** The segment being processed, refilled for each one. */
+  private readonly segment = new TcpSegment();
   /** localPort → (remoteKey → PCB). */
   private readonly pcbs = new Map<number, Map<number, TcpPcb>>();
   private pcbCount = 0;
@@ -100,7 +105,6 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
     this.ports = new EphemeralPorts(random);
     this.challengeTokens = this.config.challengeAckPerSec;
     this.output = new TcpOutput(ip, scheduler, this.stats, () => this.interfaceMssBytes());
-    this.input_ = new TcpInput(this);
     ip.register(IpProto.TCP, this);
   }
 
@@ -126,25 +130,25 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
       stats.dropBadOptions++;
       return;
     }
-    const seg = this.input_.segment;
+    const seg = this.segment;
     seg.fill(view, this.options, rx);
     if (seg.segmentsIn(seg.dataLength) > 1) stats.rxGroSegments++;
     this.inBatch = true;
     const pcb = this.lookup(seg.dstPort, rx.src, seg.srcPort);
     if (pcb !== null) {
-      this.input_.pcbInput(pcb, seg);
+      pcbInput(this, pcb, seg);
       this.touch(pcb);
       this.fireAcceptable();
       return;
     }
     const listener = this.listenerOn(seg.dstPort);
     if (listener !== null && (listener.localIp === 0 || listener.localIp === rx.dst)) {
-      this.input_.listenInput(listener, seg);
+      listenInput(this, listener, seg);
       this.fireAcceptable();
       return;
     }
     stats.dropNoPcb++;
-    this.input_.resetForClosed(seg);
+    resetForClosed(this, seg);
   }
 
   endBatch(nowMs: number): void {
@@ -669,7 +673,7 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
   }
 
   private onRtxTimer(pcb: TcpPcb, nowMs: number): void {
-    this.input_.onRetransmitTimeout(pcb, nowMs);
+    onRetransmitTimeout(this, pcb, nowMs);
     if (!pcb.freed) this.kick(pcb);
   }
 
