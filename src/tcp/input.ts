@@ -8,7 +8,7 @@ import { Err } from "../core/errors.js";
 import { TcpFlag } from "./header.js";
 import { ackOfSyn, processAck } from "./ack.js";
 import type { TcpContext } from "./context.js";
-import { listenInput } from "./listen.js";
+import { listenInput, synReceivedAck } from "./listen.js";
 import { negotiate } from "./negotiate.js";
 import { PcbEvent, type TcpPcb } from "./pcb.js";
 import { isAcceptable, processData, trimToWindow } from "./receive.js";
@@ -171,52 +171,7 @@ function synchronizedInput(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment): void 
   // Fifth: the ACK field.
   if (!seg.has(TcpFlag.ACK)) return;
   if (pcb.state === TcpState.SYN_RECEIVED) {
-    if (seqLeq(seg.ack, pcb.sndUna) || seqGt(seg.ack, pcb.sndMax)) {
-      tcp.output.sendReset(pcb.localIp, pcb.localPort, pcb.remoteIp, pcb.remotePort, seg.ack, toSeq(0), false);
-      return;
-    }
-    const queuedFor = pcb.listener;
-    if (queuedFor !== null && !queuedFor.closed && queuedFor.acceptQueue.length >= queuedFor.backlog) {
-      // Linux (tcp_abort_on_overflow = 0, the default): an ACK that would complete the handshake while
-      // the accept queue is full is dropped, data and all; the PCB stays in SYN-RECEIVED and its SYN-ACK
-      // retransmission (or the client's next segment) completes the connection once the application has
-      // accepted. A reset here would kill a connection the client already believes in.
-      tcp.stats.dropAcceptQueueFull++;
-      // The client proved its address with a valid ACK: this PCB is no longer half-open, so it leaves the
-      // SYN queue (still bounded by the PCB limit). Left in, a slow acceptor would fill the SYN queue with
-      // such PCBs and push new clients onto SYN cookies, whose connections cannot survive a dropped ACK
-      // (a later segment's sequence number no longer decodes the cookie, and draws a reset).
-      if (pcb.inSynQueue) {
-        pcb.inSynQueue = false;
-        queuedFor.synQueueLength--;
-      }
-      return;
-    }
-    ackOfSyn(tcp, pcb, seg);
-    pcb.sndWnd = windowUnscaled ? seg.window : seg.window << pcb.sndWndShift;
-    pcb.maxSndWnd = Math.max(pcb.maxSndWnd, pcb.sndWnd);
-    pcb.sndWl1 = seg.seq;
-    pcb.sndWl2 = seg.ack;
-    tcp.setState(pcb, TcpState.ESTABLISHED);
-    tcp.stats.established++;
-    // RFC 9293 §3.10.4: a CLOSE in SYN-RECEIVED was queued "for processing after entering ESTABLISHED".
-    if (pcb.finQueued) tcp.setState(pcb, TcpState.FIN_WAIT_1);
-    startKeepAlive(tcp, pcb, seg.nowMs);
-    const l = pcb.listener;
-    if (l !== null) {
-      if (pcb.inSynQueue) l.synQueueLength--;
-      pcb.inSynQueue = false;
-      // closeListener aborts its SYN-RECEIVED PCBs, so this is a guard, never the overflow path (above).
-      if (l.closed) {
-        pcb.listener = null;
-        tcp.abort(pcb);
-        return;
-      }
-      l.acceptQueue.push(pcb);
-      tcp.touchListener(l);
-    } else {
-      pcb.pendingEvents |= PcbEvent.CONNECTED | PcbEvent.WRITABLE;
-    }
+    if (!synReceivedAck(tcp, pcb, seg, windowUnscaled)) return;
   } else if (!processAck(tcp, pcb, seg)) {
     return;
   }

@@ -1,16 +1,19 @@
 // LISTEN (RFC 9293 §3.10.7.2): a SYN to a listener becomes a SYN-RECEIVED PCB in its SYN queue, or, with
-// the SYN queue full, a stateless SYN cookie (RFC 4987 §3.6) whose returning ACK builds the connection.
+// the SYN queue full, a stateless SYN cookie (RFC 4987 §3.6) whose returning ACK builds the connection; and
+// SYN-RECEIVED's admission: the ACK that completes a handshake moves the PCB to its listener's accept queue.
 // Call order: TcpLayer.input (tcp/tcp: no PCB, a listener on the port) → listenInput → tcp/output (via the
-// touched PCB, or the cookie SYN-ACK at once). TIME-WAIT reuse (tcp/input) enters here too.
+// touched PCB, or the cookie SYN-ACK at once); tcp/input → synReceivedAck. TIME-WAIT reuse enters here too.
 
 import { TcpFlag } from "./header.js";
+import { ackOfSyn } from "./ack.js";
 import type { TcpContext } from "./context.js";
 import { DEFAULT_MSS, negotiate } from "./negotiate.js";
-import type { TcpListener, TcpPcb } from "./pcb.js";
+import { PcbEvent, type TcpListener, type TcpPcb } from "./pcb.js";
 import { processData } from "./receive.js";
 import type { TcpSegment } from "./segment.js";
-import { seqAdd, toSeq } from "./seq.js";
+import { seqAdd, seqGt, seqLeq, toSeq } from "./seq.js";
 import { TcpState } from "./state.js";
+import { startKeepAlive } from "./timers.js";
 
 /**
  * After a listener last sent a SYN cookie, how long an ACK that decodes no cookie is dropped rather than
@@ -158,5 +161,61 @@ function acceptCookie(tcp: TcpContext, l: TcpListener, seg: TcpSegment): boolean
   tcp.stats.established++;
   processData(tcp, pcb, seg);
   tcp.touch(pcb);
+  return true;
+}
+
+/**
+ * The ACK field in SYN-RECEIVED (RFC 9293 §3.10.7.4, fifth step): an ACK of our SYN completes the handshake.
+ * A passive open then joins its listener's accept queue; a simultaneous open tells its owner it is connected.
+ * `windowUnscaled`: the segment was a SYN-ACK, whose window field is never scaled (RFC 7323 §2.2). Returns
+ * false when the segment must be dropped.
+ */
+export function synReceivedAck(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment, windowUnscaled: boolean): boolean {
+  if (seqLeq(seg.ack, pcb.sndUna) || seqGt(seg.ack, pcb.sndMax)) {
+    tcp.output.sendReset(pcb.localIp, pcb.localPort, pcb.remoteIp, pcb.remotePort, seg.ack, toSeq(0), false);
+    return false;
+  }
+  const queuedFor = pcb.listener;
+  if (queuedFor !== null && !queuedFor.closed && queuedFor.acceptQueue.length >= queuedFor.backlog) {
+    // Linux (tcp_abort_on_overflow = 0, the default): an ACK that would complete the handshake while
+    // the accept queue is full is dropped, data and all; the PCB stays in SYN-RECEIVED and its SYN-ACK
+    // retransmission (or the client's next segment) completes the connection once the application has
+    // accepted. A reset here would kill a connection the client already believes in.
+    tcp.stats.dropAcceptQueueFull++;
+    // The client proved its address with a valid ACK: this PCB is no longer half-open, so it leaves the
+    // SYN queue (still bounded by the PCB limit). Left in, a slow acceptor would fill the SYN queue with
+    // such PCBs and push new clients onto SYN cookies, whose connections cannot survive a dropped ACK
+    // (a later segment's sequence number no longer decodes the cookie, and draws a reset).
+    if (pcb.inSynQueue) {
+      pcb.inSynQueue = false;
+      queuedFor.synQueueLength--;
+    }
+    return false;
+  }
+  ackOfSyn(tcp, pcb, seg);
+  pcb.sndWnd = windowUnscaled ? seg.window : seg.window << pcb.sndWndShift;
+  pcb.maxSndWnd = Math.max(pcb.maxSndWnd, pcb.sndWnd);
+  pcb.sndWl1 = seg.seq;
+  pcb.sndWl2 = seg.ack;
+  tcp.setState(pcb, TcpState.ESTABLISHED);
+  tcp.stats.established++;
+  // RFC 9293 §3.10.4: a CLOSE in SYN-RECEIVED was queued "for processing after entering ESTABLISHED".
+  if (pcb.finQueued) tcp.setState(pcb, TcpState.FIN_WAIT_1);
+  startKeepAlive(tcp, pcb, seg.nowMs);
+  const l = pcb.listener;
+  if (l !== null) {
+    if (pcb.inSynQueue) l.synQueueLength--;
+    pcb.inSynQueue = false;
+    // closeListener aborts its SYN-RECEIVED PCBs, so this is a guard, never the overflow path (above).
+    if (l.closed) {
+      pcb.listener = null;
+      tcp.abort(pcb);
+      return false;
+    }
+    l.acceptQueue.push(pcb);
+    tcp.touchListener(l);
+  } else {
+    pcb.pendingEvents |= PcbEvent.CONNECTED | PcbEvent.WRITABLE;
+  }
   return true;
 }
