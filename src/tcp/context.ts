@@ -49,6 +49,8 @@ export interface TcpContext {
   setState(pcb: TcpPcb, state: TcpStateCode): void;
   /** Marks a PCB for the end-of-batch pass (events, then output). */
   touch(pcb: TcpPcb): void;
+  /** Marks a PCB and, outside an input batch (a timer), runs its output pass now. */
+  kick(pcb: TcpPcb): void;
   /** Marks a listener whose accept queue gained a connection. */
   touchListener(l: TcpListener): void;
   /** RFC 5961 §7: one rate limit for every challenge ACK; false when none may go now (counted). */

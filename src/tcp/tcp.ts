@@ -4,7 +4,7 @@
 // Call order: ip/input → TcpLayer.input → tcp/listen or tcp/input (state machine: tcp/ack, tcp/receive)
 // → events → tcp/output → ip/output. Its deadlines call tcp/timers.
 
-import { Deadline, type Scheduler } from "../core/scheduler.js";
+import type { Scheduler } from "../core/scheduler.js";
 import { formatIpv4 } from "../core/addr.js";
 import { makeCounters } from "../core/stats.js";
 import { EMPTY_RING, RingPool } from "../core/ringPool.js";
@@ -23,7 +23,7 @@ import { TcpOutput, tsNow } from "./output.js";
 import { pcbInput, resetForClosed } from "./input.js";
 import { listenInput } from "./listen.js";
 import { TcpSegment } from "./segment.js";
-import { onRetransmitTimeout } from "./timers.js";
+import { cancelDeadlines, makeDeadlines, startFinWait2Timeout, startTimeWait } from "./timers.js";
 import { seqAdd, seqDiff, toSeq } from "./seq.js";
 import { TCP_STATE_NAMES, TcpState, canSendData, type TcpStateCode } from "./state.js";
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from "./config.js";
@@ -320,7 +320,7 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
       this.abort(pcb);
       return;
     }
-    if (pcb.state === TcpState.FIN_WAIT_2) this.scheduler.after(pcb.closeDeadline, this.config.finWait2TimeoutMs);
+    if (pcb.state === TcpState.FIN_WAIT_2) startFinWait2Timeout(this, pcb);
     this.shutdownWrite(pcb);
   }
 
@@ -435,10 +435,7 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
       this.rings.take(options.sendBufferBytes),
       this.rings.take(options.recvBufferBytes),
     );
-    pcb.rtxDeadline = new Deadline((now) => this.onRtxTimer(pcb, now), "tcp rtx");
-    pcb.ackDeadline = new Deadline(() => this.onAckTimer(pcb), "tcp delack");
-    pcb.keepAliveDeadline = new Deadline((now) => this.onKeepAliveTimer(pcb, now), "tcp keepalive");
-    pcb.closeDeadline = new Deadline((now) => this.onCloseTimer(pcb, now), "tcp close");
+    makeDeadlines(this, pcb);
     // RFC 7323 §7.1: a random offset per connection, so TSvals do not reveal the host's clock.
     pcb.tsOffset = this.config.tsOffset !== undefined ? this.config.tsOffset() >>> 0 : this.random.nextU32();
     // Our window shift: the smallest that lets the 16-bit field cover the whole receive ring (RFC 7323 §2.2).
@@ -495,11 +492,7 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
   free(pcb: TcpPcb): void {
     if (pcb.freed) return;
     pcb.freed = true;
-    const s = this.scheduler;
-    s.cancel(pcb.rtxDeadline);
-    s.cancel(pcb.ackDeadline);
-    s.cancel(pcb.keepAliveDeadline);
-    s.cancel(pcb.closeDeadline);
+    cancelDeadlines(this.scheduler, pcb);
     const m = this.pcbs.get(pcb.localPort);
     if (m !== undefined && m.get(remoteKey(pcb.remoteIp, pcb.remotePort)) === pcb) {
       m.delete(remoteKey(pcb.remoteIp, pcb.remotePort));
@@ -547,15 +540,8 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
   setState(pcb: TcpPcb, state: TcpStateCode): void {
     pcb.state = state;
     if (state === TcpState.FIN_WAIT_2 || state === TcpState.TIME_WAIT) this.fireCloseDone(pcb);
-    if (state === TcpState.TIME_WAIT) {
-      const s = this.scheduler;
-      s.cancel(pcb.rtxDeadline);
-      s.cancel(pcb.ackDeadline);
-      s.cancel(pcb.keepAliveDeadline);
-      s.after(pcb.closeDeadline, 2 * this.config.mslMs);
-    } else if (state === TcpState.FIN_WAIT_2 && pcb.orphaned) {
-      this.scheduler.after(pcb.closeDeadline, this.config.finWait2TimeoutMs);
-    }
+    if (state === TcpState.TIME_WAIT) startTimeWait(this, pcb);
+    else if (state === TcpState.FIN_WAIT_2 && pcb.orphaned) startFinWait2Timeout(this, pcb);
   }
 
   /** Marks a PCB for the end-of-batch pass (events, then output). */
@@ -670,38 +656,6 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
       pcb.windowUpdatePending = true;
       this.kick(pcb);
     }
-  }
-
-  private onRtxTimer(pcb: TcpPcb, nowMs: number): void {
-    onRetransmitTimeout(this, pcb, nowMs);
-    if (!pcb.freed) this.kick(pcb);
-  }
-
-  private onAckTimer(pcb: TcpPcb): void {
-    pcb.ackNow = true;
-    this.kick(pcb);
-  }
-
-  private onKeepAliveTimer(pcb: TcpPcb, nowMs: number): void {
-    if (pcb.keepAliveIdleMs <= 0 || !pcb.isSynchronized || pcb.state === TcpState.TIME_WAIT) return;
-    const idle = nowMs - pcb.lastRecvMs;
-    if (idle < pcb.keepAliveIdleMs && pcb.keepAliveProbes === 0) {
-      this.scheduler.set(pcb.keepAliveDeadline, pcb.lastRecvMs + pcb.keepAliveIdleMs);
-      return;
-    }
-    if (pcb.keepAliveProbes >= this.config.keepAliveProbes) {
-      this.stats.timeouts++;
-      this.fail(pcb, Err.TIMEOUT);
-      return;
-    }
-    pcb.keepAliveProbes++;
-    this.output.sendProbe(pcb, nowMs);
-    this.scheduler.after(pcb.keepAliveDeadline, this.config.keepAliveIntervalMs);
-  }
-
-  private onCloseTimer(pcb: TcpPcb, _nowMs: number): void {
-    // End of TIME-WAIT, or an orphaned FIN-WAIT-2 that waited too long for the peer's FIN.
-    this.free(pcb);
   }
 
   /** Our timestamp clock for `pcb`. */

@@ -1,19 +1,85 @@
-// TCP's per-PCB timers as the layer's deadlines fire them: retransmission and persist (RFC 6298 §5.4–5.7,
-// RFC 9293 §3.8.6.1), and arming keep-alive. Call order: scheduler → TcpLayer's deadline → timers → the
-// PCB's output pass (TcpLayer.kick).
+// TCP's per-PCB timers: four deadlines made with the PCB — retransmission and persist (RFC 6298 §5.4–5.7,
+// RFC 9293 §3.8.6.1), delayed ACK (RFC 9293 §3.8.6.3), keep-alive (RFC 1122 §4.2.3.6), and close (TIME-WAIT's
+// 2·MSL, an orphaned FIN-WAIT-2's timeout) — what each does when it fires, and arming them for the states
+// that need them. Call order: scheduler → a PCB's deadline → timers → the PCB's output pass (TcpContext.kick).
 
 import { Err } from "../core/errors.js";
+import { Deadline, type Scheduler } from "../core/scheduler.js";
 import type { TcpContext } from "./context.js";
 import type { TcpPcb } from "./pcb.js";
 import { TcpState } from "./state.js";
+
+/** Makes a fresh PCB's deadlines, once: arming one later is a field write (scheduler.set). */
+export function makeDeadlines(tcp: TcpContext, pcb: TcpPcb): void {
+  pcb.rtxDeadline = new Deadline((now) => onRtxDeadline(tcp, pcb, now), "tcp rtx");
+  pcb.ackDeadline = new Deadline(() => onDelayedAck(tcp, pcb), "tcp delack");
+  pcb.keepAliveDeadline = new Deadline((now) => onKeepAlive(tcp, pcb, now), "tcp keepalive");
+  pcb.closeDeadline = new Deadline(() => onCloseTimeout(tcp, pcb), "tcp close");
+}
+
+/** Disarms every deadline of a PCB leaving the layer. */
+export function cancelDeadlines(scheduler: Scheduler, pcb: TcpPcb): void {
+  scheduler.cancel(pcb.rtxDeadline);
+  scheduler.cancel(pcb.ackDeadline);
+  scheduler.cancel(pcb.keepAliveDeadline);
+  scheduler.cancel(pcb.closeDeadline);
+}
+
+/** Entering TIME-WAIT: nothing is left to retransmit, acknowledge late or keep alive; 2·MSL (RFC 9293 §3.4.2). */
+export function startTimeWait(tcp: TcpContext, pcb: TcpPcb): void {
+  const s = tcp.scheduler;
+  s.cancel(pcb.rtxDeadline);
+  s.cancel(pcb.ackDeadline);
+  s.cancel(pcb.keepAliveDeadline);
+  s.after(pcb.closeDeadline, 2 * tcp.config.mslMs);
+}
+
+/** An orphaned FIN-WAIT-2 waits this long for the peer's FIN (Linux's tcp_fin_timeout), then is freed. */
+export function startFinWait2Timeout(tcp: TcpContext, pcb: TcpPcb): void {
+  tcp.scheduler.after(pcb.closeDeadline, tcp.config.finWait2TimeoutMs);
+}
 
 /** Arms the keep-alive deadline once a connection is established (RFC 1122 §4.2.3.6: only if asked for). */
 export function startKeepAlive(tcp: TcpContext, pcb: TcpPcb, nowMs: number): void {
   if (pcb.keepAliveIdleMs > 0) tcp.scheduler.set(pcb.keepAliveDeadline, nowMs + pcb.keepAliveIdleMs);
 }
 
+function onRtxDeadline(tcp: TcpContext, pcb: TcpPcb, nowMs: number): void {
+  onRetransmitTimeout(tcp, pcb, nowMs);
+  if (!pcb.freed) tcp.kick(pcb);
+}
+
+/** RFC 9293 §3.8.6.3: the delayed ACK is due. */
+function onDelayedAck(tcp: TcpContext, pcb: TcpPcb): void {
+  pcb.ackNow = true;
+  tcp.kick(pcb);
+}
+
+/** RFC 1122 §4.2.3.6: after keepAliveIdleMs without a segment, probe; keepAliveProbes unanswered end it. */
+function onKeepAlive(tcp: TcpContext, pcb: TcpPcb, nowMs: number): void {
+  if (pcb.keepAliveIdleMs <= 0 || !pcb.isSynchronized || pcb.state === TcpState.TIME_WAIT) return;
+  const idle = nowMs - pcb.lastRecvMs;
+  if (idle < pcb.keepAliveIdleMs && pcb.keepAliveProbes === 0) {
+    tcp.scheduler.set(pcb.keepAliveDeadline, pcb.lastRecvMs + pcb.keepAliveIdleMs);
+    return;
+  }
+  if (pcb.keepAliveProbes >= tcp.config.keepAliveProbes) {
+    tcp.stats.timeouts++;
+    tcp.fail(pcb, Err.TIMEOUT);
+    return;
+  }
+  pcb.keepAliveProbes++;
+  tcp.output.sendProbe(pcb, nowMs);
+  tcp.scheduler.after(pcb.keepAliveDeadline, tcp.config.keepAliveIntervalMs);
+}
+
+function onCloseTimeout(tcp: TcpContext, pcb: TcpPcb): void {
+  // End of TIME-WAIT, or an orphaned FIN-WAIT-2 that waited too long for the peer's FIN.
+  tcp.free(pcb);
+}
+
 /** The retransmission (or persist) deadline fired (RFC 6298 §5.4–5.7, RFC 9293 §3.8.6.1). */
-export function onRetransmitTimeout(tcp: TcpContext, pcb: TcpPcb, nowMs: number): void {
+function onRetransmitTimeout(tcp: TcpContext, pcb: TcpPcb, nowMs: number): void {
   const cfg = tcp.config;
   if (pcb.persisting) {
     if (pcb.sndWnd > 0) {
