@@ -23,6 +23,7 @@ import { TcpOutput, tsNow } from "./output.js";
 import { pcbInput, resetForClosed } from "./input.js";
 import { listenInput } from "./listen.js";
 import { TcpSegment } from "./segment.js";
+import { PcbTable } from "./table.js";
 import { cancelDeadlines, makeDeadlines, startFinWait2Timeout, startTimeWait } from "./timers.js";
 import { seqAdd, seqDiff, toSeq } from "./seq.js";
 import { TCP_STATE_NAMES, TcpState, canSendData, type TcpStateCode } from "./state.js";
@@ -59,11 +60,6 @@ export interface TcpPcbInfo {
   recvQueued: number;
 }
 
-/** Key for the inner PCB map: remote address and port (48 bits, exact in a double). */
-function remoteKey(remoteIp: number, remotePort: number): number {
-  return (remoteIp >>> 0) * 65536 + remotePort;
-}
-
 export class TcpLayer implements IpProtocolHandler, TcpContext {
   readonly stats: TcpStats = makeCounters(TCP_STAT_NAMES);
 
@@ -74,10 +70,8 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
   readonly cookies: SynCookies;
   /** The segment being processed, refilled for each one. */
   private readonly segment = new TcpSegment();
-  /** localPort → (remoteKey → PCB). */
-  private readonly pcbs = new Map<number, Map<number, TcpPcb>>();
-  private pcbCount = 0;
-  private readonly listeners = new Map<number, TcpListener>();
+  /** Every PCB and listener, by port and addresses. */
+  private readonly table = new PcbTable();
   private readonly rings = new RingPool();
   private readonly touchedList: TcpPcb[] = [];
   private readonly touchedListeners: TcpListener[] = [];
@@ -175,10 +169,8 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
 
   unreachable(ip: number): void {
     // ARP failed for a peer: connections still opening to it fail now (EHOSTUNREACH); others keep retrying.
-    for (const byRemote of this.pcbs.values()) {
-      for (const pcb of byRemote.values()) {
-        if (pcb.remoteIp === ip && pcb.state === TcpState.SYN_SENT) this.fail(pcb, Err.RTE);
-      }
+    for (const pcb of this.table.live()) {
+      if (pcb.remoteIp === ip && pcb.state === TcpState.SYN_SENT) this.fail(pcb, Err.RTE);
     }
   }
 
@@ -198,7 +190,7 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
     }
     const l = new TcpListener(localIp, localPort, Math.max(1, backlog), { ...this.config.defaults, ...options });
     l.events = events;
-    this.listeners.set(localPort, l);
+    this.table.addListener(l);
     return l;
   }
 
@@ -213,11 +205,9 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
   closeListener(listener: TcpListener): void {
     if (listener.closed) return;
     listener.closed = true;
-    if (this.listeners.get(listener.localPort) === listener) this.listeners.delete(listener.localPort);
+    this.table.removeListener(listener);
     for (const pcb of listener.acceptQueue.splice(0)) this.abort(pcb);
-    for (const byRemote of this.pcbs.values()) {
-      for (const pcb of [...byRemote.values()]) if (pcb.listener === listener) this.abort(pcb);
-    }
+    for (const pcb of this.table.all()) if (pcb.listener === listener) this.abort(pcb);
   }
 
   /** Active open (RFC 9293 §3.10.1). `localPort` 0 picks an ephemeral port (RFC 6056). Err.VAL for an unknown congestion control. */
@@ -234,7 +224,7 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
       if (!this.ip.isLocal(remoteIp)) return Err.RTE;
     }
     if (localPort === 0) {
-      localPort = this.ports.choose(localIp, remoteIp, remotePort, (p) => this.lookup(p, remoteIp, remotePort) === null && !this.listeners.has(p));
+      localPort = this.ports.choose(localIp, remoteIp, remotePort, (p) => this.lookup(p, remoteIp, remotePort) === null && !this.table.hasListener(p));
       if (localPort === 0) return Err.USE;
     } else if (this.lookup(localPort, remoteIp, remotePort) !== null) {
       return Err.USE;
@@ -354,19 +344,17 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
 
   /** Every live PCB (for netstat views and leak checks). */
   allPcbs(): TcpPcb[] {
-    const out: TcpPcb[] = [];
-    for (const m of this.pcbs.values()) for (const p of m.values()) out.push(p);
-    return out;
+    return this.table.all();
   }
 
   /** The open listener on `port`, if any. */
   listenerOn(port: number): TcpListener | null {
-    const l = this.listeners.get(port);
+    const l = this.table.listener(port);
     return l !== undefined && !l.closed ? l : null;
   }
 
   get activeListeners(): TcpListener[] {
-    return [...this.listeners.values()];
+    return this.table.allListeners();
   }
 
   info(pcb: TcpPcb): TcpPcbInfo {
@@ -404,9 +392,9 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
 
   /** Frees every PCB and listener without sending anything (stack shutdown). */
   shutdown(): void {
-    for (const l of [...this.listeners.values()]) {
+    for (const l of this.table.allListeners()) {
       l.closed = true;
-      this.listeners.delete(l.localPort);
+      this.table.removeListener(l);
     }
     for (const pcb of this.allPcbs()) this.free(pcb);
   }
@@ -423,7 +411,7 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
   }
 
   lookup(localPort: number, remoteIp: number, remotePort: number): TcpPcb | null {
-    return this.pcbs.get(localPort)?.get(remoteKey(remoteIp, remotePort)) ?? null;
+    return this.table.lookup(localPort, remoteIp, remotePort);
   }
 
   newPcb(options: TcpPcbOptions): TcpPcb {
@@ -456,29 +444,18 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
   }
 
   insert(pcb: TcpPcb): void {
-    let m = this.pcbs.get(pcb.localPort);
-    if (m === undefined) {
-      m = new Map();
-      this.pcbs.set(pcb.localPort, m);
-    }
-    m.set(remoteKey(pcb.remoteIp, pcb.remotePort), pcb);
-    this.pcbCount++;
+    this.table.insert(pcb);
   }
 
   /** Whether makeRoom would succeed: a free slot, or a TIME-WAIT PCB to recycle. Changes nothing. */
   hasRoom(): boolean {
-    if (this.pcbCount < this.config.maxPcbs) return true;
-    for (const m of this.pcbs.values()) for (const pcb of m.values()) if (pcb.state === TcpState.TIME_WAIT) return true;
-    return false;
+    return this.table.size < this.config.maxPcbs || this.table.hasTimeWait();
   }
 
   /** Ensures there is room for one more PCB, recycling the oldest TIME-WAIT one if needed (as lwIP does). */
   makeRoom(): boolean {
-    if (this.pcbCount < this.config.maxPcbs) return true;
-    let oldest: TcpPcb | null = null;
-    for (const pcb of this.allPcbs()) {
-      if (pcb.state === TcpState.TIME_WAIT && (oldest === null || pcb.closeDeadline.at < oldest.closeDeadline.at)) oldest = pcb;
-    }
+    if (this.table.size < this.config.maxPcbs) return true;
+    const oldest = this.table.oldestTimeWait();
     if (oldest === null) {
       this.stats.pcbLimit++;
       return false;
@@ -493,12 +470,7 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
     if (pcb.freed) return;
     pcb.freed = true;
     cancelDeadlines(this.scheduler, pcb);
-    const m = this.pcbs.get(pcb.localPort);
-    if (m !== undefined && m.get(remoteKey(pcb.remoteIp, pcb.remotePort)) === pcb) {
-      m.delete(remoteKey(pcb.remoteIp, pcb.remotePort));
-      if (m.size === 0) this.pcbs.delete(pcb.localPort);
-      this.pcbCount--;
-    }
+    this.table.remove(pcb);
     const l = pcb.listener;
     if (l !== null) {
       if (pcb.inSynQueue) l.synQueueLength--;
@@ -571,14 +543,9 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
     return true;
   }
 
+  /** Whether `port` is taken for a new listener (SO_REUSEADDR: only by a listener). */
   portInUse(port: number, reuseAddress: boolean): boolean {
-    if (this.listeners.has(port)) return true;
-    const m = this.pcbs.get(port);
-    if (m === undefined) return false;
-    // SO_REUSEADDR (as Linux): only a listener holds the port; connections left by a closed listener, in
-    // TIME-WAIT or still open, do not (demux matches them by their full 4-tuple first).
-    if (!reuseAddress) return m.size > 0;
-    return false;
+    return this.table.portInUse(port, reuseAddress);
   }
 
   // ================= batch end, timers =================
