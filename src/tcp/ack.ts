@@ -1,19 +1,17 @@
 // ACK processing for a synchronized connection (RFC 9293 §3.10.7.4 fifth step): RFC 5961 §5.2 ACK
 // acceptability, freeing acknowledged send-ring bytes, RTT samples (RFC 7323 §4, RFC 6298 with Karn), the
-// congestion-control upcalls, duplicate-ACK loss detection and recovery (RFC 5681, RFC 6582, RFC 6675),
-// window updates, and the FIN-acknowledged state moves. Call order: tcp/input → processAck / ackOfSyn →
-// cc → (touched PCB) tcp/output.
+// congestion-control upcalls, duplicate ACKs and the recovery point (RFC 5681 §3.2, RFC 6582 §3.2) with the
+// connection's loss recovery (recovery/: NewReno or SACK), window updates, and the FIN-acknowledged state
+// moves. Call order: tcp/input → processAck / ackOfSyn → cc, recovery → (touched PCB) tcp/output.
 
 import { TcpFlag } from "./header.js";
 import type { TcpContext } from "./context.js";
 import { tsNow } from "./output.js";
 import { PcbEvent, type TcpPcb } from "./pcb.js";
+import { lossRecovery } from "./recovery/index.js";
 import type { TcpSegment } from "./segment.js";
 import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt, type Seq } from "./seq.js";
 import { TcpState } from "./state.js";
-
-/** RFC 5681 §3.2: duplicate ACKs that trigger fast retransmit. */
-const DUP_THRESH = 3;
 
 /** The peer acknowledged our SYN: RTT sample, congestion window, send space. */
 export function ackOfSyn(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment): void {
@@ -48,9 +46,9 @@ export function processAck(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment): boole
   }
   const window = seg.window << pcb.sndWndShift;
   let sackedNew = false;
-  if (pcb.sackOn && seg.options.sackCount > 0) {
-    // The scoreboard wants this ACK's cumulative point: blocks at or below it carry nothing new.
-    sackedNew = pcb.scoreboard.update(seqGt(ack, pcb.sndUna) ? ack : pcb.sndUna, pcb.sndMax, seg.options.sackBlocks, seg.options.sackCount);
+  if (seg.options.sackCount > 0) {
+    // The blocks are read against this ACK's cumulative point: those at or below it carry nothing new.
+    sackedNew = lossRecovery(pcb).updateSack(pcb, seqGt(ack, pcb.sndUna) ? ack : pcb.sndUna, seg.options.sackBlocks, seg.options.sackCount);
   }
   if (seqGt(ack, pcb.sndUna)) {
     newAck(tcp, pcb, seg, ack);
@@ -117,14 +115,11 @@ function newAck(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment, ack: Seq): void {
     if (seqGeq(ack, pcb.recoverSeq)) {
       // RFC 6582 §3.2 step 3: full acknowledgment ends recovery.
       pcb.inRecovery = false;
-      pcb.inflationBytes = 0;
+      lossRecovery(pcb).onExit(pcb);
       pcb.dupAcks = 0;
       pcb.cc.onExitRecovery(pcb.flightBytes, mss, seg.nowMs);
-    } else if (!pcb.sackOn) {
-      // RFC 6582 §3.2 step 4: a partial ACK retransmits the next hole and deflates the window.
-      tcp.output.retransmit(pcb, pcb.sndUna, seg.nowMs);
-      pcb.inflationBytes = Math.max(0, pcb.inflationBytes - acked) + (acked >= mss ? mss : 0);
-      tcp.scheduler.set(pcb.rtxDeadline, seg.nowMs + pcb.rtt.currentRtoMs);
+    } else {
+      lossRecovery(pcb).onPartialAck(tcp.output, pcb, acked, seg.nowMs);
     }
   } else {
     pcb.dupAcks = 0;
@@ -135,14 +130,16 @@ function newAck(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment, ack: Seq): void {
   else tcp.scheduler.set(pcb.rtxDeadline, seg.nowMs + pcb.rtt.currentRtoMs);
 }
 
+/** A duplicate ACK (RFC 5681 §2): counted, and the third (or a SACK loss) starts fast retransmit. */
 function dupAck(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment): void {
   pcb.dupAcks++;
   const mss = pcb.mssBytes;
+  const recovery = lossRecovery(pcb);
   if (pcb.inRecovery) {
-    if (!pcb.sackOn) pcb.inflationBytes += mss; // RFC 5681 §3.2 step 4
+    recovery.onDupAck(pcb);
     return;
   }
-  const lost = pcb.dupAcks >= DUP_THRESH || (pcb.sackOn && pcb.scoreboard.isLost(pcb.sndUna, mss, DUP_THRESH));
+  const lost = recovery.isLost(pcb);
   // RFC 6582 §3.2 step 2: no new recovery for duplicate ACKs of data sent before the last one began.
   if (!lost || seqLeq(seg.ack, pcb.recoverSeq) && pcb.recoverSeq !== pcb.iss && seqGt(pcb.recoverSeq, pcb.sndUna)) return;
   tcp.stats.fastRetransmits++;
@@ -155,9 +152,7 @@ function dupAck(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment): void {
   // SACK too — output's RFC 6675 loop sends only while cwnd − pipe ≥ 1 SMSS, and with many segments still
   // counted in the pipe it would leave the loss for later duplicate ACKs, or the timer.
   tcp.output.retransmit(pcb, pcb.sndUna, seg.nowMs);
-  if (pcb.sackOn) return; // output's RFC 6675 loop retransmits what NextSeg() picks next
-  pcb.inflationBytes = DUP_THRESH * mss; // RFC 5681 §3.2 step 3
-  tcp.scheduler.set(pcb.rtxDeadline, seg.nowMs + pcb.rtt.currentRtoMs);
+  recovery.onEnter(tcp.output, pcb, seg.nowMs);
 }
 
 /** RTT from the timestamp echo (RFC 7323 §4) or the one timed segment (RFC 6298 with Karn). */

@@ -156,7 +156,7 @@ export class TcpPcb {
   /** In fast recovery until sndUna passes `recoverSeq` (RFC 6582 "recover", RFC 6675 RecoveryPoint). */
   inRecovery = false;
   recoverSeq: Seq = toSeq(0);
-  /** NewReno window inflation during recovery (RFC 5681 §3.2 steps 3–4), bytes. */
+  /** NewReno window inflation during recovery (RFC 5681 §3.2 steps 3–4), bytes; always 0 with SACK (recovery/). */
   inflationBytes = 0;
   /** RFC 6675 HighRxt: highest sequence number retransmitted in this recovery, + 1. */
   highRxt: Seq = toSeq(0);

@@ -7,6 +7,7 @@ import { Err } from "../core/errors.js";
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import type { TcpContext } from "./context.js";
 import type { TcpPcb } from "./pcb.js";
+import { lossRecovery } from "./recovery/index.js";
 import { TcpState } from "./state.js";
 
 /** Makes a fresh PCB's deadlines, once: arming one later is a field write (scheduler.set). */
@@ -139,7 +140,7 @@ function onRetransmitTimeout(tcp: TcpContext, pcb: TcpPcb, nowMs: number): void 
   pcb.rtt.backoff();
   pcb.cc.onRto(pcb.flightBytes, pcb.mssBytes, nowMs);
   pcb.inRecovery = false;
-  pcb.inflationBytes = 0;
+  lossRecovery(pcb).onExit(pcb);
   pcb.dupAcks = 0;
   pcb.recoverSeq = pcb.sndMax; // RFC 6582 §4: no fast retransmit for data sent before the timeout
   pcb.scoreboard.clear();
