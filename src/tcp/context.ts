@@ -1,7 +1,7 @@
 // What the segment-processing and timer modules (tcp/input and the modules it calls) may ask of the TCP
 // layer: its configuration, counters, clock and output, and the few operations that change which PCBs
-// exist or when their owners hear of them. TcpLayer (tcp/tcp) implements it and hands itself over at
-// construction, so those modules import this interface, never tcp/tcp: imports point one way only.
+// exist or when their owners hear of them. TcpLayer (tcp/tcp) implements it and passes itself to them (per
+// segment, and to a PCB's deadlines), so those modules import this interface, never tcp/tcp.
 
 import type { ErrCode } from "../core/errors.js";
 import type { Scheduler } from "../core/scheduler.js";

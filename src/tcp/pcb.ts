@@ -1,6 +1,7 @@
 // The TCP protocol control block: one connection's RFC 9293 variables, buffers, timers (as deadlines) and
-// the upcalls to its owner. Input (tcp/input and the modules it calls) and output (tcp/output) change it; the application reaches
-// it through TcpLayer's PCB API (tcp/tcp.ts). Every field states its invariant.
+// the upcalls to its owner. Input (tcp/input and the modules it calls), timers (tcp/timers), loss recovery
+// (recovery/) and output (tcp/output) change it; the application reaches it through TcpLayer's PCB API
+// (tcp/tcp.ts). Every field states its invariant.
 
 import type { Deadline } from "../core/scheduler.js";
 import type { ErrCode } from "../core/errors.js";

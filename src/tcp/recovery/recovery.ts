@@ -1,9 +1,8 @@
-// The loss-recovery interface, as congestion control's is in cc/cc.ts: fast retransmit and fast recovery
-// (RFC 5681 §3.2) with NewReno's partial ACKs (RFC 6582) or SACK's scoreboard (RFC 6675). What the two do
-// differently sits behind these methods; what they share — counting duplicate ACKs, entering at the
-// recovery point (RFC 6582 §3.2 step 2), leaving on a full ACK or a timeout — stays in tcp/ack and
-// tcp/timers. Call order: tcp/ack → isLost / onEnter / onDupAck / onPartialAck / onExit; tcp/output →
-// output() for the output pass while in recovery. Chosen per connection in ./index.ts.
+// The loss-recovery interface, as congestion control's is in cc/cc.ts: fast retransmit and recovery (RFC 5681
+// §3.2) with NewReno's partial ACKs (RFC 6582) or SACK's scoreboard (RFC 6675). What they share — counting
+// duplicate ACKs, the recovery point (RFC 6582 §3.2 step 2), leaving on a full ACK or a timeout — stays in
+// tcp/ack and tcp/timers. Call order: tcp/ack → updateSack / isLost / onEnter / onDupAck / onPartialAck /
+// onExit; tcp/output → output() while in recovery. Chosen per connection in ./index.ts.
 
 import type { TcpPcb } from "../pcb.js";
 import type { Seq } from "../seq.js";
