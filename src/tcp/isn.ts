@@ -1,7 +1,7 @@
 // Initial sequence numbers (RFC 6528 §3, RFC 9293 §3.4.1): ISN = M + F(localip, localport, remoteip,
 // remoteport, secretkey), with M a clock ticking every 4 µs and F a keyed hash. Called once per connection
-// by the active open (TcpLayer.connect in tcp/tcp) and by LISTEN when it answers a SYN (TcpInput.listenInput
-// in tcp/input); nothing per segment.
+// by the active open (TcpLayer.connect in tcp/tcp) and by LISTEN when it answers a SYN (listenInput
+// in tcp/listen); nothing per segment.
 
 import { createHmac } from "node:crypto";
 import { type Seq, toSeq } from "./seq.js";

@@ -1,7 +1,8 @@
 // TCP output: cuts segments from a PCB's send ring straight into the IP layer's frame buffer (header and
 // options at fixed offsets, payload copied once, checksum last) and runs the output pass that decides what
 // a PCB sends now — SYN/SYN-ACK, data under the send and congestion windows (Nagle, sender SWS avoidance),
-// SACK-based loss recovery, FIN, and ACKs/window updates. Called by tcp/tcp after each batch and timer.
+// what the connection's loss recovery (recovery/) picks while in recovery, FIN, and ACKs/window updates.
+// Called by tcp/tcp after each batch and timer.
 // When the device offloads (link/offload), the checksum is left to it, and new data goes out in
 // super-segments of up to 64 KiB that the device cuts into MSS-sized segments (TSO).
 
@@ -24,6 +25,7 @@ import {
 import { seqAdd, seqDiff, seqGt, seqLt, seqMax, toSeq, type Seq } from "./seq.js";
 import { TcpState } from "./state.js";
 import type { TcpPcb } from "./pcb.js";
+import { lossRecovery, type RecoveryTx } from "./recovery/index.js";
 
 /** Counters kept by output; shared with the layer's stats object. */
 export interface TcpOutputStats {
@@ -50,7 +52,7 @@ export function tsNow(pcb: TcpPcb, nowMs: number): number {
   return (Math.floor(nowMs) + pcb.tsOffset) >>> 0;
 }
 
-export class TcpOutput {
+export class TcpOutput implements RecoveryTx {
   private readonly fields: TcpSegmentFields = { srcPort: 0, dstPort: 0, seq: toSeq(0), ack: toSeq(0), flags: 0, window: 0, urgent: 0 };
   private readonly opts: TcpOptionsOut = {
     mss: 0,
@@ -63,7 +65,6 @@ export class TcpOutput {
     sackCount: 0,
   };
   private readonly ranges: number[] = [];
-  private readonly next = { seq: toSeq(0), length: 0 };
   /** What each segment asks of an offloading device, refilled per segment. */
   private readonly offload = new FrameOffload();
 
@@ -184,9 +185,7 @@ export class TcpOutput {
       default:
         break;
     }
-    let sent = false;
-    if (pcb.inRecovery && pcb.sackOn) sent = this.sackRecoveryOutput(pcb, nowMs);
-    else sent = this.sendNewData(pcb, nowMs);
+    const sent = pcb.inRecovery ? lossRecovery(pcb).output(this, pcb, nowMs) : this.sendNewData(pcb, nowMs);
     if (!sent && (pcb.ackNow || pcb.windowUpdatePending)) this.sendAck(pcb, nowMs);
     this.armTimers(pcb, nowMs);
   }
@@ -208,6 +207,10 @@ export class TcpOutput {
     // Karn's algorithm (RFC 6298 §3): a retransmitted segment's ACK gives no RTT sample.
     if (!pcb.timestampsOn && pcb.rttStartMs >= 0 && seqLt(seq, pcb.rttSeq)) pcb.rttStartMs = -1;
     return length;
+  }
+
+  restartRetransmitTimer(pcb: TcpPcb, nowMs: number): void {
+    this.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);
   }
 
   sendAck(pcb: TcpPcb, nowMs: number): void {
@@ -295,7 +298,7 @@ export class TcpOutput {
   }
 
   /** Sends new (or, after an RTO, rewound) data and the FIN while the windows allow. Returns whether anything went out. */
-  private sendNewData(pcb: TcpPcb, nowMs: number): boolean {
+  sendNewData(pcb: TcpPcb, nowMs: number): boolean {
     let sent = false;
     const dataEnd = pcb.sndDataEnd;
     // RFC 5681 §4.1: after an idle period longer than the RTO, restart from the restart window.
@@ -378,38 +381,21 @@ export class TcpOutput {
     }
   }
 
-  /**
-   * RFC 6675 §5 loss recovery: while cwnd − pipe ≥ 1 MSS, retransmit what NextSeg() picks (rules 1 and 3),
-   * else send new data (rule 2).
-   */
-  private sackRecoveryOutput(pcb: TcpPcb, nowMs: number): boolean {
-    let sent = false;
-    const mss = pcb.mssBytes;
-    let pipe = pcb.scoreboard.pipe(pcb.sndUna, pcb.sndMax, pcb.highRxt, mss);
-    for (let guard = 0; guard < 10_000 && pcb.cc.cwndBytes - pipe >= mss; guard++) {
-      const next = this.next;
-      if (pcb.scoreboard.nextSeg(pcb.sndUna, pcb.sndMax, pcb.highRxt, mss, next)) {
-        const length = this.retransmitRange(pcb, next.seq, next.length, nowMs);
-        if (length === 0) break;
-        pipe += length;
-        sent = true;
-        continue;
-      }
-      const unsent = seqDiff(pcb.sndDataEnd, pcb.sndMax);
-      const room = pcb.sndWnd - seqDiff(pcb.sndMax, pcb.sndUna);
-      const length = Math.min(this.segmentRoom(pcb), unsent, room);
-      if (length <= 0) break;
-      pcb.sndNxt = pcb.sndMax;
-      const fin = pcb.finQueued && length === unsent;
-      this.sendSegment(pcb, pcb.sndNxt, TcpFlag.ACK | TcpFlag.PSH | (fin ? TcpFlag.FIN : 0), length, nowMs);
-      this.advanceSndNxt(pcb, length + (fin ? 1 : 0), nowMs);
-      pipe += length;
-      sent = true;
-    }
-    return sent;
+  /** One segment of new data at SND.MAX within the peer's window (RFC 6675 §5 rule 2); its bytes, or 0. */
+  sendNewSegment(pcb: TcpPcb, nowMs: number): number {
+    const unsent = seqDiff(pcb.sndDataEnd, pcb.sndMax);
+    const room = pcb.sndWnd - seqDiff(pcb.sndMax, pcb.sndUna);
+    const length = Math.min(this.segmentRoom(pcb), unsent, room);
+    if (length <= 0) return 0;
+    pcb.sndNxt = pcb.sndMax;
+    const fin = pcb.finQueued && length === unsent;
+    this.sendSegment(pcb, pcb.sndNxt, TcpFlag.ACK | TcpFlag.PSH | (fin ? TcpFlag.FIN : 0), length, nowMs);
+    this.advanceSndNxt(pcb, length + (fin ? 1 : 0), nowMs);
+    return length;
   }
 
-  private retransmitRange(pcb: TcpPcb, seq: Seq, length: number, nowMs: number): number {
+  /** At most `length` bytes at `seq` in one segment (a hole NextSeg() named); its payload bytes. */
+  retransmitRange(pcb: TcpPcb, seq: Seq, length: number, nowMs: number): number {
     const available = Math.max(0, seqDiff(pcb.sndDataEnd, seq));
     const n = Math.min(length, available, this.segmentRoom(pcb));
     if (n <= 0) return this.retransmit(pcb, seq, nowMs);

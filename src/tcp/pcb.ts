@@ -1,6 +1,7 @@
 // The TCP protocol control block: one connection's RFC 9293 variables, buffers, timers (as deadlines) and
-// the upcalls to its owner. Input (tcp/input) and output (tcp/output) change it; the application reaches
-// it through TcpLayer's PCB API (tcp/tcp.ts). Every field states its invariant.
+// the upcalls to its owner. Input (tcp/input and the modules it calls), timers (tcp/timers), loss recovery
+// (recovery/) and output (tcp/output) change it; the application reaches it through TcpLayer's PCB API
+// (tcp/tcp.ts). Every field states its invariant.
 
 import type { Deadline } from "../core/scheduler.js";
 import type { ErrCode } from "../core/errors.js";
@@ -158,7 +159,7 @@ export class TcpPcb {
   /** In fast recovery until sndUna passes `recoverSeq` (RFC 6582 "recover", RFC 6675 RecoveryPoint). */
   inRecovery = false;
   recoverSeq: Seq = toSeq(0);
-  /** NewReno window inflation during recovery (RFC 5681 §3.2 steps 3–4), bytes. */
+  /** NewReno window inflation during recovery (RFC 5681 §3.2 steps 3–4), bytes; always 0 with SACK (recovery/). */
   inflationBytes = 0;
   /** RFC 6675 HighRxt: highest sequence number retransmitted in this recovery, + 1. */
   highRxt: Seq = toSeq(0);

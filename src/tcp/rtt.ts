@@ -1,5 +1,5 @@
 // Retransmission timeout computation (RFC 6298): SRTT/RTTVAR from RTT samples, RTO with clamps and
-// exponential back-off. Call order: tcp/input → ack processing → rtt (sample on an ACK that times a segment,
+// exponential back-off. Call order: tcp/input → tcp/ack → rtt (sample on an ACK that times a segment,
 // backoff on a timer expiry) / cc / sack → tcp/output, which arms `rtoAt = now + currentRtoMs`.
 // Pure arithmetic on milliseconds handed in by the caller: no clock is read here.
 

@@ -1,6 +1,6 @@
 // Sender-side SACK scoreboard (RFC 2018 blocks, RFC 6675 loss recovery): which bytes above SND.UNA the peer
 // holds, and from that IsLost(), the pipe estimate and the next hole to retransmit.
-// Call order: tcp/input → ack processing (advance to the new SND.UNA, then update with the ACK's blocks)
+// Call order: tcp/input → tcp/ack (advance to the new SND.UNA, then update with the ACK's blocks)
 // → sack (pipe / nextSeg) and cc → tcp/output (retransmits what nextSeg names, or new data per rule 2).
 // Ranges live sorted and merged in two preallocated arrays; nothing is allocated per ACK.
 

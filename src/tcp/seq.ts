@@ -50,3 +50,8 @@ export function seqInWindow(s: Seq, start: Seq, length: number): boolean {
   const d = (s - start) >>> 0;
   return d < length;
 }
+
+/** RFC 7323 §5.3: timestamp comparison modulo 2^32 (timestamps are not sequence numbers, but wrap alike). */
+export function tsLt(a: number, b: number): boolean {
+  return ((a - b) | 0) < 0;
+}

@@ -1,4 +1,4 @@
-// SYN cookies (RFC 4987 §3.6): when a listener's SYN queue is full, TcpInput.listenInput (tcp/input) answers
+// SYN cookies (RFC 4987 §3.6): when a listener's SYN queue is full, listenInput (tcp/listen) answers
 // a SYN with a SYN-ACK whose ISS encodes the connection instead of keeping state, and rebuilds it from the
 // ACK that completes the handshake. Only the MSS survives: like Linux without timestamps, window scale,
 // SACK-permitted and timestamps offered on the SYN are lost in cookie mode (the connection runs without them).

@@ -1,9 +1,10 @@
 // The TCP layer: demultiplexes segments from ip/ip to PCBs and listeners, owns every PCB and its timers,
 // runs one output pass per touched PCB after each batch (so ACKs ride with data), and offers the PCB API
 // that usocket and the built-in services use: listen, connect, write, read, shutdown, close, abort.
-// Call order: ip/input → TcpLayer.input → tcp/input (state machine) → events → tcp/output → ip/output.
+// Call order: ip/input → TcpLayer.input → tcp/listen or tcp/input (state machine: tcp/ack, tcp/receive)
+// → events → tcp/output → ip/output. Its deadlines call tcp/timers.
 
-import { Deadline, type Scheduler } from "../core/scheduler.js";
+import type { Scheduler } from "../core/scheduler.js";
 import { formatIpv4 } from "../core/addr.js";
 import { makeCounters } from "../core/stats.js";
 import { EMPTY_RING, RingPool } from "../core/ringPool.js";
@@ -15,76 +16,23 @@ import { randomSecret, type Random } from "../core/random.js";
 import { IsnGenerator, type IsnSource } from "./isn.js";
 import { EphemeralPorts } from "../ip/ports.js";
 import { SynCookies } from "./syncookie.js";
-import { RttEstimator, type RtoOptions } from "./rtt.js";
+import { RttEstimator } from "./rtt.js";
 import { createCongestionControl, isCongestionControlName, unknownCongestionControl } from "./cc/index.js";
 import { PcbEvent, TcpListener, TcpPcb, type TcpEvents, type TcpListenEvents, type TcpPcbOptions } from "./pcb.js";
 import { TcpOutput, tsNow } from "./output.js";
-import { TcpInput, type TcpSegment } from "./input.js";
+import { pcbInput, resetForClosed } from "./input.js";
+import { listenInput } from "./listen.js";
+import { TcpSegment } from "./segment.js";
+import { PcbTable } from "./table.js";
+import { cancelDeadlines, makeDeadlines, startFinWait2Timeout, startTimeWait } from "./timers.js";
 import { seqAdd, seqDiff, toSeq } from "./seq.js";
-import { TCP_STATE_NAMES, TcpState, canSendData } from "./state.js";
+import { TCP_STATE_NAMES, TcpState, canSendData, type TcpStateCode } from "./state.js";
 import { mssForPathMtu, pathMtuFrom, TS_OPTION_BYTES } from "./pmtu.js";
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from "./config.js";
+import type { TcpContext } from "./context.js";
+import { TCP_STAT_NAMES, type TcpStats } from "./stats.js";
 
-export interface TcpConfig {
-  /** Maximum segment lifetime; TIME-WAIT lasts 2·MSL (RFC 9293 §3.4.2). Linux's TIME-WAIT is 60 s. */
-  mslMs: number;
-  /** Most PCBs (connections in any state but LISTEN); the oldest TIME-WAIT one is recycled when full. */
-  maxPcbs: number;
-  /** Half-open connections per listener before SYN cookies take over (RFC 4987 §3.6). */
-  synBacklog: number;
-  /** Delayed-ACK timeout (RFC 9293 §3.8.6.3: < 0.5 s; Linux's minimum is 40 ms). */
-  delayedAckMs: number;
-  /** SYN (or SYN-ACK) retransmissions before giving up (Linux tcp_syn_retries: 6). */
-  maxSynRetries: number;
-  /** Data retransmissions before the connection is dropped with ETIMEDOUT (lwIP TCP_MAXRTX: 12). */
-  maxRetries: number;
-  /** FIN-WAIT-2 lifetime once the application has closed (Linux tcp_fin_timeout: 60 s). */
-  finWait2TimeoutMs: number;
-  /** Keep-alive probe interval and count (RFC 1122 §4.2.3.6; Linux: 75 s, 9). */
-  keepAliveIntervalMs: number;
-  keepAliveProbes: number;
-  /** Out-of-order ranges held per connection; segments needing more are dropped and counted. */
-  maxOooRanges: number;
-  /** Challenge ACKs per second (RFC 5961 §7; Linux's default is 1000). */
-  challengeAckPerSec: number;
-  /** Options we offer on our SYNs and accept on theirs. */
-  windowScaling: boolean;
-  timestamps: boolean;
-  sack: boolean;
-  rto: Partial<RtoOptions>;
-  defaults: TcpPcbOptions;
-  /**
-   * Replace the per-connection random choices: the RFC 6528 ISS generator keyed from the stack's Random, and
-   * the RFC 7323 §7.1 timestamp offset drawn from it. For scripted tests that need chosen values (near 2^32,
-   * so a scenario crosses the wrap): a seed makes them reproducible but cannot choose them.
-   */
-  isn?: IsnSource;
-  tsOffset?: () => number;
-}
-
-export const DEFAULT_TCP_CONFIG: TcpConfig = {
-  mslMs: 30_000,
-  maxPcbs: 1024,
-  synBacklog: 128,
-  delayedAckMs: 40,
-  maxSynRetries: 6,
-  maxRetries: 12,
-  finWait2TimeoutMs: 60_000,
-  keepAliveIntervalMs: 75_000,
-  keepAliveProbes: 9,
-  maxOooRanges: 32,
-  challengeAckPerSec: 1000,
-  windowScaling: true,
-  timestamps: true,
-  sack: true,
-  rto: {},
-  defaults: {
-    sendBufferBytes: 256 * 1024,
-    recvBufferBytes: 256 * 1024,
-    noDelay: false,
-    keepAliveIdleMs: 0,
-    congestionControl: "newreno",
-  },
-};
+export { DEFAULT_TCP_CONFIG, type TcpConfig } from "./config.js";
 
 /** A snapshot of one connection for `netstat`-like views and tests. */
 export interface TcpPcbInfo {
@@ -115,66 +63,18 @@ export interface TcpPcbInfo {
   recvQueued: number;
 }
 
-/** Key for the inner PCB map: remote address and port (48 bits, exact in a double). */
-function remoteKey(remoteIp: number, remotePort: number): number {
-  return (remoteIp >>> 0) * 65536 + remotePort;
-}
-
-export class TcpLayer implements IpProtocolHandler {
-  readonly stats = makeCounters([
-    "rxSegments",
-    "dropTruncated",
-    "dropBadDataOffset",
-    "dropBadChecksum",
-    "dropBadOptions",
-    "dropNonUnicast",
-    "dropNoPcb",
-    "dropOutOfWindow",
-    "dropPaws",
-    "dropBadAck",
-    "dropOooFull",
-    "dropRecvFull",
-    "challengeAcks",
-    "challengeAcksLimited",
-    "synCookiesSent",
-    "synCookiesAccepted",
-    "synCookiesRejected",
-    "dropAckAfterCookies",
-    "listenOverflows",
-    "dropAcceptQueueFull",
-    "pcbLimit",
-    "timeWaitRecycled",
-    "activeOpens",
-    "passiveOpens",
-    "established",
-    "resetsReceived",
-    "timeouts",
-    "rxGroSegments",
-    "txSegments",
-    "txTsoSegments",
-    "txRetransmits",
-    "txResets",
-    "txAcks",
-    "txDropLink",
-    "fastRetransmits",
-    "rtoFired",
-    "icmpSoftErrors",
-    "icmpHardErrors",
-    /** RFC 1191: "fragmentation needed" that lowered a connection's MSS, and those that would not have. */
-    "pmtuReductions",
-    "pmtuIgnored",
-  ] as const);
+export class TcpLayer implements IpProtocolHandler, TcpContext {
+  readonly stats: TcpStats = makeCounters(TCP_STAT_NAMES);
 
   readonly config: TcpConfig;
   readonly output: TcpOutput;
   readonly isn: IsnSource;
   readonly ports: EphemeralPorts;
   readonly cookies: SynCookies;
-  private readonly input_: TcpInput;
-  /** localPort → (remoteKey → PCB). */
-  private readonly pcbs = new Map<number, Map<number, TcpPcb>>();
-  private pcbCount = 0;
-  private readonly listeners = new Map<number, TcpListener>();
+  /** The segment being processed, refilled for each one. */
+  private readonly segment = new TcpSegment();
+  /** Every PCB and listener, by port and addresses. */
+  private readonly table = new PcbTable();
   private readonly rings = new RingPool();
   private readonly touchedList: TcpPcb[] = [];
   private readonly touchedListeners: TcpListener[] = [];
@@ -201,8 +101,7 @@ export class TcpLayer implements IpProtocolHandler {
     this.cookies = new SynCookies(randomSecret(random));
     this.ports = new EphemeralPorts(random);
     this.challengeTokens = this.config.challengeAckPerSec;
-    this.output = new TcpOutput(ip, scheduler, this.stats, () => ip.netif.mtu - 40);
-    this.input_ = new TcpInput(this);
+    this.output = new TcpOutput(ip, scheduler, this.stats, () => this.interfaceMssBytes());
     ip.register(IpProto.TCP, this);
   }
 
@@ -228,25 +127,25 @@ export class TcpLayer implements IpProtocolHandler {
       stats.dropBadOptions++;
       return;
     }
-    const seg = this.input_.segment;
+    const seg = this.segment;
     seg.fill(view, this.options, rx);
     if (seg.segmentsIn(seg.dataLength) > 1) stats.rxGroSegments++;
     this.inBatch = true;
     const pcb = this.lookup(seg.dstPort, rx.src, seg.srcPort);
     if (pcb !== null) {
-      this.input_.pcbInput(pcb, seg);
+      pcbInput(this, pcb, seg);
       this.touch(pcb);
       this.fireAcceptable();
       return;
     }
     const listener = this.listenerOn(seg.dstPort);
     if (listener !== null && (listener.localIp === 0 || listener.localIp === rx.dst)) {
-      this.input_.listenInput(listener, seg);
+      listenInput(this, listener, seg);
       this.fireAcceptable();
       return;
     }
     stats.dropNoPcb++;
-    this.input_.resetForClosed(seg);
+    resetForClosed(this, seg);
   }
 
   endBatch(nowMs: number): void {
@@ -321,10 +220,8 @@ export class TcpLayer implements IpProtocolHandler {
 
   unreachable(ip: number): void {
     // ARP failed for a peer: connections still opening to it fail now (EHOSTUNREACH); others keep retrying.
-    for (const byRemote of this.pcbs.values()) {
-      for (const pcb of byRemote.values()) {
-        if (pcb.remoteIp === ip && pcb.state === TcpState.SYN_SENT) this.fail(pcb, Err.RTE);
-      }
+    for (const pcb of this.table.live()) {
+      if (pcb.remoteIp === ip && pcb.state === TcpState.SYN_SENT) this.fail(pcb, Err.RTE);
     }
   }
 
@@ -344,7 +241,7 @@ export class TcpLayer implements IpProtocolHandler {
     }
     const l = new TcpListener(localIp, localPort, Math.max(1, backlog), { ...this.config.defaults, ...options });
     l.events = events;
-    this.listeners.set(localPort, l);
+    this.table.addListener(l);
     return l;
   }
 
@@ -359,11 +256,9 @@ export class TcpLayer implements IpProtocolHandler {
   closeListener(listener: TcpListener): void {
     if (listener.closed) return;
     listener.closed = true;
-    if (this.listeners.get(listener.localPort) === listener) this.listeners.delete(listener.localPort);
+    this.table.removeListener(listener);
     for (const pcb of listener.acceptQueue.splice(0)) this.abort(pcb);
-    for (const byRemote of this.pcbs.values()) {
-      for (const pcb of [...byRemote.values()]) if (pcb.listener === listener) this.abort(pcb);
-    }
+    for (const pcb of this.table.all()) if (pcb.listener === listener) this.abort(pcb);
   }
 
   /** Active open (RFC 9293 §3.10.1). `localPort` 0 picks an ephemeral port (RFC 6056). Err.VAL for an unknown congestion control. */
@@ -380,7 +275,7 @@ export class TcpLayer implements IpProtocolHandler {
       if (!this.ip.isLocal(remoteIp)) return Err.RTE;
     }
     if (localPort === 0) {
-      localPort = this.ports.choose(localIp, remoteIp, remotePort, (p) => this.lookup(p, remoteIp, remotePort) === null && !this.listeners.has(p));
+      localPort = this.ports.choose(localIp, remoteIp, remotePort, (p) => this.lookup(p, remoteIp, remotePort) === null && !this.table.hasListener(p));
       if (localPort === 0) return Err.USE;
     } else if (this.lookup(localPort, remoteIp, remotePort) !== null) {
       return Err.USE;
@@ -466,7 +361,7 @@ export class TcpLayer implements IpProtocolHandler {
       this.abort(pcb);
       return;
     }
-    if (pcb.state === TcpState.FIN_WAIT_2) this.scheduler.after(pcb.closeDeadline, this.config.finWait2TimeoutMs);
+    if (pcb.state === TcpState.FIN_WAIT_2) startFinWait2Timeout(this, pcb);
     this.shutdownWrite(pcb);
   }
 
@@ -500,19 +395,17 @@ export class TcpLayer implements IpProtocolHandler {
 
   /** Every live PCB (for netstat views and leak checks). */
   allPcbs(): TcpPcb[] {
-    const out: TcpPcb[] = [];
-    for (const m of this.pcbs.values()) for (const p of m.values()) out.push(p);
-    return out;
+    return this.table.all();
   }
 
   /** The open listener on `port`, if any. */
   listenerOn(port: number): TcpListener | null {
-    const l = this.listeners.get(port);
+    const l = this.table.listener(port);
     return l !== undefined && !l.closed ? l : null;
   }
 
   get activeListeners(): TcpListener[] {
-    return [...this.listeners.values()];
+    return this.table.allListeners();
   }
 
   info(pcb: TcpPcb): TcpPcbInfo {
@@ -551,9 +444,9 @@ export class TcpLayer implements IpProtocolHandler {
 
   /** Frees every PCB and listener without sending anything (stack shutdown). */
   shutdown(): void {
-    for (const l of [...this.listeners.values()]) {
+    for (const l of this.table.allListeners()) {
       l.closed = true;
-      this.listeners.delete(l.localPort);
+      this.table.removeListener(l);
     }
     for (const pcb of this.allPcbs()) this.free(pcb);
   }
@@ -563,10 +456,14 @@ export class TcpLayer implements IpProtocolHandler {
     return options.congestionControl === undefined || isCongestionControlName(options.congestionControl);
   }
 
-  // ================= used by tcp/input =================
+  // ================= TcpContext: used by tcp/input and the modules it calls =================
+
+  interfaceMssBytes(): number {
+    return this.ip.netif.mtu - 40;
+  }
 
   lookup(localPort: number, remoteIp: number, remotePort: number): TcpPcb | null {
-    return this.pcbs.get(localPort)?.get(remoteKey(remoteIp, remotePort)) ?? null;
+    return this.table.lookup(localPort, remoteIp, remotePort);
   }
 
   newPcb(options: TcpPcbOptions): TcpPcb {
@@ -578,10 +475,7 @@ export class TcpLayer implements IpProtocolHandler {
       this.rings.take(options.sendBufferBytes),
       this.rings.take(options.recvBufferBytes),
     );
-    pcb.rtxDeadline = new Deadline((now) => this.onRtxTimer(pcb, now), "tcp rtx");
-    pcb.ackDeadline = new Deadline(() => this.onAckTimer(pcb), "tcp delack");
-    pcb.keepAliveDeadline = new Deadline((now) => this.onKeepAliveTimer(pcb, now), "tcp keepalive");
-    pcb.closeDeadline = new Deadline((now) => this.onCloseTimer(pcb, now), "tcp close");
+    makeDeadlines(this, pcb);
     // RFC 7323 §7.1: a random offset per connection, so TSvals do not reveal the host's clock.
     pcb.tsOffset = this.config.tsOffset !== undefined ? this.config.tsOffset() >>> 0 : this.random.nextU32();
     // Our window shift: the smallest that lets the 16-bit field cover the whole receive ring (RFC 7323 §2.2).
@@ -602,29 +496,18 @@ export class TcpLayer implements IpProtocolHandler {
   }
 
   insert(pcb: TcpPcb): void {
-    let m = this.pcbs.get(pcb.localPort);
-    if (m === undefined) {
-      m = new Map();
-      this.pcbs.set(pcb.localPort, m);
-    }
-    m.set(remoteKey(pcb.remoteIp, pcb.remotePort), pcb);
-    this.pcbCount++;
+    this.table.insert(pcb);
   }
 
   /** Whether makeRoom would succeed: a free slot, or a TIME-WAIT PCB to recycle. Changes nothing. */
   hasRoom(): boolean {
-    if (this.pcbCount < this.config.maxPcbs) return true;
-    for (const m of this.pcbs.values()) for (const pcb of m.values()) if (pcb.state === TcpState.TIME_WAIT) return true;
-    return false;
+    return this.table.size < this.config.maxPcbs || this.table.hasTimeWait();
   }
 
   /** Ensures there is room for one more PCB, recycling the oldest TIME-WAIT one if needed (as lwIP does). */
   makeRoom(): boolean {
-    if (this.pcbCount < this.config.maxPcbs) return true;
-    let oldest: TcpPcb | null = null;
-    for (const pcb of this.allPcbs()) {
-      if (pcb.state === TcpState.TIME_WAIT && (oldest === null || pcb.closeDeadline.at < oldest.closeDeadline.at)) oldest = pcb;
-    }
+    if (this.table.size < this.config.maxPcbs) return true;
+    const oldest = this.table.oldestTimeWait();
     if (oldest === null) {
       this.stats.pcbLimit++;
       return false;
@@ -638,17 +521,8 @@ export class TcpLayer implements IpProtocolHandler {
   free(pcb: TcpPcb): void {
     if (pcb.freed) return;
     pcb.freed = true;
-    const s = this.scheduler;
-    s.cancel(pcb.rtxDeadline);
-    s.cancel(pcb.ackDeadline);
-    s.cancel(pcb.keepAliveDeadline);
-    s.cancel(pcb.closeDeadline);
-    const m = this.pcbs.get(pcb.localPort);
-    if (m !== undefined && m.get(remoteKey(pcb.remoteIp, pcb.remotePort)) === pcb) {
-      m.delete(remoteKey(pcb.remoteIp, pcb.remotePort));
-      if (m.size === 0) this.pcbs.delete(pcb.localPort);
-      this.pcbCount--;
-    }
+    cancelDeadlines(this.scheduler, pcb);
+    this.table.remove(pcb);
     const l = pcb.listener;
     if (l !== null) {
       if (pcb.inSynQueue) l.synQueueLength--;
@@ -687,18 +561,11 @@ export class TcpLayer implements IpProtocolHandler {
     if (!this.inBatch && !this.flushing) this.flushTouched(this.scheduler.now());
   }
 
-  setState(pcb: TcpPcb, state: (typeof TcpState)[keyof typeof TcpState]): void {
+  setState(pcb: TcpPcb, state: TcpStateCode): void {
     pcb.state = state;
     if (state === TcpState.FIN_WAIT_2 || state === TcpState.TIME_WAIT) this.fireCloseDone(pcb);
-    if (state === TcpState.TIME_WAIT) {
-      const s = this.scheduler;
-      s.cancel(pcb.rtxDeadline);
-      s.cancel(pcb.ackDeadline);
-      s.cancel(pcb.keepAliveDeadline);
-      s.after(pcb.closeDeadline, 2 * this.config.mslMs);
-    } else if (state === TcpState.FIN_WAIT_2 && pcb.orphaned) {
-      this.scheduler.after(pcb.closeDeadline, this.config.finWait2TimeoutMs);
-    }
+    if (state === TcpState.TIME_WAIT) startTimeWait(this, pcb);
+    else if (state === TcpState.FIN_WAIT_2 && pcb.orphaned) startFinWait2Timeout(this, pcb);
   }
 
   /** Marks a PCB for the end-of-batch pass (events, then output). */
@@ -728,14 +595,9 @@ export class TcpLayer implements IpProtocolHandler {
     return true;
   }
 
+  /** Whether `port` is taken for a new listener (SO_REUSEADDR: only by a listener). */
   portInUse(port: number, reuseAddress: boolean): boolean {
-    if (this.listeners.has(port)) return true;
-    const m = this.pcbs.get(port);
-    if (m === undefined) return false;
-    // SO_REUSEADDR (as Linux): only a listener holds the port; connections left by a closed listener, in
-    // TIME-WAIT or still open, do not (demux matches them by their full 4-tuple first).
-    if (!reuseAddress) return m.size > 0;
-    return false;
+    return this.table.portInUse(port, reuseAddress);
   }
 
   // ================= batch end, timers =================
@@ -813,38 +675,6 @@ export class TcpLayer implements IpProtocolHandler {
       pcb.windowUpdatePending = true;
       this.kick(pcb);
     }
-  }
-
-  private onRtxTimer(pcb: TcpPcb, nowMs: number): void {
-    this.input_.onRetransmitTimeout(pcb, nowMs);
-    if (!pcb.freed) this.kick(pcb);
-  }
-
-  private onAckTimer(pcb: TcpPcb): void {
-    pcb.ackNow = true;
-    this.kick(pcb);
-  }
-
-  private onKeepAliveTimer(pcb: TcpPcb, nowMs: number): void {
-    if (pcb.keepAliveIdleMs <= 0 || !pcb.isSynchronized || pcb.state === TcpState.TIME_WAIT) return;
-    const idle = nowMs - pcb.lastRecvMs;
-    if (idle < pcb.keepAliveIdleMs && pcb.keepAliveProbes === 0) {
-      this.scheduler.set(pcb.keepAliveDeadline, pcb.lastRecvMs + pcb.keepAliveIdleMs);
-      return;
-    }
-    if (pcb.keepAliveProbes >= this.config.keepAliveProbes) {
-      this.stats.timeouts++;
-      this.fail(pcb, Err.TIMEOUT);
-      return;
-    }
-    pcb.keepAliveProbes++;
-    this.output.sendProbe(pcb, nowMs);
-    this.scheduler.after(pcb.keepAliveDeadline, this.config.keepAliveIntervalMs);
-  }
-
-  private onCloseTimer(pcb: TcpPcb, _nowMs: number): void {
-    // End of TIME-WAIT, or an orphaned FIN-WAIT-2 that waited too long for the peer's FIN.
-    this.free(pcb);
   }
 
   /** Our timestamp clock for `pcb`. */

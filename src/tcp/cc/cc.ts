@@ -1,7 +1,8 @@
 // The congestion-control interface every algorithm implements, in bytes, plus the helpers they share.
-// Call order: tcp/input → ack processing (decides: new data acked, entering/leaving loss recovery, RTO,
+// Call order: tcp/input → tcp/ack (decides: new data acked, entering/leaving loss recovery, RTO,
 // idle restart) → cc (this interface) → tcp/output, which sends while flight < cwndBytes.
-// Algorithms are chosen by name in ./index.ts; loss detection itself (dupacks, SACK) lives in tcp/sack.ts.
+// Algorithms are chosen by name in ./index.ts; loss detection and recovery (dupacks, SACK) live in tcp/ack
+// and tcp/recovery/.
 
 export interface CongestionControl {
   readonly name: "newreno" | "cubic";

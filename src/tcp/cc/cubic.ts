@@ -1,6 +1,6 @@
 // CUBIC congestion control (RFC 9438): window W(t) = C*(t-K)^3 + W_max after a loss, with the Reno-friendly
 // estimate as a floor and fast convergence; slow start as NewReno (RFC 5681 + RFC 3465, no HyStart++).
-// Call order: tcp/input → ack processing → cc (onAck / onEnterRecovery / onExitRecovery / onRto) → tcp/output.
+// Call order: tcp/input → tcp/ack → cc (onAck / onEnterRecovery / onExitRecovery / onRto) → tcp/output.
 // The window is kept in segments (the RFC's unit) and read out in bytes; t comes from the caller's nowMs.
 
 import {

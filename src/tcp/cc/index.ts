@@ -1,6 +1,6 @@
 // Congestion control chosen by name (TcpPcbOptions.congestionControl, for the stack or per PCB): one factory
 // over the algorithms in this folder. Call order: PCB creation → createCongestionControl(name) → the PCB calls the
-// returned CongestionControl from ack processing (tcp/input) and reads cwndBytes in tcp/output.
+// returned CongestionControl from ack processing (tcp/ack) and reads cwndBytes in tcp/output.
 
 import type { CongestionControl } from "./cc.js";
 import { Cubic } from "./cubic.js";

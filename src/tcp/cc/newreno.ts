@@ -1,6 +1,6 @@
 // NewReno congestion control (RFC 5681 slow start / congestion avoidance with RFC 3465 byte counting,
 // RFC 6582 recovery exit, RFC 6928 initial window), in bytes.
-// Call order: tcp/input → ack processing → cc (onAck / onEnterRecovery / onExitRecovery / onRto) → tcp/output.
+// Call order: tcp/input → tcp/ack → cc (onAck / onEnterRecovery / onExitRecovery / onRto) → tcp/output.
 // No clock and no allocation: every method is a few field writes.
 
 import {

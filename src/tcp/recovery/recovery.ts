@@ -1,0 +1,49 @@
+// The loss-recovery interface, as congestion control's is in cc/cc.ts: fast retransmit and recovery (RFC 5681
+// §3.2) with NewReno's partial ACKs (RFC 6582) or SACK's scoreboard (RFC 6675). What they share — counting
+// duplicate ACKs, the recovery point (RFC 6582 §3.2 step 2), leaving on a full ACK or a timeout — stays in
+// tcp/ack and tcp/timers. Call order: tcp/ack → updateSack / isLost / onEnter / onDupAck / onPartialAck /
+// onExit; tcp/output → output() while in recovery. Chosen per connection in ./index.ts.
+
+import type { TcpPcb } from "../pcb.js";
+import type { Seq } from "../seq.js";
+
+/** What recovery may send, and the timer it restarts. tcp/output implements it. */
+export interface RecoveryTx {
+  /** One segment at `seq` (fast retransmit, a partial ACK's hole); returns its payload bytes. */
+  retransmit(pcb: TcpPcb, seq: Seq, nowMs: number): number;
+  /** At most `length` bytes at `seq`, in one segment; returns payload bytes sent. */
+  retransmitRange(pcb: TcpPcb, seq: Seq, length: number, nowMs: number): number;
+  /** The ordinary send loop (new, or rewound, data and the FIN) under cwnd + inflation; whether anything went. */
+  sendNewData(pcb: TcpPcb, nowMs: number): boolean;
+  /** One segment of new data at SND.MAX within the peer's window; its payload bytes, 0 when none may go. */
+  sendNewSegment(pcb: TcpPcb, nowMs: number): number;
+  /** Restarts the retransmission timer at now + RTO (RFC 6298 §5.3). */
+  restartRetransmitTimer(pcb: TcpPcb, nowMs: number): void;
+}
+
+export type LossRecoveryName = "newreno" | "sack";
+
+/**
+ * One algorithm, shared by every connection that uses it: the state lives in the PCB's fields (dupAcks,
+ * inRecovery, recoverSeq, highRxt, inflationBytes, scoreboard), each with its invariant there.
+ */
+export interface LossRecovery {
+  readonly name: LossRecoveryName;
+  /**
+   * An ACK carried SACK blocks (RFC 2018 §3); `cumAck` is its cumulative point (blocks at or below it carry
+   * nothing new). Returns whether they report data not SACKed before (RFC 6675 §2: then it is a duplicate ACK).
+   */
+  updateSack(pcb: TcpPcb, cumAck: Seq, blocks: Uint32Array, count: number): boolean;
+  /** After a duplicate ACK outside recovery: is the segment at SND.UNA presumed lost? */
+  isLost(pcb: TcpPcb): boolean;
+  /** Recovery has begun and the first segment presumed lost has been retransmitted (RFC 5681 §3.2 step 2). */
+  onEnter(tx: RecoveryTx, pcb: TcpPcb, nowMs: number): void;
+  /** A further duplicate ACK during recovery (dupAcks already counts it). */
+  onDupAck(pcb: TcpPcb): void;
+  /** An ACK that advanced SND.UNA by `ackedBytes` but not to the recovery point (RFC 6582 §3.2 step 4). */
+  onPartialAck(tx: RecoveryTx, pcb: TcpPcb, ackedBytes: number, nowMs: number): void;
+  /** Recovery is over: the recovery point was acknowledged, or the retransmission timer fired. */
+  onExit(pcb: TcpPcb): void;
+  /** The output pass while in recovery: sends what this algorithm sends next; whether anything went out. */
+  output(tx: RecoveryTx, pcb: TcpPcb, nowMs: number): boolean;
+}
