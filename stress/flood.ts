@@ -15,8 +15,12 @@ export interface FloodOptions {
 
 export interface FloodResult {
   seconds: number;
-  /** SYNs the flooder got into the TAP per second, and the frames per second the board read meanwhile. */
+  /**
+   * SYNs the flooder offered per second (those the TAP queued and those it dropped, its queue full: AF_PACKET
+   * reports a drop as ENOBUFS, and sendmmsg stops there), those queued, and the frames per second the board read.
+   */
   offeredPerSecond: number;
+  queuedPerSecond: number;
   boardReadPerSecond: number;
   /** Frames the kernel dropped on the TAP's full queue during the flood (the flood's and real ones alike). */
   tapDrops: number;
@@ -81,7 +85,8 @@ export async function runFlood(env: StressEnv, o: FloodOptions): Promise<FloodRe
   for (const name of Object.keys(tcpBefore) as (keyof typeof tcpBefore)[]) if (grew(name) !== 0) tcpCounters[name] = grew(name);
   const result: FloodResult = {
     seconds: floodS,
-    offeredPerSecond: floodReport.fps,
+    offeredPerSecond: (floodReport.sent + drops) / floodReport.seconds,
+    queuedPerSecond: floodReport.fps,
     boardReadPerSecond: read / floodS,
     tapDrops: drops,
     synsAnsweredPerSecond: (grew("passiveOpens") + grew("synCookiesSent")) / floodS,
