@@ -1,5 +1,6 @@
 // The short version of `npm run stress`'s soak section (stress/soak.ts): 10 s of mixed load — transfers,
-// short connections, bursts, a latency probe, pings — with the board's RSS sampled.
+// short connections, bursts of 200, a latency probe, pings — with the board's RSS sampled. Whether the RSS
+// comes back to its baseline (issue 11: it does not yet, the ring pool keeps the bursts' rings) is printed.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canRunTapTests } from "../helpers/env.js";
@@ -13,10 +14,23 @@ describe.runIf(run)("stress: soak", () => {
   beforeAll(() => {
     env = startStressEnv({ log: (l) => console.log(l) });
   });
-  afterAll(() => env?.stop());
+  afterAll(() => {
+    env?.stop();
+    expect(env.board.scheduler.armedLabels()).toEqual([]);
+  });
 
-  it("10 s of mixed load", async () => {
+  it("10 s of mixed load: every ping answered, every connection and transfer intact", async () => {
     const r = await runSoak(env, { seconds: 10, settleSeconds: 2 });
-    console.log(JSON.stringify({ ...r, rssSamples: r.rssSamples.length }));
+    console.log(JSON.stringify({ ...r, rssSamples: r.rssSamples.map((b) => Math.round(b / 2 ** 20)) }));
+    expect(r.ping.sent).toBeGreaterThanOrEqual(9);
+    expect(r.ping.answered).toBe(r.ping.sent);
+    expect(r.probe.error).toBeUndefined();
+    expect(r.churn.failures).toEqual({});
+    expect(r.churn.intact).toBe(r.churn.count);
+    expect(r.transfers.runs).toBeGreaterThan(0);
+    expect(r.transfers.intact).toBe(r.transfers.runs);
+    expect(r.bursts.runs).toBeGreaterThan(0);
+    expect(r.bursts.intact).toBe(r.bursts.runs);
+    expect(r.rssSamples.length).toBeGreaterThanOrEqual(10);
   }, 60_000);
 });
