@@ -173,6 +173,8 @@ export interface ConnsResult {
 /** stressnet probe's result line. */
 export interface ProbeResult {
   rttMs: MsSummary;
+  /** Probes whose echo had not come back after 10 s (their connection was given up). */
+  lost: number;
   error?: string;
 }
 
@@ -195,43 +197,55 @@ export function runConns(env: StressEnv, c: ConnsSpec): Promise<ConnsResult> {
   return stressnet<ConnsResult>(env, connsArgs(env, c), (c.timeoutS + 10) * 1000);
 }
 
-/** A 1-byte echo every `intervalMs` for `seconds` on one connection. */
-export function runProbe(env: StressEnv, seconds: number, intervalMs: number): Promise<ProbeResult> {
-  return stressnet<ProbeResult>(env, ["probe", env.boardIp, 7, seconds, intervalMs], (seconds + 20) * 1000);
+/** A 1-byte echo every `intervalMs` on each of `conns` connections, for `seconds`. */
+export function runProbe(env: StressEnv, seconds: number, intervalMs: number, conns: number): Promise<ProbeResult> {
+  return stressnet<ProbeResult>(env, ["probe", env.boardIp, 7, seconds, intervalMs, conns], (seconds + 20) * 1000);
 }
 
-/**
- * stressnet conns --hold: opens the connections, resolves `held` with its milestone once all are up (the
- * caller measures), and echoes once `release()` is called; `done` resolves with the final line.
- */
-export function runHeldConns(env: StressEnv, c: ConnsSpec): { held: Promise<{ held: number; failed: number; seconds: number }>; release(): void; done: Promise<ConnsResult> } {
-  const argv = [...netnsExecPrefix(env.ns), env.stressnet, ...connsArgs(env, c).map(String), "--hold"];
-  const [cmd, ...args] = argv;
-  const child = spawn(cmd as string, args, { stdio: ["pipe", "pipe", "pipe"] });
+/** A stressnet run started with --hold: up and waiting for `release()`. */
+export interface HeldRun<T> {
+  /** Resolves with the milestone once every connection is up (or failed); the caller measures then. */
+  held: Promise<HeldMilestone>;
+  /** Lets it go on: the connections echo, the probe probes. */
+  release(): void;
+  /** The final line. */
+  done: Promise<T>;
+}
+
+export interface HeldMilestone {
+  held: number;
+  failed: number;
+  seconds: number;
+}
+
+/** Starts stressnet `args` --hold in the namespace (killed after `timeoutS` + 15 s whatever happens). */
+export function runHeld<T>(env: StressEnv, args: readonly (string | number)[], timeoutS: number): HeldRun<T> {
+  const argv = [...netnsExecPrefix(env.ns), env.stressnet, ...args.map(String), "--hold"];
+  const what = `stressnet ${args[0] ?? ""} --hold`;
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
   const removeKill = onCleanup(() => child.kill("SIGKILL"));
-  const timer = setTimeout(() => child.kill("SIGKILL"), (c.timeoutS + 15) * 1000);
-  let stdout = "";
+  const timer = setTimeout(() => child.kill("SIGKILL"), (timeoutS + 15) * 1000);
+  const lines: string[] = [];
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-  let resolveHeld: (v: { held: number; failed: number; seconds: number }) => void = () => undefined;
+  let resolveHeld: (v: HeldMilestone) => void = () => undefined;
   let rejectHeld: (e: Error) => void = () => undefined;
-  const held = new Promise<{ held: number; failed: number; seconds: number }>((resolve, reject) => {
+  const held = new Promise<HeldMilestone>((resolve, reject) => {
     resolveHeld = resolve;
     rejectHeld = reject;
   });
   createInterface({ input: child.stdout }).on("line", (line) => {
-    stdout += line + "\n";
-    if (line.startsWith('{"event":"held"')) resolveHeld(JSON.parse(line) as { held: number; failed: number; seconds: number });
+    if (line.startsWith('{"event":"held"')) resolveHeld(JSON.parse(line) as HeldMilestone);
+    else lines.push(line);
   });
-  const done = new Promise<ConnsResult>((resolve, reject) => {
+  const done = new Promise<T>((resolve, reject) => {
     child.on("error", (err) => reject(err));
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       removeKill();
-      const timedOut = signal === "SIGKILL";
-      rejectHeld(new Error(`stressnet conns --hold ended before holding: ${stderr.trim() || String(code ?? signal)}`));
+      rejectHeld(new Error(`${what} ended before holding: ${stderr.trim() || String(code ?? signal)}`));
       try {
-        resolve(lastJson<ConnsResult>(stdout.split("\n").filter((l) => !l.startsWith('{"event"')).join("\n"), "stressnet conns --hold", { code, stderr, timedOut }));
+        resolve(lastJson<T>(lines.join("\n"), what, { code, stderr, timedOut: signal === "SIGKILL" }));
       } catch (err) {
         reject(err as Error);
       }
@@ -241,6 +255,16 @@ export function runHeldConns(env: StressEnv, c: ConnsSpec): { held: Promise<{ he
   held.catch(() => undefined);
   done.catch(() => undefined);
   return { held, release: () => void child.stdin.end("\n"), done };
+}
+
+/** Connections opened and held until release(), then each echoing `bytes` (stressnet conns --hold). */
+export function runHeldConns(env: StressEnv, c: ConnsSpec): HeldRun<ConnsResult> {
+  return runHeld<ConnsResult>(env, connsArgs(env, c), c.timeoutS);
+}
+
+/** Probe connections opened now, probing only after release() (stressnet probe --hold). */
+export function runHeldProbe(env: StressEnv, seconds: number, intervalMs: number, conns: number): HeldRun<ProbeResult> {
+  return runHeld<ProbeResult>(env, ["probe", env.boardIp, 7, seconds, intervalMs, conns], seconds + 20);
 }
 
 /** The board process's resident set, bytes. */

@@ -1,6 +1,6 @@
 // Stress section "soak": a mixed load for a set time, all from the kernel side at once — a 16 MiB echo
 // transfer every quarter second or so, a new 4 KiB echo connection every 50 ms, a burst of 200 concurrent 10 KiB echoes
-// every 5 s, a 1-byte latency probe every 50 ms, and a ping a second — with the board's RSS sampled every
+// every 5 s, 1-byte latency probes (four connections, one every 200 ms on each), and a ping a second — with the board's RSS sampled every
 // second. Afterwards the RSS should be back near where it started.
 
 import { Pinger, RssSampler, runConns, runProbe, sleep, type ConnsResult, type PingHealth, type ProbeResult, type StressEnv } from "./env.js";
@@ -39,7 +39,8 @@ const CHURN_BYTES = 4096;
 const BURST_COUNT = 200;
 const BURST_BYTES = 10 * 1024;
 const BURST_PAUSE_MS = 5000;
-const PROBE_INTERVAL_MS = 50;
+const PROBE_INTERVAL_MS = 200;
+const PROBE_CONNS = 4;
 
 function tallyOf(results: readonly ConnsResult[]): JobTally {
   const failures: Record<string, number> = {};
@@ -65,7 +66,7 @@ export async function runSoak(env: StressEnv, o: SoakOptions): Promise<SoakResul
   const endMs = t0 + o.seconds * 1000;
   const churnCount = Math.max(1, Math.floor((o.seconds * 1000) / CHURN_INTERVAL_MS));
   const [probe, churn, transfers, bursts] = await Promise.all([
-    runProbe(env, o.seconds, PROBE_INTERVAL_MS),
+    runProbe(env, o.seconds, PROBE_INTERVAL_MS, PROBE_CONNS),
     runConns(env, { count: churnCount, bytes: CHURN_BYTES, timeoutS: o.seconds + 30, intervalMs: CHURN_INTERVAL_MS, window: churnCount }),
     repeatUntil(endMs, TRANSFER_PAUSE_MS, () => runConns(env, { count: 1, bytes: TRANSFER_BYTES, timeoutS: 60, intervalMs: 0, window: 1 })),
     repeatUntil(endMs, BURST_PAUSE_MS, () => runConns(env, { count: BURST_COUNT, bytes: BURST_BYTES, timeoutS: 60, intervalMs: 0, window: BURST_COUNT })),

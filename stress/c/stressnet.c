@@ -1,7 +1,7 @@
 /*
  * stressnet: the kernel-side programs of `npm run stress` (stress/run.ts), run inside the namespace the
  * stress run created. Every mode is bounded in time and count and prints one JSON line on stdout at the end
- * (`conns --hold` also one milestone line before it waits).
+ * (with --hold, also one milestone line before it waits).
  *
  *   stressnet send IFNAME RATE
  *       Frames from stdin (each a 2-byte big-endian length, then the frame) written out of IFNAME, the TAP's
@@ -15,12 +15,14 @@
  *   stressnet conns HOST PORT COUNT BYTES TIMEOUT_S INTERVAL_MS WINDOW [--hold]
  *       COUNT connections, one started every INTERVAL_MS (0: at once), at most WINDOW of them handshaking at
  *       a time; each writes BYTES of a per-connection pattern, reads them back (checking every byte), half-
- *       closes and waits for the server's FIN. With --hold, BYTES is 1 and every connection first only
- *       connects: once all are up (or failed), it prints {"event":"held",…}, waits for a line on stdin, then
- *       echoes its byte. Everything ends at TIMEOUT_S.
- *   stressnet probe HOST PORT SECONDS INTERVAL_MS
- *       One connection (TCP_NODELAY), a 1-byte echo every INTERVAL_MS (or as soon as the previous one came
- *       back, if later) for SECONDS; each round trip's latency. A reply that takes over 10 s ends the run.
+ *       closes and waits for the server's FIN. With --hold every connection first only connects: once all
+ *       are up (or failed), it prints {"event":"held",…}, waits for a line on stdin, then echoes its BYTES.
+ *       Everything ends at TIMEOUT_S.
+ *   stressnet probe HOST PORT SECONDS INTERVAL_MS CONNS [--hold]
+ *       CONNS connections (TCP_NODELAY, at most 64), each sending a 1-byte echo every INTERVAL_MS (or as soon
+ *       as its previous one came back, if later) for SECONDS, their schedules spread over the interval;
+ *       every round trip's latency. A connection whose echo takes over 10 s is given up (the probe counted
+ *       lost). With --hold it connects, prints {"event":"held",…} and waits for a line on stdin first.
  *
  * Build: cc -O2 -Wall -o stress/build/stressnet stress/c/stressnet.c
  */
@@ -52,6 +54,7 @@
 #define MAX_CONNS 200000
 #define PROBE_MAX_WAIT_S 10.0
 #define MAX_SAMPLES 1000000
+#define PROBE_MAX_CONNS 64
 
 static double now_s(void) {
   struct timespec ts;
@@ -67,7 +70,7 @@ static void die(const char *what) {
 static void usage(void) {
   fprintf(stderr,
           "usage: stressnet send IFNAME RATE | synflood IFNAME DSTMAC SRCMAC DSTIP DSTPORT SRCIP NSRC SECONDS |\n"
-          "       conns HOST PORT COUNT BYTES TIMEOUT_S INTERVAL_MS WINDOW [--hold] | probe HOST PORT SECONDS INTERVAL_MS\n");
+          "       conns HOST PORT COUNT BYTES TIMEOUT_S INTERVAL_MS WINDOW [--hold] | probe HOST PORT SECONDS INTERVAL_MS CONNS [--hold]\n");
   exit(2);
 }
 
@@ -523,7 +526,6 @@ static int run_conns(int argc, char **a) {
   r->window = (uint32_t)arg_long(a[6], 1, MAX_CONNS);
   r->is_hold = argc > 7 && strcmp(a[7], "--hold") == 0;
   if (argc > 7 && !r->is_hold) usage();
-  if (r->is_hold) r->bytes = 1;
   raise_fd_limit();
   make_pattern();
   r->c = calloc(r->count, sizeof *r->c);
@@ -582,58 +584,115 @@ static int run_conns(int argc, char **a) {
 
 /* ---- probe ---------------------------------------------------------------------------------------- */
 
-static int run_probe(char **a) {
+struct prober {
+  int fd;
+  int is_waiting;    /* a byte is out, its echo not back */
+  uint8_t byte;      /* the byte out */
+  double sent_s;     /* when it went */
+  double due_s;      /* when the next goes */
+};
+
+static int run_probe(int argc, char **a) {
   const char *host = a[0];
   uint16_t port = (uint16_t)arg_long(a[1], 1, 65535);
   double seconds = arg_seconds(a[2]);
   double interval_s = (double)arg_long(a[3], 1, 60000) / 1000.0;
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) die("socket");
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  struct timeval tv = {.tv_sec = 10};
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  int nconn = (int)arg_long(a[4], 1, PROBE_MAX_CONNS);
+  int is_hold = argc > 5;
+  if (is_hold && strcmp(a[5], "--hold") != 0) usage();
+  struct prober pr[PROBE_MAX_CONNS];
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(parse_ip(host))};
-  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-    printf("{\"mode\":\"probe\",\"rttMs\":{\"n\":0,\"p50\":-1,\"p99\":-1,\"max\":-1},\"error\":\"connect: %s\"}\n", strerror(errno));
-    return 0;
+  for (int i = 0; i < nconn; i++) {
+    memset(&pr[i], 0, sizeof pr[i]);
+    pr[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (pr[i].fd < 0) die("socket");
+    int one = 1;
+    setsockopt(pr[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(pr[i].fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+      printf("{\"mode\":\"probe\",\"rttMs\":{\"n\":0,\"p50\":-1,\"p99\":-1,\"max\":-1},\"lost\":0,\"error\":\"connect: %s\"}\n",
+             strerror(errno));
+      return 0;
+    }
   }
-  size_t cap = (size_t)(seconds / interval_s) + 2;
+  if (is_hold) {
+    printf("{\"event\":\"held\",\"held\":%d,\"failed\":0,\"seconds\":0}\n", nconn);
+    fflush(stdout);
+    char line[16];
+    if (fgets(line, sizeof line, stdin) == NULL) { /* the driver went away: probe at once */ }
+  }
+  size_t cap = (size_t)((double)nconn * seconds / interval_s) + (size_t)nconn + 2;
   if (cap > MAX_SAMPLES) cap = MAX_SAMPLES;
   double *rtt = calloc(cap, sizeof *rtt);
   if (rtt == NULL) die("calloc");
   size_t n = 0;
+  uint64_t lost = 0;
   const char *error = NULL;
-  double end_s = now_s() + seconds, due = now_s();
-  for (uint8_t b = 0; n < cap; b++) {
+  double t0 = now_s(), end_s = t0 + seconds;
+  /* Spread the connections' schedules over one interval. */
+  for (int i = 0; i < nconn; i++) pr[i].due_s = t0 + interval_s * i / nconn;
+  struct pollfd pfd[PROBE_MAX_CONNS];
+  for (;;) {
     double now = now_s();
-    if (now >= end_s) break;
-    if (due > now) usleep((useconds_t)((due - now) * 1e6));
-    uint8_t back;
-    double sent_s = now_s();
-    if (send(fd, &b, 1, MSG_NOSIGNAL) != 1) {
-      error = "send failed";
-      break;
+    int waiting = 0;
+    double next_s = now + 1.0;
+    for (int i = 0; i < nconn; i++) {
+      struct prober *p = &pr[i];
+      if (p->fd < 0) continue;
+      if (!p->is_waiting && now < end_s && now >= p->due_s && n < cap) {
+        p->byte++;
+        p->sent_s = now;
+        if (send(p->fd, &p->byte, 1, MSG_NOSIGNAL) != 1) {
+          error = "send failed";
+          close(p->fd), p->fd = -1;
+          continue;
+        }
+        p->is_waiting = 1;
+      }
+      if (p->is_waiting && now - p->sent_s > PROBE_MAX_WAIT_S) {
+        /* No echo in 10 s: that connection is given up, its probe counted lost. */
+        lost++;
+        close(p->fd), p->fd = -1;
+        continue;
+      }
+      if (p->is_waiting) waiting++;
+      else if (now < end_s && p->due_s < next_s) next_s = p->due_s;
     }
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int ready = poll(&p, 1, (int)(PROBE_MAX_WAIT_S * 1000));
-    if (ready <= 0) {
-      error = "no reply within 10 s";
-      break;
+    if (now >= end_s && waiting == 0) break;
+    int nfds = 0, map[PROBE_MAX_CONNS];
+    for (int i = 0; i < nconn; i++) {
+      if (pr[i].fd < 0 || !pr[i].is_waiting) continue;
+      pfd[nfds].fd = pr[i].fd, pfd[nfds].events = POLLIN, pfd[nfds].revents = 0;
+      map[nfds++] = i;
     }
-    ssize_t r = recv(fd, &back, 1, 0);
-    if (r != 1 || back != b) {
-      error = r == 0 ? "connection closed" : r < 0 ? "recv failed" : "wrong byte";
-      break;
+    int wait_ms = (int)((next_s - now) * 1000);
+    if (wait_ms < 0) wait_ms = 0;
+    if (wait_ms > 100) wait_ms = 100;
+    if (nfds == 0 && now >= end_s) break;
+    int ready = poll(pfd, (nfds_t)nfds, wait_ms);
+    if (ready < 0 && errno != EINTR) die("poll");
+    now = now_s();
+    for (int j = 0; j < nfds && ready > 0; j++) {
+      if (pfd[j].revents == 0) continue;
+      struct prober *p = &pr[map[j]];
+      uint8_t back;
+      ssize_t r = recv(p->fd, &back, 1, MSG_DONTWAIT);
+      if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (r != 1 || back != p->byte) {
+        error = r == 0 ? "connection closed" : r < 0 ? "recv failed" : "wrong byte";
+        close(p->fd), p->fd = -1;
+        continue;
+      }
+      rtt[n++] = now - p->sent_s;
+      p->is_waiting = 0;
+      /* A late echo does not queue probes up: the next one goes an interval after the last, or now. */
+      p->due_s = p->due_s + interval_s > now ? p->due_s + interval_s : now;
     }
-    double back_s = now_s();
-    rtt[n++] = back_s - sent_s;
-    /* A late reply does not queue probes up: the next one goes an interval after the last, or now. */
-    due = due + interval_s > back_s ? due + interval_s : back_s;
   }
-  close(fd);
+  for (int i = 0; i < nconn; i++)
+    if (pr[i].fd >= 0) close(pr[i].fd);
   printf("{\"mode\":\"probe\",");
   print_ms("rttMs", rtt, n);
+  printf(",\"lost\":%llu", (unsigned long long)lost);
   if (error != NULL) printf(",\"error\":\"%s\"", error);
   printf("}\n");
   return 0;
@@ -643,7 +702,7 @@ int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "send") == 0) return run_send(argv[2], argv[3]);
   if (argc == 10 && strcmp(argv[1], "synflood") == 0) return run_synflood(argv + 2);
   if ((argc == 9 || argc == 10) && strcmp(argv[1], "conns") == 0) return run_conns(argc - 2, argv + 2);
-  if (argc == 6 && strcmp(argv[1], "probe") == 0) return run_probe(argv + 2);
+  if ((argc == 7 || argc == 8) && strcmp(argv[1], "probe") == 0) return run_probe(argc - 2, argv + 2);
   usage();
   return 2;
 }

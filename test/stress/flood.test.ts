@@ -1,6 +1,7 @@
 // The short version of `npm run stress`'s flood section (stress/flood.ts): a 5 s SYN flood from ten on-link
-// sources, faster than the board reads its TAP, while a 16 MiB echo transfer, a 1-byte latency probe every
-// 10 ms and a new connection every 100 ms run from the kernel side's own address.
+// sources, faster than the board reads its TAP, while a 16 MiB echo transfer and 1-byte latency probes on
+// ten connections (established before the flood) and a new connection every 100 ms run from the kernel
+// side's own address.
 // Issue 11's latency goal (p99 ≤ 50 ms, max ≤ 1 s under the flood) is printed, not asserted: the figure
 // swings with the machine's load (the flooder takes a CPU of its own); `npm run stress` judges it.
 
@@ -31,8 +32,9 @@ describe.runIf(run)("stress: SYN flood", () => {
     expect(r.synsAnsweredPerSecond).toBeGreaterThan(1000);
     expect(r.transfer.failures).toEqual({});
     expect(r.transfer.intact).toBe(1);
+    // Each of the ten probe connections had echoes out, and every echo came back or was counted lost.
     expect(r.probe.error).toBeUndefined();
-    expect(r.probe.rttMs.n).toBeGreaterThan(10);
+    expect(r.probe.rttMs.n + r.probe.lost).toBeGreaterThanOrEqual(10);
     expect(r.connects.failures).toEqual({});
     expect(r.connects.intact).toBe(r.connects.count);
     // No reset toward a legitimate client.

@@ -25,6 +25,8 @@ describe.runIf(run)("stress: soak", () => {
     expect(r.ping.sent).toBeGreaterThanOrEqual(9);
     expect(r.ping.answered).toBe(r.ping.sent);
     expect(r.probe.error).toBeUndefined();
+    expect(r.probe.lost).toBe(0);
+    expect(r.probe.rttMs.n).toBeGreaterThan(100);
     expect(r.churn.failures).toEqual({});
     expect(r.churn.intact).toBe(r.churn.count);
     expect(r.transfers.runs).toBeGreaterThan(0);
