@@ -512,6 +512,7 @@ static int all_settled(struct conns_run *r) { return r->done + r->failed == r->c
 /* Every connection started, and none still handshaking. */
 static int all_up_or_failed(struct conns_run *r) { return r->next == r->count && r->connecting == 0; }
 
+/* For a quiet look that runs to its deadline (r is never NULL). */
 static int never(struct conns_run *r) { return r == NULL; }
 
 static int run_conns(int argc, char **a) {
