@@ -185,14 +185,41 @@ export class Iperf3Server {
     this.deny(pcb);
   }
 
+  /**
+   * Refuses a client while a test runs, as iperf3 -s does: reads its cookie first, then answers ACCESS_DENIED
+   * and closes. Closing before the cookie came would make the cookie meet a closed connection, which draws a
+   * reset (RFC 1122 §4.2.2.13) that can overtake the answer. A client that sends no cookie within the set-up
+   * timeout gets the answer anyway.
+   */
   private deny(pcb: TcpPcb): void {
     this.stats.accessDenied++;
     const tcp = this.host.tcp;
-    pcb.events = {};
-    tcp.write(pcb, encodeState(IperfState.ACCESS_DENIED), 0, 1);
-    // Unread bytes (the cookie) would turn the close into a reset, and the reset could overtake the byte.
-    tcp.consume(pcb, pcb.recvRing.length);
-    tcp.close(pcb);
+    const scheduler = this.host.scheduler;
+    let got = 0;
+    const answer = (): void => {
+      pcb.events = {};
+      scheduler.cancel(deadline);
+      if (pcb.freed) return;
+      tcp.write(pcb, encodeState(IperfState.ACCESS_DENIED), 0, 1);
+      // Unread bytes would turn the close into a reset, and the reset could overtake the byte.
+      tcp.consume(pcb, pcb.recvRing.length);
+      tcp.close(pcb);
+    };
+    const take = (): void => {
+      got += tcp.consume(pcb, pcb.recvRing.length);
+      if (got >= COOKIE_BYTES) answer();
+    };
+    const deadline = new Deadline(answer, "iperf3 deny");
+    pcb.events = {
+      readable: take,
+      peerClosed: answer,
+      error: () => {
+        pcb.events = {};
+        scheduler.cancel(deadline);
+      },
+    };
+    scheduler.after(deadline, this.options.setupTimeoutMs);
+    take();
   }
 
   private beginTest(pcb: TcpPcb): void {
