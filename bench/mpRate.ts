@@ -5,6 +5,7 @@
 // Network: namespace C (the client and the board's TAP kernel side) and P (CPython, behind a veth), created
 // here and removed at the end, also on error or signal; every client run is bounded in time.
 
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { configureLink, ipIn, netnsExecPrefix } from "../src/host/iproute.js";
 import {
@@ -97,6 +98,9 @@ export async function measureMpRates(o: MpRateOptions): Promise<MpRates> {
     ipIn(nsClient, ["link", "add", `wbmc${suffix}`, "type", "veth", "peer", "name", `wbmp${suffix}`, "netns", nsPython]);
     configureLink(nsClient, `wbmc${suffix}`, "10.79.6.1/24");
     configureLink(nsPython, `wbmp${suffix}`, `${CPYTHON_IP}/24`);
+    // As in the TCP section: a bounded TIME-WAIT table in the client namespace, so accept + echo + close
+    // runs never meet a client's port exhaustion (docs/measurements.md, "TIME-WAIT on the client").
+    execFileSync("ip", ["netns", "exec", nsClient, "sysctl", "-qw", "net.ipv4.tcp_max_tw_buckets=1024"], { stdio: "ignore" });
 
     const runClient = async (c: MpCase, ip: string, port: number, server: RunningServer, seconds: number): Promise<MpSample> => {
       const cpu0 = processCpuSeconds(server.pid);
