@@ -177,7 +177,7 @@ const DHCP_COUNTERS = [
   "leasesLost",
   /** Starts in INIT-REBOOT with a remembered address (RFC 2131 §4.4.2). */
   "rebootAttempts",
-  /** ... that the server acknowledged (the address is then probed as any other), */
+  /** ... that the server acknowledged (the address is then probed like every other), */
   "rebootAcks",
   /** ... refused with a DHCPNAK (discovery follows at once), */
   "rebootNaks",

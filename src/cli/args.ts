@@ -369,7 +369,7 @@ function statOrNull(path: string): Stats | null {
   }
 }
 
-/** --dhcp-lease FILE: any path but '' and '-' (the file is read and written, never a stream). */
+/** --dhcp-lease FILE: a path, not '' or '-' (the file is read and written, never a stream). */
 function parseLeaseFile(text: string | undefined): string | null {
   if (text === undefined) return null;
   if (text === "" || text === "-") throw new UsageError(`--dhcp-lease: '${text}' is not a file name`);
@@ -563,7 +563,7 @@ export const RUN_USAGE = `usage: walnut run [up options] [--fs DIR] [--verbose] 
                        terminal; piped output carries only the script's own)
   --trace-pins         log every change of a machine.Pin's value on stderr ("walnut: pin 2 = 1 at 0.503 s")
   --wifi SSID:KEY      the access point network.WLAN().connect() joins: another SSID gives STAT_NO_AP_FOUND,
-                       another key STAT_WRONG_PASSWORD, and scan() lists it (default: any SSID and key join)
+                       another key STAT_WRONG_PASSWORD, and scan() lists it (default: every SSID and key joins)
   kill -USR1 PID prints the board's connections and counters on stderr`;
 
 export const REPL_USAGE = `usage: walnut repl [up options] [--fs DIR] [--trace-pins] [--wifi SSID:KEY]

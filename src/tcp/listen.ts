@@ -136,7 +136,7 @@ function acceptCookie(tcp: TcpContext, l: TcpListener, seg: TcpSegment): boolean
     // has another sequence number, which no longer decodes the cookie, and would draw a reset. The cookie
     // has proved the client, so keep it as what the ACK found: a SYN-RECEIVED PCB (outside the SYN queue,
     // bounded by the PCB limit) whose SYN-ACK was sent once; its retransmission or the client's next
-    // segment completes it as any other dropped final ACK.
+    // segment completes it, as for every other dropped final ACK.
     tcp.stats.dropAcceptQueueFull++;
     pcb.sndNxt = seg.ack;
     pcb.sndMax = seg.ack;

@@ -83,7 +83,7 @@ export interface ScriptOptions {
   softResets?: number;
   /** How long network.WLAN().connect() waits for an address (default 30 s). */
   connectTimeoutMs?: number;
-  /** The one access point WLAN.connect() accepts (`--wifi SSID:KEY`); null or absent: any SSID and key. */
+  /** The one access point WLAN.connect() accepts (`--wifi SSID:KEY`); null or absent: every SSID and key join. */
   wifi?: WifiNetwork | null;
 }
 

@@ -15,7 +15,7 @@ export interface RunFileOptions {
   tracePins?: boolean;
   /** The board's flash (--fs DIR). */
   fsDir?: string;
-  /** The one access point WLAN.connect() accepts (--wifi); null or absent: any. */
+  /** The one access point WLAN.connect() accepts (--wifi); null or absent: every SSID and key join. */
   wifi?: WifiNetwork | null;
 }
 
