@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { configureLink, ipIn, netnsExecPrefix } from "../src/host/iproute.js";
 import {
-  buildIfStale,
+  buildCProgram,
   createOwnedNetns,
   onCleanup,
   packageRoot,
@@ -79,14 +79,7 @@ function parseClient(stdout: string): { ops: number; bytes: number; seconds: num
 export async function measureMpRates(o: MpRateOptions): Promise<MpRates> {
   const log = o.log ?? ((): void => {});
   const root = packageRoot();
-  const client = buildIfStale(join(root, "bench/build/tcpclient"), [join(root, "bench/c/tcpclient.c")], [
-    "cc",
-    "-O2",
-    "-Wall",
-    "-o",
-    join(root, "bench/build/tcpclient"),
-    join(root, "bench/c/tcpclient.c"),
-  ]);
+  const client = buildCProgram("bench", "tcpclient");
   const suffix = uniqueSuffix();
   const nsClient = `wbmp-client-${suffix}`;
   const nsPython = `wbmp-py-${suffix}`;

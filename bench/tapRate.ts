@@ -9,16 +9,15 @@
 // Run directly: node dist/bench/tapRate.js
 
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
 import { TapDevice } from "../src/link/tap.js";
 import type { FrameReceiver } from "../src/link/device.js";
 import { configureLink, createNetns, deleteNetns, moveLinkToNetns } from "../src/host/iproute.js";
 import type { OnStep } from "./progress.js";
+import { buildCProgram } from "./util.js";
 
 export interface TapRateOptions {
   /** Length of each read measurement (default 2, at most 3). */
@@ -79,26 +78,6 @@ function pinMainThread(cpu: string | null): () => void {
   return () => {
     if (current !== undefined) execFileSync("taskset", ["-pc", current, pid], { stdio: "ignore" });
   };
-}
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("tapRate: no package.json above this file");
-    dir = parent;
-  }
-  return dir;
-}
-
-/** Compiles bench/c/tapbench.c into bench/build/ unless the binary is newer than the source. */
-function buildTapbench(root: string): string {
-  const source = join(root, "bench/c/tapbench.c");
-  const binary = join(root, "bench/build/tapbench");
-  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
-  mkdirSync(dirname(binary), { recursive: true });
-  execFileSync("cc", ["-O2", "-Wall", "-o", binary, source], { stdio: ["ignore", "inherit", "inherit"] });
-  return binary;
 }
 
 function uniqueName(prefix: string): string {
@@ -257,8 +236,7 @@ export async function measureTapRates(opts: TapRateOptions = {}): Promise<TapRat
     if (opts.log !== undefined) opts.log(`tapRate: ${msg}`);
     else process.stderr.write(`tapRate: ${msg}\n`);
   };
-  const root = packageRoot();
-  const binary = buildTapbench(root);
+  const binary = buildCProgram("bench", "tapbench");
   const ns = uniqueName("wbns");
   createNetns(ns);
   try {

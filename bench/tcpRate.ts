@@ -17,6 +17,7 @@ import { configureLink, ipIn, netnsExecPrefix, netnsExists } from "../src/host/i
 import { TCP_BULK_METRICS, TCP_METRICS, TCP_TARGETS, isBulkMetric, type TcpMetric, type TcpTarget } from "./cells.js";
 import type { OnStep } from "./progress.js";
 import {
+  buildCProgram,
   buildIfStale,
   createOwnedNetns,
   onCleanup,
@@ -115,20 +116,11 @@ interface Binaries {
 /** Builds the client, the kernel server and the lwIP harness into bench/build/ when stale. */
 function buildBinaries(): Binaries {
   const root = packageRoot();
-  const cc = (name: string): string =>
-    buildIfStale(join(root, "bench/build", name), [join(root, "bench/c", `${name}.c`)], [
-      "cc",
-      "-O2",
-      "-Wall",
-      "-o",
-      join(root, "bench/build", name),
-      join(root, "bench/c", `${name}.c`),
-    ]);
   const lwipServer = join(root, "bench/build/lwipserve");
   const lwipSources = [join(root, "bench/lwip/lwipserve.c"), join(root, "bench/lwip/build.sh")];
   return {
-    client: cc("tcpclient"),
-    kernelServer: cc("tcpserve"),
+    client: buildCProgram("bench", "tcpclient"),
+    kernelServer: buildCProgram("bench", "tcpserve"),
     lwipServer: buildIfStale(lwipServer, lwipSources, ["sh", join(root, "bench/lwip/build.sh"), lwipServer]),
   };
 }

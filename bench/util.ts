@@ -299,3 +299,14 @@ export function buildIfStale(binary: string, sources: readonly string[], build: 
   }
   return binary;
 }
+
+/**
+ * A one-file C helper, FOLDER/c/NAME.c (FOLDER: bench or stress), built into FOLDER/build/NAME when stale
+ * (synchronously: only before a board is started) → the binary.
+ */
+export function buildCProgram(folder: "bench" | "stress", name: string): string {
+  const root = packageRoot();
+  const binary = join(root, folder, "build", name);
+  const source = join(root, folder, "c", `${name}.c`);
+  return buildIfStale(binary, [source], ["cc", "-O2", "-Wall", "-o", binary, source]);
+}

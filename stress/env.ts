@@ -6,12 +6,11 @@
 // TAP's drop counter. Used by stress/run.ts and the short versions in test/stress/.
 
 import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Board } from "../src/board/board.js";
 import { formatIpv4, formatMac } from "../src/core/addr.js";
 import { ipIn, netnsExecPrefix } from "../src/host/iproute.js";
-import { buildIfStale, createOwnedNetns, onCleanup, packageRoot, runChild, uniqueSuffix } from "../bench/util.js";
+import { buildCProgram, createOwnedNetns, onCleanup, runChild, uniqueSuffix } from "../bench/util.js";
 import { FUZZ_PEER, FUZZ_TARGET } from "./fuzzFrames.js";
 
 /** The kernel side's extra addresses the SYN flood comes from: on-link, so the board's SYN-ACKs reach a host (which resets them). */
@@ -47,10 +46,7 @@ export interface StressEnv {
 
 /** Builds stress/build/stressnet when stale (synchronously: before any board runs). */
 export function buildStressnet(): string {
-  const root = packageRoot();
-  const binary = join(root, "stress/build/stressnet");
-  const source = join(root, "stress/c/stressnet.c");
-  return buildIfStale(binary, [source], ["cc", "-O2", "-Wall", "-o", binary, source]);
+  return buildCProgram("stress", "stressnet");
 }
 
 /**
