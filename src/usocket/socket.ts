@@ -38,7 +38,7 @@ import {
   type SockAddr,
 } from "./args.js";
 import type { SocketContext } from "./context.js";
-import { DatagramPart, RawPart, UdpPart } from "./datagram.js";
+import { DatagramPart, RawPart, UdpPart, type Datagram } from "./datagram.js";
 import { StreamPart } from "./stream.js";
 import { OSError, ValueError, osErrorOf } from "./oserror.js";
 import { AGAIN, Waiters, throwAgain, type Again } from "./wait.js";
@@ -206,13 +206,19 @@ export class Socket {
 
   /** → up to `bufsize` bytes; b'' (empty) at end of stream. Flags: MSG_PEEK, MSG_DONTWAIT. */
   async recv(bufsize: number, flags = 0): Promise<Uint8Array> {
-    const [bytes] = await this.receive(bufsize, flags);
+    if (this.datagram === null) return this.receiveStream(bufsize, flags);
+    const [bytes] = await this.receiveDatagram(bufsize, flags);
     return bytes;
   }
 
   /** → [bytes, [ip, port]]: one datagram, truncated to `bufsize` (raw sockets: port 0); TCP: the peer's address. */
   async recvfrom(bufsize: number, flags = 0): Promise<[Uint8Array, [string, number]]> {
-    const [bytes, ip, port] = await this.receive(bufsize, flags);
+    if (this.datagram === null) {
+      const bytes = await this.receiveStream(bufsize, flags);
+      const [ip, port] = (this.stream as StreamPart).remote;
+      return [bytes, [formatIpv4(ip), port]];
+    }
+    const [bytes, ip, port] = await this.receiveDatagram(bufsize, flags);
     return [bytes, [formatIpv4(ip), port]];
   }
 
@@ -357,29 +363,30 @@ export class Socket {
     return this.waiters.wait(attempt, wouldBlock, this.timeoutMs, dontWait);
   }
 
-  /** recv and recvfrom: one TCP read of at most `bufsize` (with the peer's address) or one datagram. */
-  private receive(bufsize: number, flags: number): Promise<[Uint8Array, number, number]> {
+  /** recv and recvfrom on UDP/raw: one datagram, truncated to `bufsize`, with its source. */
+  private receiveDatagram(bufsize: number, flags: number): Promise<Datagram> {
     this.checkOpen();
     const max = checkSize(bufsize, "bufsize");
-    const isPeek = (flags & MSG_PEEK) !== 0;
-    const dontWait = (flags & MSG_DONTWAIT) !== 0;
-    const datagram = this.datagram;
-    if (datagram !== null) {
-      return this.block(() => {
-        this.checkOpen();
-        return datagram.take(max, isPeek);
-      }, throwAgain, dontWait);
-    }
+    const datagram = this.datagram as DatagramPart;
+    return this.block(() => {
+      this.checkOpen();
+      return datagram.take(max, (flags & MSG_PEEK) !== 0);
+    }, throwAgain, (flags & MSG_DONTWAIT) !== 0);
+  }
+
+  /** recv and recvfrom on TCP: at most `bufsize` of what has arrived (MSG_PEEK leaves it queued). */
+  private receiveStream(bufsize: number, flags: number): Promise<Uint8Array> {
     const stream = this.tcp();
-    return this.block((): [Uint8Array, number, number] | Again => {
+    const max = checkSize(bufsize, "bufsize");
+    const isPeek = (flags & MSG_PEEK) !== 0;
+    return this.block((): Uint8Array | Again => {
       this.checkOpen();
       const n = stream.takeable(max, false);
       if (n === AGAIN) return AGAIN;
       const out = new Uint8Array(n);
       stream.takeInto(out, 0, n, isPeek);
-      const [ip, port] = stream.remote;
-      return [out, ip, port];
-    }, throwAgain, dontWait);
+      return out;
+    }, throwAgain, (flags & MSG_DONTWAIT) !== 0);
   }
 
   /**
