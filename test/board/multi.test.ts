@@ -187,6 +187,39 @@ describe.runIf(tap)("lwIP-exact edge cases and raw ping (docs/usocket.md)", () =
   });
 });
 
+describe.runIf(tap)("the bridge's watches (WALNUT_BRIDGE_SPIN_US, WALNUT_BRIDGE_MAIN_SPIN_US)", () => {
+  it("with both watches on, requests claimed without a doorbell give the same answers: the raw ping and the read-ahead programs", async () => {
+    const saved = { w: process.env.WALNUT_BRIDGE_SPIN_US, m: process.env.WALNUT_BRIDGE_MAIN_SPIN_US };
+    process.env.WALNUT_BRIDGE_SPIN_US = "200";
+    process.env.WALNUT_BRIDGE_MAIN_SPIN_US = "100";
+    try {
+      // Spawned now, the children inherit the variables; each board in a namespace of its own.
+      const pingLab = lab("10.71.16");
+      const ping = pingLab.board("ping_board.py", [pingLab.kernelIp]);
+      const pair = lab("10.71.17").pair("readahead_board.py", "readahead_peer.py");
+      expect((await ping.nextLines(4))[3]).toBe("received 3 of 3");
+      expect(await pair.board.nextLines(8)).toEqual([
+        "recv b'012'",
+        "still readable True",
+        "peek b'34'",
+        "readline b'3456789\\n'",
+        "read b'abcd'",
+        "readinto 3 b'efg'",
+        "recvfrom b'hij' True",
+        "recv b'\\n' b'KL'",
+      ]);
+      expect(await pair.peer.next()).toBe("peer saw reset");
+      expect((await ping.finish()).code).toBe(0);
+      expect((await pair.board.finish()).code).toBe(0);
+    } finally {
+      for (const [k, v] of [["WALNUT_BRIDGE_SPIN_US", saved.w], ["WALNUT_BRIDGE_MAIN_SPIN_US", saved.m]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+});
+
 describe.runIf(tap)("what walnut run serves beside the script", () => {
   it("no built-in services unless --services: a script binds port 7 as on a board; with --services echo 7 is taken", async () => {
     const l = lab("10.71.14");

@@ -305,3 +305,13 @@ export const FLASH_DIR = "/flash";
 
 /** Main → worker, REPL only: raw characters (a terminal), one line of piped input (no newline), or end of input. */
 export type ReplInput = { kind: "chars"; text: string } | { kind: "line"; text: string } | { kind: "eof" };
+
+/**
+ * A watch time from the environment (µs; absent or empty: `defaultUs`; not a positive number: 0, off), in ms,
+ * at most 100 ms: WALNUT_BRIDGE_SPIN_US (the worker) and WALNUT_BRIDGE_MAIN_SPIN_US (the main thread).
+ */
+export function watchMsFromEnv(name: string, defaultUs: number): number {
+  const text = process.env[name];
+  const us = text === undefined || text === "" ? defaultUs : Number(text);
+  return Number.isFinite(us) && us > 0 ? Math.min(us, 100_000) / 1000 : 0;
+}

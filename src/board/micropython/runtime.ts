@@ -34,6 +34,7 @@ import {
   type OpCode,
   type ReplInput,
   readRequest,
+  watchMsFromEnv,
   sharedViews,
   type Request,
   type SharedViews,
@@ -45,14 +46,8 @@ import {
  * How long the main thread watches for a script's next call after answering one (WALNUT_BRIDGE_MAIN_SPIN_US,
  * µs without a call; 0 turns it off), and how long one watch may hold the event loop in all.
  */
-const MAIN_SPIN_MS = envMicros("WALNUT_BRIDGE_MAIN_SPIN_US", 0);
+const MAIN_SPIN_MS = watchMsFromEnv("WALNUT_BRIDGE_MAIN_SPIN_US", 0);
 const MAIN_SPIN_MAX_MS = 2;
-
-function envMicros(name: string, defaultUs: number): number {
-  const text = process.env[name];
-  const us = text === undefined || text === "" ? defaultUs : Number(text);
-  return Number.isFinite(us) && us > 0 ? Math.min(us, 100_000) / 1000 : 0;
-}
 
 export { LineConsole, type ConsoleInput } from "./console.js";
 

@@ -24,6 +24,7 @@ import {
   type OpCode,
   type ReplInput,
   sharedViews,
+  watchMsFromEnv,
   writeRequest,
   type WorkerInput,
   type WorkerMessage,
@@ -115,12 +116,8 @@ function writer(stream: "stdout" | "stderr"): (b: Uint8Array) => void {
 
 // ---- the bridge ----
 /** How long a call watches for its answer before it sleeps (WALNUT_BRIDGE_SPIN_US, µs; 0 never spins). */
-const SPIN_MS = spinMs(process.env.WALNUT_BRIDGE_SPIN_US, 0);
+const SPIN_MS = watchMsFromEnv("WALNUT_BRIDGE_SPIN_US", 0);
 
-function spinMs(text: string | undefined, defaultUs: number): number {
-  const us = text === undefined || text === "" ? defaultUs : Number(text);
-  return Number.isFinite(us) && us > 0 ? Math.min(us, 100_000) / 1000 : 0;
-}
 let seq = 0;
 let lastStatus: number = Status.OK;
 let lastString = "";
