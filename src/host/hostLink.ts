@@ -56,20 +56,18 @@ export class HostLink {
         throw explainHostError(err, `creating network namespace '${o.netns}'`);
       }
     }
+    // An existing TAP is used as it is, where it is; a TAP we created goes into the namespace.
+    const netns = existed ? null : o.netns;
     let device: TapDevice;
     try {
-      const name = existed || o.netns === null ? o.tapName : freeTapName(o.tapName, o.netns);
-      device = TapDevice.open({ name, mtu: o.mtu, vnetHdr: o.vnetHdr ?? false });
+      device = netns === null ? TapDevice.open({ name: o.tapName, mtu: o.mtu, vnetHdr: o.vnetHdr ?? false }) : openAndMove(o, netns);
     } catch (err) {
       if (createdNetns && o.netns !== null) deleteNetns(o.netns);
       throw err;
     }
-    // An existing TAP is used as it is, where it is; a TAP we created goes into the namespace.
-    const netns = existed ? null : o.netns;
     const lan = o.lan ?? null;
     const link = new HostLink(device, device.name, netns, createdNetns, existed, lan);
     try {
-      if (netns !== null) moveLinkToNetns(device.name, netns);
       if (lan !== null && netns !== null) joinLan(netns, lan, device.name, o.hostCidr, o.mtu, createdNetns);
       else if (!existed || o.hostCidr !== null) configureLink(netns, device.name, o.hostCidr, existed ? undefined : o.mtu);
     } catch (err) {
@@ -104,17 +102,50 @@ export class HostLink {
 }
 
 /**
- * A name for a TAP that will move into `netns`: the kernel fills `%d` from the names free in the current
- * namespace only, and another board's TAP may already sit in `netns` under that name (boards sharing a
- * namespace, --lan), so pick the first number free in both.
+ * Creates the TAP and moves it into `netns`. With a `%d` pattern the number is ours to pick: the kernel
+ * fills `%d` from the names free in the current namespace only, and another board's TAP may already sit in
+ * `netns` under that name (boards sharing a namespace, --lan), so take the first number free in both. Another
+ * walnut starting at the same moment may pick the same number between our look and our open (its TAP is then
+ * busy, EBUSY) or between our open and our move (the name then exists in `netns`): take the next number.
  */
-function freeTapName(pattern: string, netns: string): string {
-  if (!pattern.includes("%d")) return pattern;
-  for (let n = 0; n < 1000; n++) {
-    const name = pattern.replace("%d", String(n));
-    if (!linkExists(null, name) && !linkExists(netns, name)) return name;
+function openAndMove(o: HostLinkOptions, netns: string): TapDevice {
+  const options = { mtu: o.mtu, vnetHdr: o.vnetHdr ?? false };
+  if (!o.tapName.includes("%d")) {
+    const device = TapDevice.open({ name: o.tapName, ...options });
+    moveOrClose(device, netns);
+    return device;
   }
-  return pattern;
+  let lastError: unknown = null;
+  for (let n = 0, tries = 0; n < 1000 && tries < 20; n++) {
+    const name = o.tapName.replace("%d", String(n));
+    if (linkExists(null, name) || linkExists(netns, name)) continue;
+    tries++;
+    let device: TapDevice;
+    try {
+      device = TapDevice.open({ name, ...options });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== "EBUSY") throw err;
+      lastError = err;
+      continue; // taken by another walnut since we looked
+    }
+    try {
+      moveOrClose(device, netns);
+      return device;
+    } catch (err) {
+      if (!linkExists(netns, name)) throw err;
+      lastError = err; // the name appeared in netns since we looked
+    }
+  }
+  throw lastError ?? new Error(`no free TAP name for ${o.tapName} in the current namespace and in ${netns}`);
+}
+
+function moveOrClose(device: TapDevice, netns: string): void {
+  try {
+    moveLinkToNetns(device.name, netns);
+  } catch (err) {
+    device.close();
+    throw explainHostError(err, `moving ${device.name} into ${netns}`);
+  }
 }
 
 /** iproute2's complaints (RTNETLINK and friends) and what a user can do about each. */

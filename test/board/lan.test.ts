@@ -64,4 +64,15 @@ describe.runIf(tap)("two boards on one --lan", () => {
     expect((await udpServer.finish()).code).toBe(0);
     await waitFor(() => !netnsExists(ns), 5_000, "the last board to remove the namespace");
   });
+
+  it("boards started at the same moment on one --lan each get a TAP name free in the namespace", async () => {
+    const ns = uniqueName("wlan");
+    namespaces.push(ns);
+    const ips = ["10.73.2.66", "10.73.2.67", "10.73.2.68"];
+    const boards = ips.map((ip) => boardOn(ns, "lab1", ip, "tcp_server.py"));
+    for (const [i, b] of boards.entries()) expect(await b.next()).toBe(`TCP server on ${ips[i]} port 5000`);
+    for (const ip of ips) expect((await runInNetns(ns, ["ping", "-c", "1", "-W", "2", ip])).code).toBe(0);
+    for (const b of boards) b.signal("SIGINT");
+    for (const b of boards) expect((await b.finish()).code).toBe(0);
+  });
 });

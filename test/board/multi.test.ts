@@ -220,6 +220,16 @@ describe.runIf(tap)("the bridge's watches (WALNUT_BRIDGE_SPIN_US, WALNUT_BRIDGE_
   });
 });
 
+describe.runIf(tap)("boards started at the same moment", () => {
+  it("each gets a TAP of its own: four walnut run started together, each in its namespace, all come up and end cleanly", async () => {
+    // The TAP name is picked from walnut%d before the open: boards racing for the same number must not fail.
+    const labs4 = ["10.71.18", "10.71.19", "10.71.20", "10.71.21"].map((s) => lab(s));
+    const boards = labs4.map((l) => l.board("address_board.py"));
+    for (const [i, b] of boards.entries()) expect(await b.next()).toBe(`up ${labs4[i]?.boardIp}`);
+    for (const b of boards) expect((await b.finish()).code).toBe(0);
+  });
+});
+
 describe.runIf(tap)("what walnut run serves beside the script", () => {
   it("no built-in services unless --services: a script binds port 7 as on a board; with --services echo 7 is taken", async () => {
     const l = lab("10.71.14");
