@@ -36,7 +36,13 @@ export function netnsExists(name: string): boolean {
 /** Creates namespace `name` and brings its loopback up. Returns false if it already existed. */
 export function createNetns(name: string): boolean {
   if (netnsExists(name)) return false;
-  run(["netns", "add", name]);
+  try {
+    run(["netns", "add", name]);
+  } catch (err) {
+    // Another walnut (a board on the same --lan) made it at the same moment: then it is theirs.
+    if (netnsExists(name)) return false;
+    throw err;
+  }
   run(["-n", name, "link", "set", "lo", "up"]);
   return true;
 }
