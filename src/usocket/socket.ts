@@ -337,6 +337,14 @@ export class Socket {
     return this.datagram !== null ? this.datagram.readiness() : (this.stream as StreamPart).readiness();
   }
 
+  /**
+   * The bytes a TCP send would queue now without waiting or failing (0 otherwise, and for other sockets):
+   * the board's bridge posts a send that fits without waiting for its answer.
+   */
+  sendRoom(): number {
+    return this.isClosed || this.stream === null ? 0 : this.stream.sendRoom();
+  }
+
   /** Calls `fn` on every event of this socket until removed. */
   addWaiter(fn: () => void): void {
     this.waiters.add(fn);

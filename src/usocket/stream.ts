@@ -138,6 +138,12 @@ export class StreamPart {
     return this.pcb as TcpPcb;
   }
 
+  /** What a send would queue now: the send ring's room on a connection without a failure, else 0. */
+  sendRoom(): number {
+    const pcb = this.pcb;
+    return this.phase !== Phase.CONNECTED || this.failure !== 0 || pcb === null || pcb.freed ? 0 : sendSpace(pcb);
+  }
+
   /** Whether `length` bytes fit the send ring now (a non-blocking sendall sends all or nothing). */
   fits(length: number): boolean {
     return sendSpace(this.checkWritable()) >= length;

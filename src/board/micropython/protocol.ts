@@ -5,6 +5,8 @@
 // (which owns the stack) answers by filling the response slots, the data area and the string area, then
 // sets STATE to DONE and notifies. The Python side's constants (_walnutconst.py) are generated from here.
 
+import { POST_RING_BYTES, ROOM_BYTES, type PostLayout } from "./posts.js";
+
 /** Int32 slots at the start of the shared buffer, for the whole interpreter. */
 export const Slot = {
   /** Set by the main thread to interrupt the script (Ctrl-C): blocked calls raise KeyboardInterrupt. */
@@ -16,6 +18,9 @@ export const Slot = {
    * then rings no doorbell message, and the request is served without a wake-up of the main thread.
    */
   MAIN_SPINNING: 2,
+  /** Bytes appended to the post ring by the worker, and consumed by the main thread (posts.ts). */
+  POST_WRITTEN: 3,
+  POST_READ: 4,
 } as const;
 
 /**
@@ -71,7 +76,15 @@ export const STRING_MAX = 8_192;
 /** Call frames: the script's, and one for timer callbacks. */
 export const FRAMES = 2;
 const FRAME_BYTES = FRAME_HEADER_BYTES + DATA_MAX + STRING_MAX;
-export const SHARED_BYTES = GLOBAL_BYTES + FRAMES * FRAME_BYTES;
+const FRAMES_END = GLOBAL_BYTES + FRAMES * FRAME_BYTES;
+/** The room table and the post ring (posts.ts), after the frames. */
+export const POST_LAYOUT: PostLayout = {
+  roomOffset: FRAMES_END,
+  ringOffset: FRAMES_END + ROOM_BYTES,
+  writtenSlot: Slot.POST_WRITTEN,
+  readSlot: Slot.POST_READ,
+};
+export const SHARED_BYTES = FRAMES_END + ROOM_BYTES + POST_RING_BYTES;
 
 /** Where frame `frame` keeps its slots, data and string in the shared buffer. */
 export interface FrameLayout {
@@ -272,6 +285,8 @@ export function readRequest(v: SharedViews, frame: number): Request {
 export type WorkerMessage =
   /** The doorbell: frame `frame` holds a request (sent only while the main thread is not watching). */
   | { kind: "call"; frame: number }
+  /** The post ring was empty and has an entry now (posts.ts). */
+  | { kind: "post" }
   | { kind: "output"; stream: "stdout" | "stderr"; text: string }
   /** REPL: a piped line has been processed; the next may come. */
   | { kind: "ready" }

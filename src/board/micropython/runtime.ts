@@ -18,6 +18,7 @@ import { Poll, type Pollable } from "../../usocket/poll.js";
 import { boardLibFiles } from "./libfiles.js";
 import { walnutConstSource, WlanStatus } from "./pyconst.js";
 import { LineConsole, type ConsoleInput } from "./console.js";
+import { PostReader } from "./posts.js";
 import {
   DATA_MAX,
   FLASH_DIR,
@@ -25,6 +26,7 @@ import {
   frameLayout,
   FrameSlot,
   Op,
+  POST_LAYOUT,
   SHARED_BYTES,
   Slot,
   State,
@@ -387,6 +389,9 @@ class ConsolePollable implements Pollable {
   }
 }
 
+/** The calls that raise a posted send's failure. */
+const SENDS: ReadonlySet<number> = new Set([Op.SEND, Op.SENDALL, Op.SENDTO, Op.WRITE]);
+
 /** fd 0 in a poll spec is the console (sockets number from 3). */
 const CONSOLE_FD = 0;
 
@@ -406,6 +411,11 @@ class Bridge implements ScriptRun {
   private watching = false;
   private endGracefully = false;
   private isResetRequested = false;
+  /** Sends and closes the worker posted without waiting (posts.ts). */
+  private readonly posts: PostReader;
+  /** A posted send's error, raised by the socket's next call (as lwIP reports an error after a queued write). */
+  private readonly pendingErrors = new Map<number, number>();
+  private readonly runPost = (op: number, sid: number, data: Uint8Array): void => this.servePost(op, sid, data);
 
   constructor(
     private readonly net: BoardNetwork,
@@ -417,6 +427,7 @@ class Bridge implements ScriptRun {
     this.i32 = new Int32Array(shared);
     this.bytes = new Uint8Array(shared);
     this.views = sharedViews(shared);
+    this.posts = new PostReader(shared, POST_LAYOUT);
     this.us = usocketFor(net.stack);
     this.console = options.console ?? NO_CONSOLE;
     this.consolePollable = new ConsolePollable(this.console);
@@ -433,9 +444,14 @@ class Bridge implements ScriptRun {
       };
       worker.on("message", (m: WorkerMessage) => {
         if (m.kind === "call") this.claim(m.frame);
+        else if (m.kind === "post") this.drainPosts();
         else if (m.kind === "output") (m.stream === "stdout" ? out : err)(m.text);
         else if (m.kind === "ready") onReplReady();
-        else finish({ ok: m.ok, traceback: m.traceback, exitCode: m.exitCode }, true);
+        else {
+          // Sends the script posted before it ended go out before its sockets are closed.
+          this.drainPosts();
+          finish({ ok: m.ok, traceback: m.traceback, exitCode: m.exitCode }, true);
+        }
       });
       worker.on("error", (e) => finish({ ok: false, traceback: `walnut: MicroPython worker failed: ${e.message}\n`, exitCode: 1 }, false));
       worker.on("exit", (code) => finish({ ok: false, traceback: `walnut: MicroPython worker exited (code ${code})\n`, exitCode: 1 }, false));
@@ -462,8 +478,42 @@ class Bridge implements ScriptRun {
   }
 
   private add(s: Socket): number {
-    this.sockets.set(s.fileno(), s);
-    return s.fileno();
+    const sid = s.fileno();
+    this.sockets.set(sid, s);
+    // The room table follows the socket's events (an ACK makes room, a reset takes it all), so a send the
+    // worker posts meets the socket as it is now.
+    s.addWaiter(() => this.publishRoom(sid));
+    this.publishRoom(sid);
+    return sid;
+  }
+
+  private publishRoom(sid: number): void {
+    this.posts.publishRoom(sid, this.finished ? 0 : (this.sockets.get(sid)?.sendRoom() ?? 0));
+  }
+
+  /** Runs what the worker posted, in order; called before any call is served. */
+  private drainPosts(): void {
+    if (!this.finished) this.posts.drain(this.runPost);
+  }
+
+  /** One posted close, or send that the worker saw fit the socket's room; a failure waits for the next call. */
+  private servePost(op: number, sid: number, view: Uint8Array): void {
+    const s = this.sockets.get(sid);
+    if (s === undefined) return;
+    if (op === Op.CLOSE) {
+      this.pendingErrors.delete(sid);
+      s.close();
+      this.publishRoom(sid);
+      return;
+    }
+    // The view is the post ring's: the stack copies what it queues at once; only a send that no longer
+    // fits (which the room table should have prevented) waits, and then with its own copy.
+    const data = s.sendRoom() >= view.length ? view : view.slice();
+    const sent = op === Op.SEND ? s.send(data) : op === Op.WRITE ? s.write(data) : s.sendall(data);
+    sent.catch((e: unknown) => {
+      if (e instanceof OSError && !this.pendingErrors.has(sid)) this.pendingErrors.set(sid, e.errno);
+    });
+    this.publishRoom(sid);
   }
 
   /**
@@ -474,6 +524,8 @@ class Bridge implements ScriptRun {
     if (typeof frame !== "number" || !Number.isInteger(frame) || frame < 0 || frame >= FRAMES || this.finished) return null;
     const slot = frameLayout(frame).slot0 + FrameSlot.STATE;
     if (Atomics.compareExchange(this.i32, slot, State.WAITING, State.TAKEN) !== State.WAITING) return null;
+    // Posted before this call, so run before it.
+    this.drainPosts();
     return this.serve(readRequest(this.views, frame));
   }
 
@@ -493,6 +545,7 @@ class Bridge implements ScriptRun {
       for (;;) {
         const now = performance.now();
         if (now - lastServedAt > MAIN_SPIN_MS || now - start > MAIN_SPIN_MAX_MS || this.finished) break;
+        this.drainPosts();
         let served: Promise<void> | null = null;
         for (let f = 0; f < FRAMES; f++) served = this.claim(f) ?? served;
         if (served === null) continue;
@@ -509,7 +562,8 @@ class Bridge implements ScriptRun {
       Atomics.store(this.i32, Slot.MAIN_SPINNING, 0);
       this.watching = false;
     }
-    // A request written as the watch ended may have rung no doorbell: take it now.
+    // A request or post written as the watch ended may have rung no doorbell: take it now.
+    this.drainPosts();
     for (let f = 0; f < FRAMES; f++) this.claim(f);
   }
 
@@ -525,6 +579,13 @@ class Bridge implements ScriptRun {
     try {
       const handler = this.handlers[req.op] as Handler<OpCode> | undefined;
       if (handler === undefined) throw new ValueError(`unknown bridge operation ${req.op}`);
+      // A posted send's failure is the next send's (a connection's failure is raised by every send, and by
+      // reads only after the data that came before it, as without posting).
+      const pending = SENDS.has(req.op) ? this.pendingErrors.get(req.sid) : undefined;
+      if (pending !== undefined) {
+        this.pendingErrors.delete(req.sid);
+        throw new OSError(pending);
+      }
       answer = await handler(req.sid, req.args as unknown as OpArgs<OpCode>, data);
     } catch (e) {
       answer = {};
@@ -557,6 +618,7 @@ class Bridge implements ScriptRun {
     Atomics.store(i32, at + FrameSlot.VALUE, answer.value ?? 0);
     Atomics.store(i32, at + FrameSlot.VALUE2, answer.value2 ?? 0);
     Atomics.store(i32, at + FrameSlot.SEQ, req.seq);
+    if (this.sockets.has(req.sid)) this.publishRoom(req.sid);
     if (Atomics.compareExchange(i32, at + FrameSlot.STATE, State.TAKEN, State.DONE) !== State.TAKEN) return;
     Atomics.notify(i32, at + FrameSlot.STATE);
     void this.watch();
@@ -744,7 +806,7 @@ async function workerUrl(): Promise<URL> {
   // Gone with the process: nothing of the transpiled worker stays in the temporary directory.
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, "package.json"), '{"type":"module"}\n');
-  for (const name of ["worker", "protocol", "hostfs"]) {
+  for (const name of ["worker", "protocol", "hostfs", "posts"]) {
     const src = readFileSync(fileURLToPath(new URL(`./${name}.ts`, import.meta.url)), "utf8");
     const out = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
     writeFileSync(join(dir, `${name}.js`), out.outputText);

@@ -15,6 +15,7 @@ import {
   frameLayout,
   Op,
   OP_ARGS,
+  POST_LAYOUT,
   Slot,
   State,
   Status,
@@ -30,6 +31,7 @@ import {
   type WorkerMessage,
 } from "./protocol.js";
 import { mountHostFolder, type EmscriptenFs } from "./hostfs.js";
+import { PostWriter } from "./posts.js";
 
 /** Where the script's text is written in the interpreter (tracebacks name it by its own path). */
 const SCRIPT_PATH = "/.walnut/script.py";
@@ -204,6 +206,38 @@ function call(op: unknown, sid: unknown, a?: unknown, b?: unknown, c?: unknown, 
   return value;
 }
 
+const posts = new PostWriter(input.shared, POST_LAYOUT);
+const postBell: WorkerMessage = { kind: "post" };
+const NO_DATA = new Uint8Array(0);
+
+/**
+ * A call that needs no answer, appended to the post ring instead of waited for (posts.ts): a close, or a
+ * TCP send, write or sendall of `n` bytes at `ptr` that fits the socket's send ring now (with every earlier
+ * post run, so the published room counts them) — its answer would be n, so it is n. → n, or -1 when it
+ * cannot be posted (the Python wrapper then makes the call).
+ */
+function post(op: unknown, sid: unknown, ptr: unknown, n: unknown): number {
+  if (typeof sid !== "number" || !Number.isInteger(sid) || typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > DATA_MAX) return -1;
+  if (op === Op.CLOSE) {
+    if (n !== 0) return -1;
+  } else if (op === Op.SEND || op === Op.WRITE || op === Op.SENDALL) {
+    if (n === 0 || !posts.isDrained() || posts.room(sid) < n) return -1;
+  } else return -1;
+  let data: Uint8Array = NO_DATA;
+  if (n > 0) {
+    if (typeof ptr !== "number" || !Number.isInteger(ptr) || ptr < 0) return -1;
+    const h = heap();
+    if (ptr + n > h.length) return -1;
+    data = h.subarray(ptr, ptr + n);
+  }
+  // Output first, as before a call: what the script printed before it sent comes out before.
+  flushAll();
+  const r = posts.append(op, sid, data);
+  if (r === "full") return -1;
+  if (r === "empty" && Atomics.load(i32, Slot.MAIN_SPINNING) === 0) port.postMessage(postBell);
+  return n;
+}
+
 /** An interrupt ends the call: its frame (if it had one) goes back to idle; Python raises KeyboardInterrupt. */
 function interrupted(frame: number): number {
   Atomics.store(i32, Slot.INTERRUPT, 0);
@@ -307,6 +341,7 @@ function timerCancel(id: unknown): void {
 
 const bridge: Record<string, unknown> = {
   call,
+  post,
   take,
   sleep_ms: sleepMs,
   status: (): number => lastStatus,

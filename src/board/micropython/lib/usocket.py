@@ -25,6 +25,9 @@ if hasattr(_k, "SO_LINGER"):
     SO_LINGER = _k.SO_LINGER
 
 _call = _w.call
+# A close, or a TCP send that fits the socket's send ring now, is posted without waiting for the stack's
+# answer (it would be the length); -1 means it was not, and the call is made.
+_post = _w.post
 _status = _w.status
 _MAX = _k.DATA_MAX
 _INT_MIN = -0x80000000
@@ -101,6 +104,14 @@ def _cd(op, sid, data, a=None, b=None):
     return _check(_call(op, sid, a, b, None, _uctypes.addressof(data) if n else 0, n))
 
 
+def _pd(op, sid, data):
+    # Posts a send of data (len > 0) → its length, or makes the call.
+    n = len(data)
+    if _post(op, sid, _uctypes.addressof(data), n) >= 0:
+        return n
+    return _cd(op, sid, data)
+
+
 def _rd(op, sid, n, flags=None):
     # flags only for recv/recvfrom (MSG_PEEK, MSG_DONTWAIT); the stream reads take none.
     n = _int(n)
@@ -172,7 +183,8 @@ class socket:
             self._rb = b""
             self._ro = 0
             _cd(_k.OP_SETSOCKOPT, self._sid, _LINGER_ABORT, SOL_SOCKET, _k.SO_LINGER)
-        _c(_k.OP_CLOSE, self._sid)
+        if _post(_k.OP_CLOSE, self._sid, 0, 0) < 0:
+            _c(_k.OP_CLOSE, self._sid)
 
     def fileno(self):
         return self._sid
@@ -196,16 +208,21 @@ class socket:
         data = _buf(data)
         if len(data) > _MAX:
             data = memoryview(data)[:_MAX]
+        if self._stream and len(data):
+            return _pd(_k.OP_SEND, self._sid, data)
         return _cd(_k.OP_SEND, self._sid, data)
 
     def sendall(self, data):
         data = _buf(data)
         if len(data) <= _MAX:
-            _cd(_k.OP_SENDALL, self._sid, data)
+            if self._stream and len(data):
+                _pd(_k.OP_SENDALL, self._sid, data)
+            else:
+                _cd(_k.OP_SENDALL, self._sid, data)
             return
         mv = memoryview(data)
         for i in range(0, len(data), _MAX):
-            _cd(_k.OP_SENDALL, self._sid, mv[i : i + _MAX])
+            _pd(_k.OP_SENDALL, self._sid, mv[i : i + _MAX])
 
     def sendto(self, data, addr):
         data = _buf(data)
@@ -303,12 +320,12 @@ class socket:
     def write(self, data):
         data = _buf(data)
         if len(data) <= _MAX:
-            n = _cd(_k.OP_WRITE, self._sid, data)
+            n = _pd(_k.OP_WRITE, self._sid, data) if self._stream and len(data) else _cd(_k.OP_WRITE, self._sid, data)
             return None if n < 0 else n
         mv = memoryview(data)
         sent = 0
         for i in range(0, len(data), _MAX):
-            n = _cd(_k.OP_WRITE, self._sid, mv[i : i + _MAX])
+            n = _pd(_k.OP_WRITE, self._sid, mv[i : i + _MAX])
             if n < 0:
                 break
             sent += n
