@@ -338,11 +338,14 @@ export class Socket {
   }
 
   /**
-   * The bytes a TCP send would queue now without waiting or failing (0 otherwise, and for other sockets):
-   * the board's bridge posts a send that fits without waiting for its answer.
+   * The bytes a TCP send would queue now without waiting or failing (0 otherwise, and for other sockets),
+   * and for an open UDP socket -1 (a datagram never waits): the board's bridge posts a send that fits
+   * without waiting for its answer.
    */
   sendRoom(): number {
-    return this.isClosed || this.stream === null ? 0 : this.stream.sendRoom();
+    if (this.isClosed) return 0;
+    if (this.stream !== null) return this.stream.sendRoom();
+    return this.type === SOCK_DGRAM ? -1 : 0;
   }
 
   /** Calls `fn` on every event of this socket until removed. */

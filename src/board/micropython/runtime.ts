@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { formatIpv4, formatMac, parseIpv4 } from "../../core/addr.js";
+import { Errno } from "../../core/errors.js";
 import type { Stack } from "../../stack/stack.js";
 import { OSError, POLLIN, ValueError, usocketFor, type Socket, type Usocket } from "../../usocket/index.js";
 import { Poll, type Pollable } from "../../usocket/poll.js";
@@ -415,6 +416,8 @@ class Bridge implements ScriptRun {
   private readonly posts: PostReader;
   /** A posted send's error, raised by the socket's next call (as lwIP reports an error after a queued write). */
   private readonly pendingErrors = new Map<number, number>();
+  /** Per UDP socket, where its last received datagram came from: a posted sendto goes there. */
+  private readonly lastFrom = new Map<number, [string, number]>();
   private readonly runPost = (op: number, sid: number, data: Uint8Array): void => this.servePost(op, sid, data);
 
   constructor(
@@ -502,14 +505,17 @@ class Bridge implements ScriptRun {
     if (s === undefined) return;
     if (op === Op.CLOSE) {
       this.pendingErrors.delete(sid);
+      this.lastFrom.delete(sid);
       s.close();
       this.publishRoom(sid);
       return;
     }
     // The view is the post ring's: the stack copies what it queues at once; only a send that no longer
     // fits (which the room table should have prevented) waits, and then with its own copy.
-    const data = s.sendRoom() >= view.length ? view : view.slice();
-    const sent = op === Op.SEND ? s.send(data) : op === Op.WRITE ? s.write(data) : s.sendall(data);
+    const data = s.sendRoom() >= view.length || op === Op.SENDTO ? view : view.slice();
+    const to = this.lastFrom.get(sid);
+    const sent =
+      op === Op.SENDTO ? (to === undefined ? Promise.reject(new OSError(Errno.ENOTCONN)) : s.sendto(data, to)) : op === Op.SEND ? s.send(data) : op === Op.WRITE ? s.write(data) : s.sendall(data);
     sent.catch((e: unknown) => {
       if (e instanceof OSError && !this.pendingErrors.has(sid)) this.pendingErrors.set(sid, e.errno);
     });
@@ -619,6 +625,9 @@ class Bridge implements ScriptRun {
     Atomics.store(i32, at + FrameSlot.VALUE2, answer.value2 ?? 0);
     Atomics.store(i32, at + FrameSlot.SEQ, req.seq);
     if (this.sockets.has(req.sid)) this.publishRoom(req.sid);
+    // Recorded only once the answer is the worker's (an interrupted recvfrom's is not): the Python side
+    // keeps the same address for a posted reply.
+    if (req.op === Op.RECVFROM && status === Status.OK && answer.text !== undefined && answer.text !== "0.0.0.0") this.lastFrom.set(req.sid, [answer.text, answer.value2 ?? 0]);
     if (Atomics.compareExchange(i32, at + FrameSlot.STATE, State.TAKEN, State.DONE) !== State.TAKEN) return;
     Atomics.notify(i32, at + FrameSlot.STATE);
     void this.watch();

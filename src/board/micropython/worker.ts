@@ -222,6 +222,9 @@ function post(op: unknown, sid: unknown, ptr: unknown, n: unknown): number {
     if (n !== 0) return -1;
   } else if (op === Op.SEND || op === Op.WRITE || op === Op.SENDALL) {
     if (n === 0 || !posts.isDrained() || posts.room(sid) < n) return -1;
+  } else if (op === Op.SENDTO) {
+    // A UDP reply to the address the socket's last datagram came from (the main thread keeps it).
+    if (posts.room(sid) !== -1) return -1;
   } else return -1;
   let data: Uint8Array = NO_DATA;
   if (n > 0) {

@@ -149,6 +149,9 @@ class socket:
         self._stream = _sid is not None or type == SOCK_STREAM
         self._rb = b""
         self._ro = 0
+        # The last recvfrom's address tuple, kept while datagrams come from there: sendto to that very
+        # object is a reply the worker may post (the stack keeps the address).
+        self._from = None
 
     def _ahead(self):
         return len(self._rb) - self._ro
@@ -226,6 +229,8 @@ class socket:
 
     def sendto(self, data, addr):
         data = _buf(data)
+        if addr is self._from and not self._stream and len(data) <= 65507 and _post(_k.OP_SENDTO, self._sid, _uctypes.addressof(data) if data else 0, len(data)) >= 0:
+            return len(data)
         host, port = _addr(addr)
         if len(data) > 65507:
             raise OSError(90)
@@ -258,7 +263,15 @@ class socket:
             _rd(_k.OP_RECVFROM, self._sid, 0, MSG_DONTWAIT)
             return d, (_w.string(), _w.value2())
         d = _rd(_k.OP_RECVFROM, self._sid, bufsize, flags)
-        return d, (_w.string(), _w.value2())
+        host = _w.string()
+        port = _w.value2()
+        f = self._from
+        if f is None or f[1] != port or f[0] != host:
+            f = (host, port)
+            # Never 0.0.0.0 (the stack keeps no such address for a reply).
+            if not self._stream and host != "0.0.0.0":
+                self._from = f
+        return d, f
 
     def read(self, size=None):
         if size is not None:
