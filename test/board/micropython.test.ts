@@ -9,7 +9,7 @@ import { Scheduler } from "../../src/core/scheduler.js";
 import { memLinkPair } from "../../src/link/memlink.js";
 import { Stack } from "../../src/stack/stack.js";
 import { parseIpv4, parseMac } from "../../src/core/addr.js";
-import { SOCK_DGRAM, SOCK_STREAM, usocketFor } from "../../src/usocket/index.js";
+import { SOCK_DGRAM, SOCK_STREAM, SO_LINGER, SOL_SOCKET, usocketFor } from "../../src/usocket/index.js";
 import { LineConsole, runScript, type ScriptOptions, type ScriptResult } from "../../src/board/micropython/runtime.js";
 
 interface Pair {
@@ -182,6 +182,65 @@ finally:
     const u = usocketFor(p.board).socket(2, SOCK_DGRAM);
     expect(() => u.bind(["0.0.0.0", 6001])).not.toThrow();
     u.close();
+  });
+
+  it("posted calls: sends that fit go in order without a round trip, a reset meanwhile is the next send's error, a UDP reply to recvfrom's address and a close are posted", async () => {
+    const p = (current = pair());
+    const us = usocketFor(p.peer);
+    const lst = us.socket(2, SOCK_STREAM);
+    lst.bind(["0.0.0.0", 7000]);
+    lst.listen();
+    let got = "";
+    const served = (async () => {
+      const [conn] = await lst.accept();
+      got = new TextDecoder().decode((await conn.readline()) ?? new Uint8Array());
+      await conn.sendall("ok");
+      // An abortive close: the board's stack gets a RST while the script sleeps.
+      conn.setsockopt(SOL_SOCKET, SO_LINGER, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]));
+      conn.close();
+    })();
+    const udp = us.socket(2, SOCK_DGRAM);
+    udp.bind(["0.0.0.0", 6002]);
+    let replies: string[] = [];
+    const udpPeer = (async () => {
+      // After the script's 0.3 s sleep, when it has bound port 6001.
+      await served;
+      await new Promise((r) => setTimeout(r, 700));
+      for (const m of ["one", "two"]) await udp.sendto(m, ["10.0.0.1", 6001]);
+      replies = [];
+      for (let i = 0; i < 2; i++) replies.push(new TextDecoder().decode((await udp.recvfrom(100))[0]));
+    })();
+    const r = await run(
+      p,
+      `import socket, time
+s = socket.socket()
+s.connect(('10.0.0.2', 7000))
+print(sum(s.send(('%02d,' % i).encode()) for i in range(50)), s.write(b'end\\n'))
+print(s.recv(10))
+time.sleep(0.3)
+try:
+    s.send(b'x')
+    print('sent')
+except OSError as e:
+    print('errno', e.args[0])
+s.close()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(('0.0.0.0', 6001))
+d1, a1 = u.recvfrom(100)
+print(u.sendto(d1.upper(), a1))
+d2, a2 = u.recvfrom(100)
+print(a1 is a2, a2, u.sendto(d2.upper(), a2))
+u.close()
+`,
+    );
+    await served;
+    await udpPeer;
+    lst.close();
+    udp.close();
+    expect(r.traceback).toBeNull();
+    expect(got).toBe(`${Array.from({ length: 50 }, (_, i) => `${String(i).padStart(2, "0")},`).join("")}end\n`);
+    expect(r.out).toBe("150 4\nb'ok'\nerrno 104\n3\nTrue ('10.0.0.2', 6002) 3\n");
+    expect(replies).toEqual(["ONE", "TWO"]);
   });
 });
 
