@@ -17,6 +17,8 @@ export const IcmpType = {
   ECHO_REQUEST: 8,
   TIME_EXCEEDED: 11,
   PARAMETER_PROBLEM: 12,
+  TIMESTAMP_REQUEST: 13,
+  TIMESTAMP_REPLY: 14,
 } as const;
 
 export const UnreachableCode = {
@@ -36,9 +38,18 @@ export interface IcmpOptions {
   /** Token bucket for generated errors: tokens per second and burst (Linux: 1000/s, burst 50). */
   errorRatePerSec: number;
   errorBurst: number;
+  /**
+   * Milliseconds since 1970-01-01 UT, for timestamp replies (RFC 792); null: this stack has no time of
+   * day, and its replies say so (the high-order bit set, RFC 792 "Timestamp").
+   */
+  utcMs: (() => number) | null;
 }
 
-export const DEFAULT_ICMP_OPTIONS: IcmpOptions = { errorRatePerSec: 1000, errorBurst: 50 };
+export const DEFAULT_ICMP_OPTIONS: IcmpOptions = { errorRatePerSec: 1000, errorBurst: 50, utcMs: null };
+
+/** RFC 792 timestamp message: the 8-byte header, then originate, receive and transmit (32 bits each). */
+const TIMESTAMP = { originate: 8, receive: 12, transmit: 16, length: 20 } as const;
+const MS_PER_DAY = 86_400_000;
 
 /** An echo reply as seen by a ping client; valid only during the call. */
 export interface EchoReply {
@@ -58,14 +69,17 @@ export class Icmp implements IpProtocolHandler {
     "rxMessages",
     "rxEchoRequests",
     "rxEchoReplies",
+    "rxTimestampRequests",
     "rxErrors",
     "rxIgnored",
     "dropTruncated",
     "dropBadChecksum",
     "dropBroadcastEcho",
+    "dropBroadcastTimestamp",
     "dropBadQuote",
     "txEchoReplies",
     "txEchoRequests",
+    "txTimestampReplies",
     "txUnreachable",
     "txTimeExceeded",
     "txParameterProblem",
@@ -137,6 +151,20 @@ export class Icmp implements IpProtocolHandler {
         }
         if (this.answerEcho) this.answerEchoRequest(rx);
         return;
+      case IcmpType.TIMESTAMP_REQUEST:
+        stats.rxTimestampRequests++;
+        // Linux treats broadcast timestamp requests as it does broadcast echoes (icmp_echo_ignore_broadcasts).
+        if (rx.cast !== IpCast.UNICAST) {
+          stats.dropBroadcastTimestamp++;
+          return;
+        }
+        // The originate timestamp must be there to be returned; Linux asks for no more either.
+        if (len < TIMESTAMP.receive) {
+          stats.dropTruncated++;
+          return;
+        }
+        this.answerTimestampRequest(rx);
+        return;
       case IcmpType.ECHO_REPLY:
         stats.rxEchoReplies++;
         this.deliverEchoReply(rx);
@@ -162,6 +190,26 @@ export class Icmp implements IpProtocolHandler {
     frame[PAYLOAD_OFFSET + ICMP.code] = 0;
     this.finish(len);
     if (this.ip.send(IpProto.ICMP, rx.dst, rx.src, len) === Err.OK) this.stats.txEchoReplies++;
+  }
+
+  /**
+   * RFC 792 timestamp reply: the request's identifier, sequence and originate timestamp, and our receive
+   * and transmit times (both now: the reply leaves in the same pass), in milliseconds since midnight UT.
+   * RFC 1122 §3.2.2.8 lets a host implement this; Linux does, so the board answers as a Linux host would.
+   */
+  private answerTimestampRequest(rx: IpRx): void {
+    const frame = this.ip.txFrame;
+    const o = PAYLOAD_OFFSET;
+    frame.set(rx.bytes.subarray(rx.payloadOffset, rx.payloadOffset + TIMESTAMP.receive), o);
+    frame[o + ICMP.type] = IcmpType.TIMESTAMP_REPLY;
+    frame[o + ICMP.code] = 0;
+    const utcMs = this.options.utcMs;
+    // Without a time of day: any value with the high-order bit set (RFC 792).
+    const stamp = utcMs === null ? 0x80000000 : Math.floor(utcMs()) % MS_PER_DAY;
+    writeU32(frame, o + TIMESTAMP.receive, stamp);
+    writeU32(frame, o + TIMESTAMP.transmit, stamp);
+    this.finish(TIMESTAMP.length);
+    if (this.ip.send(IpProto.ICMP, rx.dst, rx.src, TIMESTAMP.length) === Err.OK) this.stats.txTimestampReplies++;
   }
 
   private deliverEchoReply(rx: IpRx): void {
@@ -331,4 +379,11 @@ export class Icmp implements IpProtocolHandler {
     frame[o + ICMP.checksum] = sum >>> 8;
     frame[o + ICMP.checksum + 1] = sum & 0xff;
   }
+}
+
+function writeU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = (value >>> 16) & 0xff;
+  bytes[at + 2] = (value >>> 8) & 0xff;
+  bytes[at + 3] = value & 0xff;
 }

@@ -244,8 +244,7 @@ export class IpLayer implements NetifUpper {
     }
     const src = ip.src;
     const dst = ip.dst;
-    // RFC 1122 §3.2.1.3: a source that is broadcast or multicast is discarded.
-    if (src === IPV4_BROADCAST || isMulticastIpv4(src) || (src === this.netif.directedBroadcast && this.netif.ip !== 0)) {
+    if (this.isMartianSource(src, dst)) {
       stats.dropBadSource++;
       return;
     }
@@ -275,6 +274,23 @@ export class IpLayer implements NetifUpper {
       return;
     }
     this.deliver(ip, cast as IpCastCode, false, nowMs, offload);
+  }
+
+  /**
+   * RFC 1122 §3.2.1.3: a host silently discards a datagram whose source address is invalid — broadcast or
+   * multicast, {127, any} (which "MUST NOT appear outside a host"), or {0, any} other than 0.0.0.0 itself,
+   * which only a host still learning its address uses, and then to the limited broadcast (DHCP, RFC 2131
+   * §4.1; Linux accepts it only there too). A datagram from the wire claiming our own address is not from
+   * us either (datagrams to ourselves never come through here: see loopback), and Linux drops it as a
+   * martian as well.
+   */
+  private isMartianSource(src: number, dst: number): boolean {
+    const ourIp = this.netif.ip;
+    if (src === IPV4_BROADCAST || isMulticastIpv4(src)) return true;
+    const first = src >>> 24;
+    if (first === 127) return true;
+    if (first === 0) return src !== 0 || dst !== IPV4_BROADCAST;
+    return ourIp !== 0 && (src === ourIp || src === this.netif.directedBroadcast);
   }
 
   /** -1 if the datagram is not for us, else its IpCast. */

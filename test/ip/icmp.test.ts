@@ -5,6 +5,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { Err } from "../../src/core/errors.js";
+import { checksum as checksumOf } from "../../src/core/checksum.js";
 import { parseIpv4 } from "../../src/core/addr.js";
 import { EtherType } from "../../src/eth/ethernet.js";
 import { IpCast, IpRx, type IcmpErrorInfo, type IpProtocolHandler } from "../../src/ip/ip.js";
@@ -105,6 +106,49 @@ describe("echo", () => {
   });
 });
 
+describe("timestamp (RFC 792)", () => {
+  // 10:20:30.456 UT on some day, as the stack's time of day.
+  const dayMs = ((10 * 60 + 20) * 60 + 30) * 1000 + 456;
+  const utcMs = (): number => 20_000 * 86_400_000 + dayMs;
+  const request = (data: Uint8Array): Uint8Array => icmp(IcmpType.TIMESTAMP_REQUEST, 0, 0x1234_0007, data);
+  const originate = Uint8Array.from([0x01, 0x02, 0x03, 0x04]);
+
+  it("answers with the request's id, sequence and originate time, and our receive and transmit time", () => {
+    start({ icmp: { utcMs } });
+    wire.inject(icmpFrame(request(concat(originate, new Uint8Array(8)))));
+    const [frame, ...more] = wire.take();
+    expect(more).toEqual([]);
+    const ip = (frame as Uint8Array).subarray(14);
+    const message = ip.subarray(((ip[0] as number) & 0xf) * 4);
+    const v = new DataView(message.buffer, message.byteOffset, message.byteLength);
+    expect(message.length).toBe(20);
+    expect([message[0], message[1]]).toEqual([IcmpType.TIMESTAMP_REPLY, 0]);
+    expect(v.getUint32(4)).toBe(0x1234_0007);
+    expect([...message.subarray(8, 12)]).toEqual([...originate]);
+    expect([v.getUint32(12), v.getUint32(16)]).toEqual([dayMs, dayMs]);
+    // The ICMP checksum covers the whole message.
+    expect(checksumOf(message, 0, message.length)).toBe(0);
+    expect(stack.icmp.stats).toMatchObject({ rxTimestampRequests: 1, txTimestampReplies: 1 });
+  });
+
+  it("says it has no time of day with the high-order bit (utcMs null)", () => {
+    start({ icmp: { utcMs: null } });
+    wire.inject(icmpFrame(request(concat(originate, new Uint8Array(8)))));
+    const message = (wire.take()[0] as Uint8Array).subarray(14 + 20);
+    expect((message[12] as number) & 0x80).toBe(0x80);
+  });
+
+  it("answers a request that carries only the originate time, as Linux does; drops a shorter one and broadcasts", () => {
+    start({ icmp: { utcMs } });
+    wire.inject(icmpFrame(request(originate)));
+    expect(wire.take().map((f) => f.length)).toEqual([14 + 20 + 20]);
+    wire.inject(icmpFrame(request(Uint8Array.from([1, 2]))));
+    wire.inject(icmpFrame(request(concat(originate, new Uint8Array(8))), parseIpv4("10.0.0.255"), MAC_BCAST));
+    expect(wire.take()).toEqual([]);
+    expect(stack.icmp.stats).toMatchObject({ rxTimestampRequests: 3, txTimestampReplies: 1, dropTruncated: 1, dropBroadcastTimestamp: 1 });
+  });
+});
+
 describe("input drops", () => {
   it("counts a bad checksum", () => {
     start();
@@ -121,9 +165,10 @@ describe("input drops", () => {
     expect(stack.icmp.stats.dropTruncated).toBe(1);
   });
 
-  it("ignores redirects, source quench and unknown types, counting them", () => {
+  it("ignores redirects, source quench, address mask requests and unknown types, counting them", () => {
     start();
-    for (const type of [IcmpType.REDIRECT, IcmpType.SOURCE_QUENCH, 13, 42]) wire.inject(icmpFrame(icmp(type, 0, 0, new Uint8Array(28))));
+    // 17: address mask request (RFC 950), which Linux no longer answers either.
+    for (const type of [IcmpType.REDIRECT, IcmpType.SOURCE_QUENCH, 17, 42]) wire.inject(icmpFrame(icmp(type, 0, 0, new Uint8Array(28))));
     expect(stack.icmp.stats.rxIgnored).toBe(4);
     expect(wire.take()).toEqual([]);
   });
