@@ -6,8 +6,9 @@ import { checksum } from "../core/checksum.js";
 import { makeCounters } from "../core/stats.js";
 import { Err, type ErrCode } from "../core/errors.js";
 import type { Scheduler } from "../core/scheduler.js";
-import { IpCast, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type IpRx, PAYLOAD_OFFSET } from "./ip.js";
+import { DEFAULT_TTL, IpCast, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type IpRx, PAYLOAD_OFFSET } from "./ip.js";
 import { IPV4, IpProto } from "./ipv4.js";
+import { writeEchoOptions, writeU32 } from "./echoOptions.js";
 
 export const IcmpType = {
   ECHO_REPLY: 0,
@@ -50,6 +51,8 @@ export const DEFAULT_ICMP_OPTIONS: IcmpOptions = { errorRatePerSec: 1000, errorB
 /** RFC 792 timestamp message: the 8-byte header, then originate, receive and transmit (32 bits each). */
 const TIMESTAMP = { originate: 8, receive: 12, transmit: 16, length: 20 } as const;
 const MS_PER_DAY = 86_400_000;
+/** An echo reply with options goes out with the defaults otherwise (ip.send's). */
+const ECHO_SEND = { ttl: DEFAULT_TTL, tos: 0, dontFragment: false } as const;
 
 /** An echo reply as seen by a ping client; valid only during the call. */
 export interface EchoReply {
@@ -181,15 +184,31 @@ export class Icmp implements IpProtocolHandler {
     }
   }
 
-  /** RFC 792 echo reply: the request's identifier, sequence and data returned unchanged. */
+  /**
+   * RFC 792 echo reply: the request's identifier, sequence and data returned unchanged, with its Record
+   * Route and Timestamp options updated (echoOptions.ts) when the reply fits one frame with them.
+   */
   private answerEchoRequest(rx: IpRx): void {
     const len = rx.payloadLength;
     const frame = this.ip.txFrame;
-    frame.set(rx.bytes.subarray(rx.payloadOffset, rx.payloadOffset + len), PAYLOAD_OFFSET);
-    frame[PAYLOAD_OFFSET + ICMP.type] = IcmpType.ECHO_REPLY;
-    frame[PAYLOAD_OFFSET + ICMP.code] = 0;
-    this.finish(len);
-    if (this.ip.send(IpProto.ICMP, rx.dst, rx.src, len) === Err.OK) this.stats.txEchoReplies++;
+    let optionsLength = 0;
+    if (rx.headerLength > IPV4.minHeaderLength) {
+      optionsLength = writeEchoOptions(rx.bytes, rx.headerOffset, rx.headerLength, rx.dst, this.timeOfDayStamp(), frame, PAYLOAD_OFFSET);
+      if (IPV4.minHeaderLength + optionsLength + len > this.ip.netif.mtu) optionsLength = 0;
+    }
+    const o = PAYLOAD_OFFSET + optionsLength;
+    frame.set(rx.bytes.subarray(rx.payloadOffset, rx.payloadOffset + len), o);
+    frame[o + ICMP.type] = IcmpType.ECHO_REPLY;
+    frame[o + ICMP.code] = 0;
+    this.finish(len, o);
+    const sendOptions = optionsLength === 0 ? undefined : { ...ECHO_SEND, optionsLength };
+    if (this.ip.send(IpProto.ICMP, rx.dst, rx.src, len, sendOptions) === Err.OK) this.stats.txEchoReplies++;
+  }
+
+  /** RFC 791/792 timestamp: ms since midnight UT, or the high-order bit set without a time of day. */
+  private timeOfDayStamp(): number {
+    const utcMs = this.options.utcMs;
+    return utcMs === null ? 0x80000000 : Math.floor(utcMs()) % MS_PER_DAY;
   }
 
   /**
@@ -203,9 +222,7 @@ export class Icmp implements IpProtocolHandler {
     frame.set(rx.bytes.subarray(rx.payloadOffset, rx.payloadOffset + TIMESTAMP.receive), o);
     frame[o + ICMP.type] = IcmpType.TIMESTAMP_REPLY;
     frame[o + ICMP.code] = 0;
-    const utcMs = this.options.utcMs;
-    // Without a time of day: any value with the high-order bit set (RFC 792).
-    const stamp = utcMs === null ? 0x80000000 : Math.floor(utcMs()) % MS_PER_DAY;
+    const stamp = this.timeOfDayStamp();
     writeU32(frame, o + TIMESTAMP.receive, stamp);
     writeU32(frame, o + TIMESTAMP.transmit, stamp);
     this.finish(TIMESTAMP.length);
@@ -370,20 +387,13 @@ export class Icmp implements IpProtocolHandler {
     return true;
   }
 
-  private finish(len: number): void {
+  /** Fills in the checksum of the `len`-byte message at `o` in the transmit frame. */
+  private finish(len: number, o: number = PAYLOAD_OFFSET): void {
     const frame = this.ip.txFrame;
-    const o = PAYLOAD_OFFSET;
     frame[o + ICMP.checksum] = 0;
     frame[o + ICMP.checksum + 1] = 0;
     const sum = checksum(frame, o, len);
     frame[o + ICMP.checksum] = sum >>> 8;
     frame[o + ICMP.checksum + 1] = sum & 0xff;
   }
-}
-
-function writeU32(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value >>> 24;
-  bytes[at + 1] = (value >>> 16) & 0xff;
-  bytes[at + 2] = (value >>> 8) & 0xff;
-  bytes[at + 3] = value & 0xff;
 }

@@ -99,6 +99,11 @@ export interface IpSendOptions {
   ttl: number;
   tos: number;
   dontFragment: boolean;
+  /**
+   * Bytes of IP options (a multiple of 4, at most 40) the caller wrote at PAYLOAD_OFFSET, the payload
+   * following them; such a datagram must fit the MTU (it is never fragmented). Absent: none.
+   */
+  optionsLength?: number;
 }
 
 /** RFC 1122 §3.2.1.7: a host's default TTL; 64 as Linux and lwIP use. */
@@ -375,7 +380,8 @@ export class IpLayer implements NetifUpper {
       return Err.MSGSIZE;
     }
     const source = src === 0 ? this.netif.ip : src;
-    const totalLength = IPV4.minHeaderLength + payloadLength;
+    const headerLength = IPV4.minHeaderLength + (options.optionsLength ?? 0);
+    const totalLength = headerLength + payloadLength;
     const id = this.nextId;
     // A super-frame's segments take consecutive identifications from the device (Linux's GSO adds one per
     // segment), so skip past all of them.
@@ -391,7 +397,7 @@ export class IpLayer implements NetifUpper {
       protocol,
       src: source,
       dst,
-    });
+    }, headerLength);
     if (this.isLocal(dst)) {
       if (offload !== null && offload.needsCsum) completeChecksum(frame, 0, ETH.headerLength + totalLength, offload);
       return this.loopback(frame, ETH.headerLength, totalLength);
@@ -402,7 +408,7 @@ export class IpLayer implements NetifUpper {
       return Err.RTE;
     }
     const isSuper = offload !== null && offload.isGso;
-    if (totalLength > this.netif.mtu && options.dontFragment && !isSuper) {
+    if (totalLength > this.netif.mtu && (options.dontFragment || headerLength > IPV4.minHeaderLength) && !isSuper) {
       this.stats.txDropTooBig++;
       return Err.MSGSIZE;
     }

@@ -106,6 +106,82 @@ describe("echo", () => {
   });
 });
 
+describe("echo with Record Route and Timestamp options (RFC 1122 §3.2.2.6)", () => {
+  const dayMs = 37_000_123;
+  const utcMs = (): number => 19_000 * 86_400_000 + dayMs;
+  const request = icmp(IcmpType.ECHO_REQUEST, 0, 0x0042_0001, Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]));
+  /** The reply's IP options and ICMP message. */
+  function reply(): { options: number[]; message: Uint8Array } {
+    const [frame, ...more] = wire.take();
+    expect(more).toEqual([]);
+    const ip = (frame as Uint8Array).subarray(14);
+    const headerLength = ((ip[0] as number) & 0xf) * 4;
+    expect(checksumOf(ip, 0, headerLength)).toBe(0);
+    const message = ip.subarray(headerLength);
+    expect(checksumOf(message, 0, message.length)).toBe(0);
+    return { options: [...ip.subarray(20, headerLength)], message };
+  }
+  const ourIp = [10, 0, 0, 2];
+  const stamp = [(dayMs >>> 24) & 0xff, (dayMs >>> 16) & 0xff, (dayMs >>> 8) & 0xff, dayMs & 0xff];
+
+  it("records our address in a Record Route option (ping -R) and returns it with the data", () => {
+    start({ icmp: { utcMs } });
+    // RR with room for 9 addresses, pointer 4 (empty), then EOL padding: 39 + 1 bytes.
+    const rr = new Uint8Array(40);
+    rr.set([7, 39, 4]);
+    wire.inject(ether(MAC_B, MAC_A, EtherType.IPV4, ipv4({ src: IP_A, dst: IP_B, protocol: IpProto.ICMP, payload: request, options: rr })));
+    const r = reply();
+    const expected = new Array<number>(40).fill(0);
+    expected.splice(0, 7, 7, 39, 8, ...ourIp);
+    expect(r.options).toEqual(expected);
+    expect(r.message[0]).toBe(IcmpType.ECHO_REPLY);
+    expect([...r.message.subarray(8)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it("stamps a Timestamp option: timestamps only, with our address, and beside a prespecified address of ours", () => {
+    start({ icmp: { utcMs } });
+    const ts = Uint8Array.from([
+      68, 12, 5, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, // flag 0, two slots
+      68, 12, 5, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, // flag 1, one (address, time) pair
+      68, 12, 5, 0x03, ...ourIp, 0, 0, 0, 0, // flag 3, our address named
+    ]);
+    wire.inject(ether(MAC_B, MAC_A, EtherType.IPV4, ipv4({ src: IP_A, dst: IP_B, protocol: IpProto.ICMP, payload: request, options: ts })));
+    expect(reply().options).toEqual([
+      68, 12, 9, 0x00, ...stamp, 0, 0, 0, 0,
+      68, 12, 13, 0x01, ...ourIp, ...stamp,
+      68, 12, 13, 0x03, ...ourIp, ...stamp,
+    ]);
+  });
+
+  it("counts an overflow in a full Timestamp option, leaves a full Record Route alone and drops other options", () => {
+    start({ icmp: { utcMs } });
+    const options = Uint8Array.from([
+      1, // NOP (not returned)
+      7, 7, 8, 9, 9, 9, 9, // RR, full
+      68, 8, 9, 0x20, 1, 1, 1, 1, // TS flag 0, full, overflow 2
+      148, 4, 0, 0, // Router Alert (RFC 2113): not returned
+    ]);
+    wire.inject(ether(MAC_B, MAC_A, EtherType.IPV4, ipv4({ src: IP_A, dst: IP_B, protocol: IpProto.ICMP, payload: request, options })));
+    expect(reply().options).toEqual([7, 7, 8, 9, 9, 9, 9, 68, 8, 9, 0x30, 1, 1, 1, 1, 0]);
+  });
+
+  it("answers without options when they would not fit the frame with the data", () => {
+    start({ icmp: { utcMs } });
+    const big = icmp(IcmpType.ECHO_REQUEST, 0, 0x0042_0002, new Uint8Array(1500 - 20 - 8));
+    const rr = new Uint8Array(40);
+    rr.set([7, 39, 4]);
+    // A reassembled 1540-byte request, handed to IP whole.
+    const whole = ipv4({ src: IP_A, dst: IP_B, protocol: IpProto.ICMP, payload: big, options: rr });
+    stack.ip.ipv4Input(whole, 0, whole.length, 0, wire.now);
+    wire.advance(0);
+    const frames = wire.take();
+    expect(frames.length).toBeGreaterThan(0);
+    // Each piece has a plain 20-byte header: the reply (fragmented) carries no options.
+    for (const f of frames) expect((f[14] as number) & 0xf).toBe(5);
+    expect(stack.icmp.stats.txEchoReplies).toBe(1);
+  });
+});
+
 describe("timestamp (RFC 792)", () => {
   // 10:20:30.456 UT on some day, as the stack's time of day.
   const dayMs = ((10 * 60 + 20) * 60 + 30) * 1000 + 456;
