@@ -14,7 +14,7 @@ import { IPV4_BROADCAST, isMulticastIpv4 } from "../core/addr.js";
 import { LinkCast, type LinkCastCode, type Netif, type NetifUpper } from "../eth/netif.js";
 import { ETH } from "../eth/ethernet.js";
 import { completeChecksum, NO_OFFLOADS, type DeviceOffloads, type FrameOffload } from "../link/offload.js";
-import { IPV4, IPV4_CHECK_NAMES, IpFlag, Ipv4Check, Ipv4View, ipv4OptionsError, writeIpv4Header } from "./ipv4.js";
+import { IPV4, IPV4_CHECK_NAMES, IpFlag, Ipv4Check, Ipv4View, ipv4OptionsError, writeIpv4Header, type Ipv4HeaderFields } from "./ipv4.js";
 import { Reassembler, type ReassemblyOptions } from "./reassembly.js";
 
 /** How a received datagram was addressed at the IP layer. */
@@ -176,6 +176,8 @@ export class IpLayer implements NetifUpper {
    */
   private readonly multicastGroups = new Map<number, number>();
   private readonly loopbackQueue: Uint8Array[] = [];
+  /** The header fields of the datagram being sent, refilled per send (no object per datagram). */
+  private readonly txHeader: Ipv4HeaderFields = { tos: 0, totalLength: 0, id: 0, flagsFragment: 0, ttl: 0, protocol: 0, src: 0, dst: 0 };
   private readonly loopbackDeadline = new Deadline((now) => this.deliverLoopback(now), "ip loopback");
 
   /** @param random the stack's entropy; draws the first IP identification. */
@@ -388,16 +390,16 @@ export class IpLayer implements NetifUpper {
     const datagrams = offload !== null && offload.isGso ? Math.ceil((payloadLength - (offload.hdrLen - PAYLOAD_OFFSET)) / offload.gsoSize) : 1;
     this.nextId = (this.nextId + Math.max(1, datagrams)) & 0xffff;
     const frame = this.txFrame;
-    writeIpv4Header(frame, this.txView, ETH.headerLength, {
-      tos: options.tos,
-      totalLength,
-      id,
-      flagsFragment: options.dontFragment ? IpFlag.DF : 0,
-      ttl: options.ttl,
-      protocol,
-      src: source,
-      dst,
-    }, headerLength);
+    const h = this.txHeader;
+    h.tos = options.tos;
+    h.totalLength = totalLength;
+    h.id = id;
+    h.flagsFragment = options.dontFragment ? IpFlag.DF : 0;
+    h.ttl = options.ttl;
+    h.protocol = protocol;
+    h.src = source;
+    h.dst = dst;
+    writeIpv4Header(frame, this.txView, ETH.headerLength, h, headerLength);
     if (this.isLocal(dst)) {
       if (offload !== null && offload.needsCsum) completeChecksum(frame, 0, ETH.headerLength + totalLength, offload);
       return this.loopback(frame, ETH.headerLength, totalLength);
