@@ -105,6 +105,13 @@ function sendCookie(tcp: TcpContext, l: TcpListener, seg: TcpSegment): void {
   tcp.stats.synCookiesSent++;
 }
 
+/** Whether `seg` (for a SYN-RECEIVED `pcb`, from the same client SYN) acknowledges a valid cookie instead. */
+function isCookieAckFor(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment): boolean {
+  const clientIsn = seqAdd(seg.seq, -1);
+  if (clientIsn !== pcb.irs || seg.has(TcpFlag.SYN) || seg.has(TcpFlag.RST)) return false;
+  return tcp.cookies.decode(seg.dst, seg.dstPort, seg.src, seg.srcPort, clientIsn, seqAdd(seg.ack, -1), seg.nowMs) !== 0;
+}
+
 function acceptCookie(tcp: TcpContext, l: TcpListener, seg: TcpSegment): boolean {
   const clientIsn = seqAdd(seg.seq, -1);
   const cookie = seqAdd(seg.ack, -1);
@@ -172,6 +179,16 @@ function acceptCookie(tcp: TcpContext, l: TcpListener, seg: TcpSegment): boolean
  */
 export function synReceivedAck(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment, windowUnscaled: boolean): boolean {
   if (seqLeq(seg.ack, pcb.sndUna) || seqGt(seg.ack, pcb.sndMax)) {
+    const l = pcb.listener;
+    if (l !== null && !l.closed && isCookieAckFor(tcp, pcb, seg)) {
+      // The client took an earlier SYN-ACK of ours, a cookie sent while the SYN queue was full, and this
+      // PCB answered its retransmitted SYN once there was room: the client is synchronized on the cookie's
+      // numbers, so the cookie wins. A reset here would kill a connection the client believes in.
+      tcp.stats.synCookiesOverSynReceived++;
+      tcp.free(pcb);
+      listenInput(tcp, l, seg);
+      return false;
+    }
     tcp.output.sendReset(pcb.localIp, pcb.localPort, pcb.remoteIp, pcb.remotePort, seg.ack, toSeq(0), false);
     return false;
   }

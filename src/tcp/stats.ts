@@ -21,6 +21,7 @@ export const TCP_STAT_NAMES = [
   "challengeAcksLimited",
   "synCookiesSent",
   "synCookiesAccepted",
+  "synCookiesOverSynReceived",
   "synCookiesRejected",
   "dropAckAfterCookies",
   "listenOverflows",
