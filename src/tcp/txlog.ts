@@ -30,6 +30,12 @@ export class TxLog {
   private tail = 0;
   /** Records with SACKED set (RFC 8985 §6.2's RACK.segs_sacked). */
   sackedCount = 0;
+  /**
+   * Records with RETRANS set. The others that are neither SACKED nor LOST keep their first transmission's
+   * time, so their times rise with their sequence numbers: with none retransmitted, a scan in sequence order
+   * may stop at the first one sent after a given moment.
+   */
+  retransCount = 0;
 
   /** Records held; indexes below are 0..length-1 from the lowest sequence number. */
   get length(): number {
@@ -56,6 +62,7 @@ export class TxLog {
   setFlags(i: number, flags: number): void {
     const old = this.marks[this.head + i] ?? 0;
     if ((old & TxFlag.SACKED) !== (flags & TxFlag.SACKED)) this.sackedCount += (flags & TxFlag.SACKED) !== 0 ? 1 : -1;
+    if ((old & TxFlag.RETRANS) !== (flags & TxFlag.RETRANS)) this.retransCount += (flags & TxFlag.RETRANS) !== 0 ? 1 : -1;
     this.marks[this.head + i] = flags;
   }
 
@@ -63,6 +70,7 @@ export class TxLog {
     this.head = 0;
     this.tail = 0;
     this.sackedCount = 0;
+    this.retransCount = 0;
   }
 
   /**
@@ -118,6 +126,7 @@ export class TxLog {
     const flags = this.marks[k] ?? 0;
     this.marks[k + 1] = flags;
     if ((flags & TxFlag.SACKED) !== 0) this.sackedCount++;
+    if ((flags & TxFlag.RETRANS) !== 0) this.retransCount++;
     this.ends[k] = at;
     return true;
   }
@@ -125,7 +134,9 @@ export class TxLog {
   /** Forgets records wholly below the cumulative ACK and trims one it cuts. */
   dropBelow(ack: Seq): void {
     while (this.head < this.tail && seqLeq(this.end(0), ack)) {
-      if ((this.flags(0) & TxFlag.SACKED) !== 0) this.sackedCount--;
+      const flags = this.flags(0);
+      if ((flags & TxFlag.SACKED) !== 0) this.sackedCount--;
+      if ((flags & TxFlag.RETRANS) !== 0) this.retransCount--;
       this.head++;
     }
     if (this.head === this.tail) this.clear();

@@ -34,6 +34,9 @@ describe.each([0, 0xffffff00])("TxLog (base %d)", (b) => {
       [1000, 1600, 5, TxFlag.RETRANS],
       [1600, 2000, 1, TxFlag.LOST],
     ]);
+    expect(log.retransCount).toBe(1);
+    log.dropBelow(s(1600));
+    expect(log.retransCount).toBe(0);
   });
 
   it("splits for SACK edges, counts SACKed records, and forgets what the cumulative ACK covers", () => {

@@ -114,8 +114,12 @@ function detectLoss(tx: RecoveryTx, pcb: TcpPcb, r: RackState, dsack: boolean, n
         anyLost = true;
         continue;
       }
-      // The log is in sequence order, not transmission order (retransmissions): skip, do not stop.
-      if (!sentAfter(r.xmitMs, r.endSeq, log.time(i), log.end(i))) continue;
+      // The log is in sequence order, not transmission order: a later record may be an older transmission
+      // only if something was retransmitted (TxLog.retransCount); otherwise the rest were sent later too.
+      if (!sentAfter(r.xmitMs, r.endSeq, log.time(i), log.end(i))) {
+        if (log.retransCount === 0) break;
+        continue;
+      }
       const remainingMs = log.time(i) + r.rttMs + reoMs - nowMs;
       if (remainingMs <= 0) {
         log.setFlags(i, (flags | TxFlag.LOST) & ~TxFlag.RETRANS);
