@@ -18,6 +18,12 @@ import type { AckSummary, LossRecovery, RecoveryTx } from "./recovery.js";
 export const WC_DEL_ACK_MS = 200;
 /** RFC 8985 §7.2: the PTO before any RTT sample. */
 const PTO_WITHOUT_SRTT_MS = 1000;
+/**
+ * Floor on 2·SRTT, as Linux's tcp_schedule_loss_probe (10 ms): on a TAP or LAN hop SRTT is tens of µs, and
+ * a PTO that short fires on host scheduling jitter, each spurious probe costing a retransmission and, with
+ * no D-SACK to clear it, a window reduction (§7.4).
+ */
+export const PTO_MIN_MS = 10;
 
 /** RFC 8985 §6.2 RACK_sent_after(): t1/s1 was sent after t2/s2. */
 function sentAfter(t1: number, s1: Seq, t2: number, s2: Seq): boolean {
@@ -345,8 +351,8 @@ export const RACK_RECOVERY: LossRecovery = {
 
   afterOutput(tx: RecoveryTx, pcb: TcpPcb, nowMs: number): void {
     // RFC 8985 §7.2: (re)arm the PTO after new data or an ACK that advanced SND.UNA, outside recovery, with
-    // no probe in flight and the reorder timer not pending: PTO = 2·SRTT (+ WCDelAckT for a one-segment
-    // flight), never later than the RTO would fire.
+    // no probe in flight and the reorder timer not pending: PTO = 2·SRTT (at least PTO_MIN_MS; + WCDelAckT
+    // for a one-segment flight), never later than the RTO would fire.
     const r = pcb.rack;
     if (r === null || r.timer === RackTimer.REORDER || !r.rearmProbe) return;
     r.rearmProbe = false;
@@ -357,7 +363,7 @@ export const RACK_RECOVERY: LossRecovery = {
       }
       return;
     }
-    let ptoMs = pcb.rtt.hasSample ? 2 * pcb.rtt.srttMs : PTO_WITHOUT_SRTT_MS;
+    let ptoMs = pcb.rtt.hasSample ? Math.max(2 * pcb.rtt.srttMs, PTO_MIN_MS) : PTO_WITHOUT_SRTT_MS;
     if (pcb.flightBytes <= pcb.mssBytes) ptoMs += WC_DEL_ACK_MS;
     r.timer = RackTimer.PROBE;
     tx.setRecoveryTimer(pcb, Math.min(nowMs + ptoMs, pcb.rtxDeadline.at));

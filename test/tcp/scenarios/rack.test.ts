@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { ISN_PAIRS, scriptFixture, type TcpScript } from "../../helpers/tcpScript.js";
 import type { TcpConfig } from "../../../src/tcp/tcp.js";
+import { PTO_MIN_MS } from "../../../src/tcp/recovery/rack.js";
 
 const script = scriptFixture();
 const MSS = 1460;
@@ -41,7 +42,7 @@ describe.each(ISN_PAIRS)("RACK-TLP ($name)", (isns) => {
     const pcb = s.mustPcb();
     expect(pcb.rack).not.toBeNull();
     // No new data: the probe is the last segment again (§7.3), one PTO after the ACK, well before the RTO.
-    const pto = 2 * pcb.rtt.srttMs;
+    const pto = Math.max(2 * pcb.rtt.srttMs, PTO_MIN_MS);
     expect(pto).toBeLessThan(pcb.rtt.currentRtoMs);
     s.expectSent(200 + pto, { flags: ".", seq: at(4), len: MSS });
     s.expectNothing(200 + pto + 50);
@@ -139,5 +140,44 @@ describe.each(ISN_PAIRS)("RACK-TLP ($name)", (isns) => {
     const rfc6675 = run({ rack: false });
     expect(rfc6675.sent.map((x) => x.seq)).toEqual([at(3)]);
     expect(stats(rfc6675.s).retransmits).toBe(1);
+  });
+
+  it("RFC 8985 §7.3: with data the window holds back, the probe is a new segment; one probe per flight", () => {
+    const s = script({ isns });
+    s.established(SACK_PEER);
+    s.write(20 * MSS);
+    for (let i = 0; i < 10; i++) s.expectSent(100, { flags: ".", seq: at(i), len: MSS });
+    // No ACK comes: one PTO later a new segment goes beyond cwnd (cwnd is left as it is), and no second one.
+    const pcb = s.mustPcb();
+    const cwnd = pcb.cc.cwndBytes;
+    const pto = Math.max(2 * pcb.rtt.srttMs, PTO_MIN_MS);
+    s.expectSent(100 + pto, { flags: "P.", seq: at(10), len: MSS });
+    expect(pcb.cc.cwndBytes).toBe(cwnd);
+    expect(pcb.rack?.tlpOn).toBe(true);
+    s.expectNothing(100 + pto + 50);
+    expect(stats(s)).toMatchObject({ probes: 1, rto: 0 });
+    // The ACK for everything, probe included, clears it (new data: nothing to infer, §7.4).
+    s.inject(100 + pto + 60, { flags: ".", seq: 1, ack: at(11) });
+    expect(pcb.rack?.tlpOn).toBe(false);
+    s.drain();
+  });
+
+  it("RFC 8985 §6.2 step 4: a D-SACK for a spurious retransmission widens the reordering window", () => {
+    const s = script({ isns });
+    s.established(SACK_PEER);
+    sendSegments(s, 10, 100);
+    s.inject(200, { flags: ".", seq: 1, ack: at(1) });
+    for (let i = 3; i <= 5; i++) s.inject(198 + i, { flags: ".", seq: 1, ack: at(1), options: { sack: [[at(2), at(i)]] } });
+    // Three SACKed and no reordering seen: segment 1 is deemed lost and retransmitted at once.
+    s.expectSent(203, { flags: ".", seq: at(1), len: MSS });
+    const rack = s.mustPcb().rack;
+    expect(rack?.reoWndMult).toBe(1);
+    // It was only late: the original arrives, then the retransmission, which the peer reports as a D-SACK.
+    s.inject(210, { flags: ".", seq: 1, ack: at(5) });
+    s.inject(303, { flags: ".", seq: 1, ack: at(5), options: { sack: [[at(1), at(2)]] } });
+    expect(s.stack.tcp.stats.fastRetransmits).toBe(1);
+    expect(rack?.reoWndMult).toBe(2);
+    s.inject(310, { flags: ".", seq: 1, ack: at(10) });
+    s.drain();
   });
 });
