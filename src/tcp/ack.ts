@@ -21,7 +21,7 @@ const summary: AckSummary = {
   count: 0,
   dsack: false,
   tsEcr: 0,
-  duplicate: false,
+  carriesData: false,
 };
 
 /** The peer acknowledged our SYN: RTT sample, congestion window, send space. */
@@ -85,7 +85,7 @@ export function processAck(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment): boole
     a.count = seg.options.sackCount;
     a.dsack = pcb.scoreboard.dsacks > dsacksBefore;
     a.tsEcr = seg.options.hasTimestamps ? seg.options.tsEcr : 0;
-    a.duplicate = isDup;
+    a.carriesData = seg.dataLength > 0 || seg.has(TcpFlag.FIN);
     if (recovery.onAck(tcp.output, pcb, a, seg.nowMs) && !pcb.inRecovery) beginRecovery(tcp, pcb, seg.nowMs);
   }
   // Window update (RFC 9293 §3.10.7.4: SND.WL1/SND.WL2 guard against old segments).

@@ -164,7 +164,8 @@ function tlpProcessAck(r: RackState, pcb: TcpPcb, a: AckSummary, nowMs: number):
     if (!pcb.inRecovery) pcb.cc.onEnterRecovery(pcb.flightBytes, pcb.mssBytes, nowMs);
     return;
   }
-  if (a.duplicate && a.count === 0) r.tlpOn = false;
+  // A bare ACK that moves nothing (a duplicate even when nothing else is outstanding): the probe's echo.
+  if (a.ack === a.unaBefore && a.count === 0 && !a.carriesData) r.tlpOn = false;
 }
 
 /** Index of the first record at or after `from` that is LOST, or -1. */
@@ -193,7 +194,8 @@ function pipeBytes(r: RackState): number {
 
 /** RFC 8985 §7.3 TLP_send_probe(): new data if the window allows, else the last segment again. */
 function sendProbe(tx: RecoveryTx, pcb: TcpPcb, r: RackState, nowMs: number): boolean {
-  if (pcb.inRecovery || r.inRtoRecovery || r.tlpOn || pcb.sndMax === pcb.sndUna) return false;
+  // Not while SND.NXT is rewound (a lowered path MTU resends from SND.UNA): new data would skip the rest.
+  if (pcb.inRecovery || r.inRtoRecovery || r.tlpOn || pcb.sndMax === pcb.sndUna || seqLt(pcb.sndNxt, pcb.sndMax)) return false;
   if (tx.sendNewSegment(pcb, nowMs) > 0) {
     r.tlpIsRetrans = false;
   } else {

@@ -40,8 +40,8 @@ export interface AckSummary {
   dsack: boolean;
   /** Its timestamp echo (RFC 7323), 0 when it carried none. */
   tsEcr: number;
-  /** It was a duplicate ACK (RFC 5681 §2, or RFC 6675 §2: it SACKed new data). */
-  duplicate: boolean;
+  /** It carried data or a FIN. */
+  carriesData: boolean;
 }
 
 /**

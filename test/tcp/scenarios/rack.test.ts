@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { ISN_PAIRS, scriptFixture, type TcpScript } from "../../helpers/tcpScript.js";
 import type { TcpConfig } from "../../../src/tcp/tcp.js";
-import { PTO_MIN_MS } from "../../../src/tcp/recovery/rack.js";
+import { PTO_MIN_MS, WC_DEL_ACK_MS } from "../../../src/tcp/recovery/rack.js";
 
 const script = scriptFixture();
 const MSS = 1460;
@@ -179,5 +179,42 @@ describe.each(ISN_PAIRS)("RACK-TLP ($name)", (isns) => {
     expect(rack?.reoWndMult).toBe(2);
     s.inject(310, { flags: ".", seq: 1, ack: at(10) });
     s.drain();
+  });
+
+  it("RFC 8985 §7.4: a probe that turns out needless (the ACK was late) leaves cwnd alone", () => {
+    const s = tailLoss({}, isns);
+    const pcb = s.mustPcb();
+    const pto = Math.max(2 * pcb.rtt.srttMs, PTO_MIN_MS);
+    s.expectSent(200 + pto, { flags: ".", seq: at(4), len: MSS });
+    const ssthresh = pcb.cc.ssthreshBytes;
+    // The late ACK for the originals, then the peer's duplicate ACK for the probe's copy.
+    s.inject(200 + pto + 1, { flags: ".", seq: 1, ack: at(5) });
+    expect(pcb.rack?.tlpOn).toBe(true);
+    s.inject(300 + pto, { flags: ".", seq: 1, ack: at(5) });
+    expect(pcb.rack?.tlpOn).toBe(false);
+    expect(s.stack.tcp.stats.tlpRepairs).toBe(0);
+    expect(pcb.cc.ssthreshBytes).toBe(ssthresh);
+    s.expectNothing(300 + pto + 1000);
+  });
+
+  it("RFC 8985 §7.4: an ACK beyond a retransmitted probe with no D-SACK means it repaired a loss: cwnd drops", () => {
+    const s = tailLoss({}, isns);
+    const pcb = s.mustPcb();
+    // Only segment 4 was lost. With one segment in flight the PTO adds WCDelAckT (200 ms) and so reaches
+    // the RTO's expiry: the probe goes instead of the timeout (§7.2).
+    s.inject(200, { flags: ".", seq: 1, ack: at(4) });
+    const probeAt = 200 + Math.min(Math.max(2 * pcb.rtt.srttMs, PTO_MIN_MS) + WC_DEL_ACK_MS, pcb.rtt.currentRtoMs);
+    expect(probeAt).toBe(200 + pcb.rtt.currentRtoMs);
+    s.expectSent(probeAt, { flags: ".", seq: at(4), len: MSS });
+    const ssthresh = pcb.cc.ssthreshBytes;
+    // The probe repairs the loss; more data follows and is acknowledged, with no D-SACK for the probe.
+    s.inject(probeAt + 100, { flags: ".", seq: 1, ack: at(5) });
+    s.write(MSS);
+    s.expectSent(probeAt + 100, { flags: "P.", seq: at(5), len: MSS });
+    s.inject(probeAt + 200, { flags: ".", seq: 1, ack: at(6) });
+    expect(stats(s)).toMatchObject({ rto: 0, probes: 1 });
+    expect(s.stack.tcp.stats.tlpRepairs).toBe(1);
+    expect(pcb.cc.ssthreshBytes).toBeLessThan(ssthresh);
+    s.expectNothing(probeAt + 2000);
   });
 });
