@@ -181,7 +181,7 @@ describe.each(ISN_PAIRS)("RACK-TLP ($name)", (isns) => {
     s.drain();
   });
 
-  it("RFC 8985 §7.4: a probe that turns out needless (the ACK was late) leaves cwnd alone", () => {
+  it("RFC 8985 §7.4: a probe that turns out needless (the ACK was late) leaves ssthresh alone", () => {
     const s = tailLoss({}, isns);
     const pcb = s.mustPcb();
     const pto = Math.max(2 * pcb.rtt.srttMs, PTO_MIN_MS);
