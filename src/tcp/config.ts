@@ -31,6 +31,11 @@ export interface TcpConfig {
   windowScaling: boolean;
   timestamps: boolean;
   sack: boolean;
+  /**
+   * With SACK agreed, detect loss with RACK-TLP (RFC 8985: per-segment send times, reorder timer, tail loss
+   * probe); false keeps RFC 6675's DupThresh recovery. Without SACK NewReno (RFC 6582) applies either way.
+   */
+  rack: boolean;
   rto: Partial<RtoOptions>;
   defaults: TcpPcbOptions;
   /**
@@ -57,6 +62,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   windowScaling: true,
   timestamps: true,
   sack: true,
+  rack: true,
   rto: {},
   defaults: {
     sendBufferBytes: 256 * 1024,

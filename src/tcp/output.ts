@@ -25,7 +25,7 @@ import {
 import { seqAdd, seqDiff, seqGt, seqLt, seqMax, toSeq, type Seq } from "./seq.js";
 import { TcpState } from "./state.js";
 import type { TcpPcb } from "./pcb.js";
-import { lossRecovery, type RecoveryTx } from "./recovery/index.js";
+import { lossRecovery, rackOnSend, type RecoveryTx } from "./recovery/index.js";
 
 /** Counters kept by output; shared with the layer's stats object. */
 export interface TcpOutputStats {
@@ -140,6 +140,10 @@ export class TcpOutput implements RecoveryTx {
       finishTcpChecksum(frame, view, PAYLOAD_OFFSET, tcpLength, src, pcb.remoteIp);
     }
     const err = this.ip.send(IpProto.TCP, src, pcb.remoteIp, tcpLength, TCP_SEND_OPTIONS, offload);
+    // RACK-TLP's send log (RFC 8985 §5.2): every segment with data or a FIN, with its time.
+    if (pcb.rack !== null && !isSyn && (dataLength > 0 || (flags & TcpFlag.FIN) !== 0)) {
+      rackOnSend(pcb, seq, seqAdd(seq, dataLength + ((flags & TcpFlag.FIN) !== 0 ? 1 : 0)), gsoSize, nowMs);
+    }
     this.stats.txSegments++;
     pcb.segmentsOut++;
     if (err !== Err.OK) this.stats.txDropLink++;
@@ -188,6 +192,7 @@ export class TcpOutput implements RecoveryTx {
     const sent = pcb.inRecovery ? lossRecovery(pcb).output(this, pcb, nowMs) : this.sendNewData(pcb, nowMs);
     if (!sent && (pcb.ackNow || pcb.windowUpdatePending)) this.sendAck(pcb, nowMs);
     this.armTimers(pcb, nowMs);
+    lossRecovery(pcb).afterOutput?.(this, pcb, nowMs);
   }
 
   /** Retransmits one segment at `seq` (fast retransmit, RTO, NewReno partial ACK). */
@@ -211,6 +216,14 @@ export class TcpOutput implements RecoveryTx {
 
   restartRetransmitTimer(pcb: TcpPcb, nowMs: number): void {
     this.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);
+  }
+
+  setRecoveryTimer(pcb: TcpPcb, atMs: number): void {
+    this.scheduler.set(pcb.recoveryDeadline, atMs);
+  }
+
+  cancelRecoveryTimer(pcb: TcpPcb): void {
+    this.scheduler.cancel(pcb.recoveryDeadline);
   }
 
   sendAck(pcb: TcpPcb, nowMs: number): void {

@@ -13,6 +13,7 @@ import type { RttEstimator } from "./rtt.js";
 import type { CongestionControl } from "./cc/cc.js";
 import type { CongestionControlName } from "./cc/index.js";
 import { SackScoreboard } from "./sack.js";
+import type { RackState } from "./recovery/rackState.js";
 
 /** What a connection tells its owner. Called after the input batch, never from inside segment processing. */
 export interface TcpEvents {
@@ -145,6 +146,8 @@ export class TcpPcb {
   tsOffset = 0;
   sackOn = false;
   readonly scoreboard = new SackScoreboard();
+  /** RACK-TLP state (RFC 8985): set by tcp/negotiate when SACK is agreed and config.rack asks for it, else null. */
+  rack: RackState | null = null;
 
   // ---- reliability and congestion ----
   rtt: RttEstimator;
@@ -181,6 +184,8 @@ export class TcpPcb {
   keepAliveDeadline!: Deadline;
   /** TIME-WAIT's 2·MSL, and FIN-WAIT-2's orphan timeout. */
   closeDeadline!: Deadline;
+  /** The loss recovery's own timer (RACK's reorder timer and tail loss probe, recovery/rack). */
+  recoveryDeadline!: Deadline;
 
   // ---- ACK policy ----
   /** An ACK must go out in this output pass. */
