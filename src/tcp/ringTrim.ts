@@ -36,6 +36,11 @@ export class RingTrimmer {
     if (this.watched.size === 0) this.scheduler.cancel(this.deadline);
   }
 
+  /** A PCB's rings were compacted outside a sweep: stop watching it if they hold nothing now. */
+  recheck(pcb: TcpPcb): void {
+    if (pcb.ringsWatched && pcb.sendRing.storageBytes === 0 && pcb.recvRing.storageBytes === 0) this.forget(pcb);
+  }
+
   /** PCBs watched now, for tests. */
   get watchedCount(): number {
     return this.watched.size;

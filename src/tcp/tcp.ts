@@ -591,6 +591,7 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
       // TIME-WAIT nothing more arrives either; only bytes the owner has not read yet keep a store.
       pcb.sendRing.compact();
       if (state === TcpState.TIME_WAIT) pcb.recvRing.compact();
+      this.trimmer.recheck(pcb);
       this.fireCloseDone(pcb);
     }
     if (state === TcpState.TIME_WAIT) startTimeWait(this, pcb);
@@ -698,7 +699,10 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
 
   private afterRead(pcb: TcpPcb): void {
     // The peer's FIN is in and everything before it read: no byte will arrive again, so the store goes now.
-    if (pcb.finReceived && pcb.recvRing.length === 0) pcb.recvRing.compact();
+    if (pcb.finReceived && pcb.recvRing.length === 0) {
+      pcb.recvRing.compact();
+      this.trimmer.recheck(pcb);
+    }
     // Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): announce the reopened window once it grew by
     // min(half the buffer, one MSS) — also when it had been closed: offering a few bytes is exactly the
     // silly window. Growth counts only up to what the 16-bit field can say (0xffff << shift): beyond that an
