@@ -11,6 +11,9 @@
  *   tcpclient connect IP PORT SECONDS  connect + 1-byte echo + close, sequentially (at most MAX_CONNECTS)
  *   tcpclient udpecho IP PORT SECONDS  UDP round trips of a 16-byte datagram (a counter), one outstanding;
  *                                      a reply that does not come within 1 s is counted lost and the next sent
+ *   tcpclient hold    IP PORT SECONDS  HOLD_CONNECTIONS idle connections opened one after another; prints
+ *                                      "ready held=N" when all are up, holds them for SECONDS, then closes them
+ *                                      (the bench's RSS per idle connection; SIGTERM ends it early)
  *
  * Output: "ok mode=… ops=… bytes=… seconds=… cpu=…" (cpu: this client's user + system seconds). Any error,
  * short read or mismatch prints "error …" on stderr, with the connection's TCP_INFO when one is open, and
@@ -40,6 +43,7 @@
 #define MAX_CONNECTS 1000000L
 #define MAX_ECHOES 100000000L
 #define IO_TIMEOUT_S 5
+#define HOLD_CONNECTIONS 1000
 
 static unsigned char block[BLOCK_BYTES];
 /* TCPCLIENT_INTERVAL_MS in seconds, 0 when unset; the next time (since t0) an interval line is due. */
@@ -131,7 +135,7 @@ static void echo_one(int fd, unsigned char value) {
 
 int main(int argc, char **argv) {
   if (argc != 5) {
-    fprintf(stderr, "usage: tcpclient send|recv|echo|connect|udpecho IP PORT SECONDS\n");
+    fprintf(stderr, "usage: tcpclient send|recv|echo|connect|udpecho|hold IP PORT SECONDS\n");
     return 2;
   }
   const char *mode = argv[1];
@@ -275,6 +279,27 @@ int main(int argc, char **argv) {
     t1 = now_s();
     bytes = ops * (long long)sizeof(out);
     close(fd);
+  } else if (strcmp(mode, "hold") == 0) {
+    static int fds[HOLD_CONNECTIONS];
+    /* One descriptor per connection: lift the soft limit (often 1024) to the hard one. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+      nofile.rlim_cur = nofile.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    while (ops < HOLD_CONNECTIONS && now_s() < end) {
+      fds[ops] = open_socket(&dst, 1);
+      current_fd = -1;
+      ops++;
+    }
+    printf("ready held=%lld\n", ops);
+    fflush(stdout);
+    for (double t = now_s(); t < end; t = now_s()) {
+      struct timespec pause = {0, 10 * 1000 * 1000};
+      nanosleep(&pause, NULL);
+    }
+    for (long long i = 0; i < ops; i++) close(fds[i]);
+    t1 = now_s();
   } else {
     fprintf(stderr, "tcpclient: unknown mode %s\n", mode);
     return 2;
