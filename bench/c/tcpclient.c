@@ -11,9 +11,10 @@
  *   tcpclient connect IP PORT SECONDS  connect + 1-byte echo + close, sequentially (at most MAX_CONNECTS)
  *   tcpclient udpecho IP PORT SECONDS  UDP round trips of a 16-byte datagram (a counter), one outstanding;
  *                                      a reply that does not come within 1 s is counted lost and the next sent
- *   tcpclient hold    IP PORT SECONDS  HOLD_CONNECTIONS idle connections opened one after another; prints
- *                                      "ready held=N" when all are up, holds them for SECONDS, then closes them
- *                                      (the bench's RSS per idle connection; SIGTERM ends it early)
+ *   tcpclient hold    IP PORT SECONDS  idle connections (TCPCLIENT_HOLD, 1–HOLD_CONNECTIONS, default all)
+ *                                      opened one after another within SECONDS; prints "ready held=N" when they
+ *                                      are up, holds them for the rest of SECONDS, then closes them (the bench's
+ *                                      RSS per idle connection; SIGTERM ends it early)
  *
  * Output: "ok mode=… ops=… bytes=… seconds=… cpu=…" (cpu: this client's user + system seconds). Any error,
  * short read or mismatch prints "error …" on stderr, with the connection's TCP_INFO when one is open, and
@@ -287,7 +288,16 @@ int main(int argc, char **argv) {
       nofile.rlim_cur = nofile.rlim_max;
       setrlimit(RLIMIT_NOFILE, &nofile);
     }
-    while (ops < HOLD_CONNECTIONS && now_s() < end) {
+    long long want = HOLD_CONNECTIONS;
+    const char *hold_env = getenv("TCPCLIENT_HOLD");
+    if (hold_env != NULL) {
+      want = atoll(hold_env);
+      if (want < 1 || want > HOLD_CONNECTIONS) {
+        fprintf(stderr, "tcpclient: TCPCLIENT_HOLD must be 1-%d\n", HOLD_CONNECTIONS);
+        return 2;
+      }
+    }
+    while (ops < want && now_s() < end) {
       fds[ops] = open_socket(&dst, 1);
       current_fd = -1;
       ops++;
