@@ -9,8 +9,8 @@ import { ByteRing, type RingStorage } from "./ring.js";
 /** A ring of capacity 0: what a released PCB points at, so a stale reference reads and writes nothing. */
 export const EMPTY_RING = new ByteRing(0);
 
-/** Bytes of idle stores a pool keeps by default: 32 bulk-sized (256 KiB) stores, or 2 048 of 4 KiB. */
-export const DEFAULT_RING_POOL_BYTES = 8 * 2 ** 20;
+/** Bytes of idle stores a pool keeps by default: 16 bulk-sized (256 KiB) stores, or 1 024 of 4 KiB. */
+export const DEFAULT_RING_POOL_BYTES = 4 * 2 ** 20;
 
 export class RingPool implements RingStorage {
   /** Idle stores by log2 of their size. */

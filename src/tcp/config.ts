@@ -1,6 +1,7 @@
 // TCP's configuration: the knobs a Stack (or a test) sets for its TcpLayer, and their defaults. Read by
 // tcp/tcp when it builds PCBs and by the input, listen and timer modules through the layer's TcpContext.
 
+import { DEFAULT_RING_POOL_BYTES } from "../core/ringPool.js";
 import type { IsnSource } from "./isn.js";
 import type { RtoOptions } from "./rtt.js";
 import type { TcpPcbOptions } from "./pcb.js";
@@ -59,7 +60,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   finWait2TimeoutMs: 60_000,
   keepAliveIntervalMs: 75_000,
   keepAliveProbes: 9,
-  ringPoolBytes: 8 * 2 ** 20,
+  ringPoolBytes: DEFAULT_RING_POOL_BYTES,
   ringIdleMs: 1000,
   maxOooRanges: 32,
   challengeAckPerSec: 1000,
