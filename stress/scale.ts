@@ -1,7 +1,8 @@
 // Stress section "scale": many connections from the kernel side to the board's echo service. First `busy`
 // connections at once, each echoing 10 KiB (every byte checked); then `idle` connections opened (at most
 // 500 handshakes at a time) and held, the board's RSS and PCB count read while they are all up, then a
-// 1-byte echo on each. RSS per idle connection is the growth over the RSS just before they opened.
+// 1-byte echo on each. RSS per idle connection is the growth over the RSS just before they opened. After they
+// close, the RSS is read after the settle and then (returnWait) until it is back near the section's start.
 
 import { rssBytes, runConns, runHeldConns, sleep, waitForRssReturn, type ConnsResult, type RssReturnWait, type StressEnv } from "./env.js";
 
