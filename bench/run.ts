@@ -21,7 +21,7 @@ import { measureMpRates, type MpRates } from "./mpRate.js";
 import { formatLossFailures, formatLossTable, lossTableHeading, measureLossTable, type LossTable } from "./lossTable.js";
 import { helpText, parseOptions, UsageError, type RunOptions, type Section } from "./options.js";
 import { ProgressLine } from "./progress.js";
-import { echoTable, legend, mpFailures, mpTable, TAP_FRAME_BYTES, tapTable, tcpBoardCounters, tcpCpuTable, tcpFailures, tcpNotes, tcpReferenceTable, tcpTable } from "./tables.js";
+import { echoTable, legend, mpFailures, mpTable, TAP_FRAME_BYTES, tapTable, tcpBoardCounters, tcpBoardMemory, tcpCpuTable, tcpFailures, tcpNotes, tcpReferenceTable, tcpTable } from "./tables.js";
 import { verdictLines } from "./verdict.js";
 import { bulkPlotSvg } from "./plot.js";
 import { buildReport, type Failure, type Machine } from "./report.js";
@@ -156,7 +156,7 @@ async function main(argv: readonly string[]): Promise<number> {
       print(tcpTable(tcp, o));
       print("\nCPU per unit, median [min–max], and median share of one vCPU");
       print(tcpCpuTable(tcp, o));
-      print(`${tcpNotes(tcp)}${tcpBoardCounters(tcp, o)}${tcpFailures(tcp)}`);
+      print(`${tcpNotes(tcp)}${tcpBoardMemory(tcp)}${tcpBoardCounters(tcp, o)}${tcpFailures(tcp)}`);
       print(`\n${verdictLines(tcp.samples).join("\n")}`);
       print("\nFor context (not measured now):");
       print(tcpReferenceTable());
