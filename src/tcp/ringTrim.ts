@@ -59,6 +59,7 @@ export class RingTrimmer {
       if (nowMs - Math.max(pcb.lastRecvMs, pcb.lastSendMs) >= this.idleMs) {
         pcb.sendRing.compact();
         pcb.recvRing.compact();
+        pcb.rack?.log.shrink();
       }
       if (pcb.sendRing.storageBytes === 0 && pcb.recvRing.storageBytes === 0) {
         pcb.ringsWatched = false;

@@ -66,6 +66,24 @@ export class TxLog {
     this.marks[this.head + i] = flags;
   }
 
+  /** Array slots held now (records the log can take before it grows again). */
+  get capacity(): number {
+    return this.starts.length;
+  }
+
+  /**
+   * An empty log gives back arrays a bulk transfer grew (up to 65536 records, ~1.1 MiB): called with the
+   * idle ring trim (tcp/ringTrim), so an idle connection keeps only the initial arrays.
+   */
+  shrink(): void {
+    if (this.head !== this.tail || this.starts.length === INITIAL_RECORDS) return;
+    this.starts = new Uint32Array(INITIAL_RECORDS);
+    this.ends = new Uint32Array(INITIAL_RECORDS);
+    this.times = new Float64Array(INITIAL_RECORDS);
+    this.marks = new Uint8Array(INITIAL_RECORDS);
+    this.clear();
+  }
+
   clear(): void {
     this.head = 0;
     this.tail = 0;

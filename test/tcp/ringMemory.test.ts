@@ -187,9 +187,14 @@ describe("ring storage: a bulk transfer", () => {
     expect([received, isIntact]).toEqual([total, true]);
     expect(fullWindowSeen).toBe(true);
     expect(pcb.sndWnd).toBe(BUFFER);
+    // The sender's RACK send log grew with the flight (a window of segments).
+    const log = pcb.rack?.log;
+    expect(log?.capacity).toBeGreaterThan(16);
 
-    // Idle: both stores go back (the connection stays up), and nothing is left armed for them.
+    // Idle: both stores go back (the connection stays up), and nothing is left armed for them; the send
+    // log gives back its grown arrays with them.
     net.scheduler.advance(2 * net.a.tcp.config.ringIdleMs + 10);
+    expect(log?.capacity).toBe(16);
     expect([a.recvRing.storageBytes, a.sendRing.storageBytes, pcb.sendRing.storageBytes, pcb.recvRing.storageBytes]).toEqual([0, 0, 0, 0]);
     expect(a.state).toBe(TcpState.ESTABLISHED);
     expect(net.scheduler.armedLabels()).not.toContain("tcp ring trim");

@@ -66,4 +66,19 @@ describe.each([0, 0xffffff00])("TxLog (base %d)", (b) => {
     expect(records(log, base)[0]).toEqual([9000, 9100, 90, 0]);
     expect(records(log, base)[59]).toEqual([14900, 15000, 149, 0]);
   });
+
+  it("gives grown arrays back only when empty", () => {
+    const log = new TxLog();
+    const first = log.capacity;
+    for (let i = 0; i < 100; i++) log.onSend(s(i * 100), s(i * 100 + 100), 0, i);
+    expect(log.capacity).toBeGreaterThan(first);
+    log.shrink();
+    expect(log.length).toBe(100); // records held: nothing given back
+    log.dropBelow(s(10000));
+    expect(log.length).toBe(0);
+    log.shrink();
+    expect(log.capacity).toBe(first);
+    log.onSend(s(10000), s(10100), 0, 200);
+    expect(records(log, base)[0]).toEqual([10000, 10100, 200, 0]);
+  });
 });
