@@ -57,10 +57,7 @@ export class SipHash24 {
     this.compress(hi >>> 0, lo >>> 0);
     // Finalisation: v2 ^= 0xff, four rounds.
     this.v2l = (this.v2l ^ 0xff) >>> 0;
-    this.round();
-    this.round();
-    this.round();
-    this.round();
+    this.rounds(4);
     this.hi = (this.v0h ^ this.v1h ^ this.v2h ^ this.v3h) >>> 0;
     return (this.v0l ^ this.v1l ^ this.v2l ^ this.v3l) >>> 0;
   }
@@ -69,14 +66,13 @@ export class SipHash24 {
   private compress(mh: number, ml: number): void {
     this.v3h = (this.v3h ^ mh) >>> 0;
     this.v3l = (this.v3l ^ ml) >>> 0;
-    this.round();
-    this.round();
+    this.rounds(2);
     this.v0h = (this.v0h ^ mh) >>> 0;
     this.v0l = (this.v0l ^ ml) >>> 0;
   }
 
-  /** SipRound, on (hi, lo) pairs: add with carry, rotate, xor. */
-  private round(): void {
+  /** `n` SipRounds, on (hi, lo) pairs: add with carry, rotate, xor; the state in locals meanwhile. */
+  private rounds(n: number): void {
     let v0h = this.v0h;
     let v0l = this.v0l;
     let v1h = this.v1h;
@@ -87,48 +83,50 @@ export class SipHash24 {
     let v3l = this.v3l;
     let l: number;
     let t: number;
-    // v0 += v1; v1 <<<= 13; v1 ^= v0; v0 <<<= 32
-    l = (v0l + v1l) >>> 0;
-    v0h = (v0h + v1h + (l < v0l ? 1 : 0)) >>> 0;
-    v0l = l;
-    t = ((v1h << 13) | (v1l >>> 19)) >>> 0;
-    v1l = ((v1l << 13) | (v1h >>> 19)) >>> 0;
-    v1h = t;
-    v1h = (v1h ^ v0h) >>> 0;
-    v1l = (v1l ^ v0l) >>> 0;
-    t = v0h;
-    v0h = v0l;
-    v0l = t;
-    // v2 += v3; v3 <<<= 16; v3 ^= v2
-    l = (v2l + v3l) >>> 0;
-    v2h = (v2h + v3h + (l < v2l ? 1 : 0)) >>> 0;
-    v2l = l;
-    t = ((v3h << 16) | (v3l >>> 16)) >>> 0;
-    v3l = ((v3l << 16) | (v3h >>> 16)) >>> 0;
-    v3h = t;
-    v3h = (v3h ^ v2h) >>> 0;
-    v3l = (v3l ^ v2l) >>> 0;
-    // v0 += v3; v3 <<<= 21; v3 ^= v0
-    l = (v0l + v3l) >>> 0;
-    v0h = (v0h + v3h + (l < v0l ? 1 : 0)) >>> 0;
-    v0l = l;
-    t = ((v3h << 21) | (v3l >>> 11)) >>> 0;
-    v3l = ((v3l << 21) | (v3h >>> 11)) >>> 0;
-    v3h = t;
-    v3h = (v3h ^ v0h) >>> 0;
-    v3l = (v3l ^ v0l) >>> 0;
-    // v2 += v1; v1 <<<= 17; v1 ^= v2; v2 <<<= 32
-    l = (v2l + v1l) >>> 0;
-    v2h = (v2h + v1h + (l < v2l ? 1 : 0)) >>> 0;
-    v2l = l;
-    t = ((v1h << 17) | (v1l >>> 15)) >>> 0;
-    v1l = ((v1l << 17) | (v1h >>> 15)) >>> 0;
-    v1h = t;
-    v1h = (v1h ^ v2h) >>> 0;
-    v1l = (v1l ^ v2l) >>> 0;
-    t = v2h;
-    v2h = v2l;
-    v2l = t;
+    for (let r = 0; r < n; r++) {
+      // v0 += v1; v1 <<<= 13; v1 ^= v0; v0 <<<= 32
+      l = (v0l + v1l) >>> 0;
+      v0h = (v0h + v1h + (l < v0l ? 1 : 0)) >>> 0;
+      v0l = l;
+      t = ((v1h << 13) | (v1l >>> 19)) >>> 0;
+      v1l = ((v1l << 13) | (v1h >>> 19)) >>> 0;
+      v1h = t;
+      v1h = (v1h ^ v0h) >>> 0;
+      v1l = (v1l ^ v0l) >>> 0;
+      t = v0h;
+      v0h = v0l;
+      v0l = t;
+      // v2 += v3; v3 <<<= 16; v3 ^= v2
+      l = (v2l + v3l) >>> 0;
+      v2h = (v2h + v3h + (l < v2l ? 1 : 0)) >>> 0;
+      v2l = l;
+      t = ((v3h << 16) | (v3l >>> 16)) >>> 0;
+      v3l = ((v3l << 16) | (v3h >>> 16)) >>> 0;
+      v3h = t;
+      v3h = (v3h ^ v2h) >>> 0;
+      v3l = (v3l ^ v2l) >>> 0;
+      // v0 += v3; v3 <<<= 21; v3 ^= v0
+      l = (v0l + v3l) >>> 0;
+      v0h = (v0h + v3h + (l < v0l ? 1 : 0)) >>> 0;
+      v0l = l;
+      t = ((v3h << 21) | (v3l >>> 11)) >>> 0;
+      v3l = ((v3l << 21) | (v3h >>> 11)) >>> 0;
+      v3h = t;
+      v3h = (v3h ^ v0h) >>> 0;
+      v3l = (v3l ^ v0l) >>> 0;
+      // v2 += v1; v1 <<<= 17; v1 ^= v2; v2 <<<= 32
+      l = (v2l + v1l) >>> 0;
+      v2h = (v2h + v1h + (l < v2l ? 1 : 0)) >>> 0;
+      v2l = l;
+      t = ((v1h << 17) | (v1l >>> 15)) >>> 0;
+      v1l = ((v1l << 17) | (v1h >>> 15)) >>> 0;
+      v1h = t;
+      v1h = (v1h ^ v2h) >>> 0;
+      v1l = (v1l ^ v2l) >>> 0;
+      t = v2h;
+      v2h = v2l;
+      v2l = t;
+    }
     this.v0h = v0h;
     this.v0l = v0l;
     this.v1h = v1h;
