@@ -524,6 +524,10 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
     cancelDeadlines(this.scheduler, pcb);
     this.table.remove(pcb);
     const l = pcb.listener;
+    // A passive open the application never accepted (SYN-RECEIVED, or still in the accept queue): nobody
+    // else holds it, so its rings go back to the pool like an orphan's. Under a SYN flood the SYN queue's
+    // half-open PCBs churn (reset or timed out); this keeps each new one from allocating fresh rings.
+    const neverAccepted = l !== null;
     if (l !== null) {
       if (pcb.inSynQueue) l.synQueueLength--;
       pcb.inSynQueue = false;
@@ -534,7 +538,7 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
     pcb.state = TcpState.CLOSED;
     this.fireCloseDone(pcb);
     // The application has let go of it: its rings serve the next connection.
-    if (pcb.orphaned) this.releaseRings(pcb);
+    if (pcb.orphaned || neverAccepted) this.releaseRings(pcb);
   }
 
   private fireCloseDone(pcb: TcpPcb): void {

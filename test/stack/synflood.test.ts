@@ -13,6 +13,7 @@ import type { FrameReceiver } from "../../src/link/device.js";
 import type { FrameOffload } from "../../src/link/offload.js";
 import type { TcpPcb } from "../../src/tcp/pcb.js";
 import { toSeq } from "../../src/tcp/seq.js";
+import { TcpState } from "../../src/tcp/state.js";
 import { A_IP, B_IP, twoStacks, type TwoStacks } from "../helpers/twoStacks.js";
 import { MAC_A, MAC_B, ether, ipv4, tcpSegment } from "../helpers/wire.js";
 
@@ -201,6 +202,20 @@ describe("SYN flood (in process)", () => {
       expect(mssBack).toBe(1460);
       bySource.set(i, x);
     }
+
+    // The SYN queue's half-open PCBs, reset by their sources (as the kernel resets a SYN-ACK it did not
+    // ask for), give their rings back: the next half-open PCBs take the same rings, none are allocated.
+    const halfOpen = s.b.tcp.allPcbs().filter((p) => p.state === TcpState.SYN_RECEIVED && p.listener !== null);
+    expect(halfOpen.length).toBe(SYN_BACKLOG);
+    const rings = new Set(halfOpen.flatMap((p) => [p.sendRing, p.recvRing]));
+    for (let k = 0; k < SYN_BACKLOG; k++) fromSource(s, k, FLAG.RST, source(k).isn + 1, 0);
+    s.scheduler.advance(1);
+    expect(s.b.tcp.allPcbs().filter((p) => p.state === TcpState.SYN_RECEIVED).length).toBe(0);
+    for (let k = FLOOD_SYNS; k < FLOOD_SYNS + SYN_BACKLOG; k++) fromSource(s, k, FLAG.SYN, source(k).isn, 0, undefined, mss);
+    s.scheduler.advance(1);
+    const fresh = s.b.tcp.allPcbs().filter((p) => p.state === TcpState.SYN_RECEIVED && p.listener !== null);
+    expect(fresh.length).toBe(SYN_BACKLOG);
+    for (const p of fresh) expect(rings.has(p.recvRing) && rings.has(p.sendRing)).toBe(true);
 
     // A cookie's ACK (the source finally answering) makes a connection, with the window its SYN-ACK offered.
     const i = FLOOD_SYNS - 1;
