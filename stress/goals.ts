@@ -103,7 +103,8 @@ export function floodRows(r: FloodResult, transferBytes: number): GoalRow[] {
       test: `flood: ${r.seconds.toFixed(0)} s SYN flood, 10 sources`,
       measured:
         `SYNs offered ${rate(offered)}/s; board read ${rate(r.boardReadPerSecond)} frames/s (TAP queue dropped ${(dropShare * 100).toFixed(0)} %); ` +
-        `SYNs handled ${rate(r.synsAnsweredPerSecond)}/s answered, ${rate(r.synsDroppedPerSecond)}/s dropped`,
+        `SYNs handled ${rate(r.synsHandledPerSecond)}/s: answered ${rate(r.synsAnsweredPerSecond)}/s ` +
+        `(by cookie ${rate(r.synsByCookiePerSecond)}/s), dropped ${rate(r.synsDroppedPerSecond)}/s`,
       // The precondition: the flood outruns what reaches the board through the TAP (its queue overflows).
       goal: "a flood of at least the TAP's frame rate (its queue overflows); SYNs handled per second",
       met: r.tapDrops > 0 && r.offeredPerSecond > r.boardReadPerSecond,

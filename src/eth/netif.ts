@@ -200,8 +200,14 @@ export class Netif implements FrameReceiver {
 
   frame(bytes: Uint8Array, offset: number, length: number, offload: FrameOffload | null = null): void {
     if (!this.inBatch) {
+      // Due timers first: under a flood frames arrive back to back, and a retransmission or delayed ACK of an
+      // established connection must not wait behind them for the host's next timer turn. A batch is at most
+      // the device's batch size (the TAP's: 256 frames), so timers run at least once per that many frames.
+      // (Inside a timer, e.g. a link that delivers frames from one, runDue returns at once: not re-entrant.)
+      const now = this.scheduler.now();
+      this.scheduler.runDue(now);
       this.inBatch = true;
-      this.batchNowMs = this.scheduler.now();
+      this.batchNowMs = now;
     }
     const stats = this.stats;
     stats.rxFrames++;

@@ -170,6 +170,36 @@ export class TcpOutput implements RecoveryTx {
   }
 
   /**
+   * A SYN-ACK answering `seq` (the client's ISN) with a SYN cookie as our ISS (RFC 4987 §3.6), built straight
+   * from the SYN's fields: no PCB, ring or closure exists for it, so a flood of them allocates nothing. It
+   * carries only what a cookie can bring back: our MSS; no window scale, SACK-permitted or timestamps (the
+   * cookie keeps none of them, so offering them would promise what the returning ACK cannot rebuild).
+   * `window` is the unscaled window field (RFC 7323 §2.2: a SYN's window is never scaled).
+   */
+  sendStatelessSynAck(localIp: number, localPort: number, remoteIp: number, remotePort: number, iss: Seq, clientIsn: Seq, window: number): void {
+    const frame = this.ip.txFrame;
+    const view = this.ip.txView;
+    const f = this.fields;
+    const o = this.opts;
+    o.mss = this.announceMss();
+    o.windowScale = -1;
+    o.sackPermitted = false;
+    o.timestamps = false;
+    o.sackCount = 0;
+    f.srcPort = localPort;
+    f.dstPort = remotePort;
+    f.seq = iss;
+    f.ack = seqAdd(clientIsn, 1);
+    f.flags = TcpFlag.SYN | TcpFlag.ACK;
+    f.window = Math.min(window, 0xffff);
+    const headerLength = writeTcpHeader(frame, view, PAYLOAD_OFFSET, f, o);
+    finishTcpChecksum(frame, view, PAYLOAD_OFFSET, headerLength, localIp, remoteIp);
+    const err = this.ip.send(IpProto.TCP, localIp, remoteIp, headerLength, TCP_SEND_OPTIONS);
+    this.stats.txSegments++;
+    if (err !== Err.OK) this.stats.txDropLink++;
+  }
+
+  /**
    * The output pass for one PCB: sends what its state, windows and flags allow. Never throws; a link error
    * is counted and left to retransmission.
    */

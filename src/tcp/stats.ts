@@ -19,6 +19,8 @@ export const TCP_STAT_NAMES = [
   "dropRecvFull",
   "challengeAcks",
   "challengeAcksLimited",
+  /** SYNs that reached a listener (answered from the SYN queue or by a cookie, or dropped). */
+  "synsReceived",
   "synCookiesSent",
   "synCookiesAccepted",
   "synCookiesOverSynReceived",

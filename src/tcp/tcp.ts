@@ -540,6 +540,10 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
     cancelDeadlines(this.scheduler, pcb);
     this.table.remove(pcb);
     const l = pcb.listener;
+    // A passive open the application never accepted (SYN-RECEIVED, or still in the accept queue): nobody
+    // else holds it, so its rings go back to the pool like an orphan's. Under a SYN flood the SYN queue's
+    // half-open PCBs churn (reset or timed out); this keeps each new one from allocating fresh rings.
+    const neverAccepted = l !== null;
     if (l !== null) {
       if (pcb.inSynQueue) l.synQueueLength--;
       pcb.inSynQueue = false;
@@ -550,9 +554,9 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
     pcb.state = TcpState.CLOSED;
     this.fireCloseDone(pcb);
     this.trimmer.forget(pcb);
-    // The application has let go of it: its rings' stores serve the next connection. Otherwise nothing can
-    // be sent any more, and only unread received bytes are kept for the owner.
-    if (pcb.orphaned) this.releaseRings(pcb);
+    // The application has let go of it (or never had it): its rings' stores serve the next connection.
+    // Otherwise nothing can be sent any more, and only unread received bytes are kept for the owner.
+    if (pcb.orphaned || neverAccepted) this.releaseRings(pcb);
     else {
       pcb.sendRing.release();
       pcb.recvRing.compact();
