@@ -541,8 +541,8 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
     this.table.remove(pcb);
     const l = pcb.listener;
     // A passive open the application never accepted (SYN-RECEIVED, or still in the accept queue): nobody
-    // else holds it, so its rings go back to the pool like an orphan's. Under a SYN flood the SYN queue's
-    // half-open PCBs churn (reset or timed out); this keeps each new one from allocating fresh rings.
+    // else holds it, so whatever store its rings took (data that came with or after the handshake) goes
+    // back to the pool like an orphan's.
     const neverAccepted = l !== null;
     if (l !== null) {
       if (pcb.inSynQueue) l.synQueueLength--;
