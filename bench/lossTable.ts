@@ -1,8 +1,9 @@
 // Transfer time vs loss: two walnut stacks joined by a MemLink on the simulated clock, each sending through a
 // seeded FaultInjector that drops frames at random. Stack B sends SIZE bytes of seeded random data to the
 // echo service on stack A while reading the echo back, half-closes, and waits for A's FIN; the bytes back
-// must hash (SHA-256) to the bytes sent. For each loss rate × SACK on/off × NewReno/CUBIC it reports the
-// simulated transfer time, goodput each way, and retransmissions. Deterministic for given seeds (no host
+// must hash (SHA-256) to the bytes sent. For each loss rate × NewReno/CUBIC × loss recovery (RACK-TLP and
+// RFC 6675 with SACK, NewReno without) it reports the simulated transfer time, goodput each way,
+// retransmissions, RTOs and tail loss probes. Deterministic for given seeds (no host
 // timers, no network). `npm run bench -- --loss-table` prints it and writes bench/results/loss-table.md.
 
 import { createHash } from "node:crypto";
@@ -21,6 +22,10 @@ import { CONGESTION_CONTROLS, type CongestionControlName } from "../src/tcp/cc/i
 import { formatTable } from "./util.js";
 
 export const LOSS_RATES = [0, 0.001, 0.01, 0.02, 0.05] as const;
+/** Loss recovery per row: RACK-TLP (RFC 8985) and RFC 6675 need SACK; "newreno" is SACK off (RFC 6582). */
+export const RECOVERIES = ["rack", "rfc6675", "newreno"] as const;
+export type LossRecoveryChoice = (typeof RECOVERIES)[number];
+const RECOVERY_LABELS: Readonly<Record<LossRecoveryChoice, string>> = { rack: "RACK-TLP", rfc6675: "RFC 6675", newreno: "NewReno" };
 /** One-way latency of the simulated wire (RTT 2 ms); no rate limit, so windows bound the goodput. */
 export const LATENCY_MS = 1;
 /** FaultInjector seeds: A's transmit side uses SEED, B's SEED + 1 (as test/helpers/twoStacks.ts). */
@@ -36,7 +41,7 @@ const LIMIT_MS = 30 * 60 * 1000;
 
 export interface LossRow {
   lossRate: number;
-  sack: boolean;
+  recovery: LossRecoveryChoice;
   congestionControl: CongestionControlName;
   /** Simulated milliseconds from connect() to the client's receipt of the server's FIN. */
   transferMs: number;
@@ -46,6 +51,8 @@ export interface LossRow {
   retransmits: number;
   fastRetransmits: number;
   rtoFired: number;
+  /** Tail loss probes sent (RFC 8985 §7), both stacks. */
+  tlpProbes: number;
   /** Frames the injectors dropped, both directions. */
   framesDropped: number;
   framesSent: number;
@@ -94,7 +101,7 @@ export function runLossRow(
   data: Uint8Array,
   dataSha: string,
   lossRate: number,
-  sack: boolean,
+  recovery: LossRecoveryChoice,
   congestionControl: CongestionControlName,
   entropySeed: number,
 ): LossRow {
@@ -103,7 +110,11 @@ export function runLossRow(
   const [wireA, wireB] = memLinkPair(scheduler, { latencyMs: LATENCY_MS, mtu: 1500 });
   const faultA = new FaultInjector(wireA, scheduler, { seed: SEED, loss: lossRate, directions: "tx" });
   const faultB = new FaultInjector(wireB, scheduler, { seed: SEED + 1, loss: lossRate, directions: "tx" });
-  const tcp: StackConfig["tcp"] = { sack, defaults: { ...DEFAULT_TCP_CONFIG.defaults, congestionControl } };
+  const tcp: StackConfig["tcp"] = {
+    sack: recovery !== "newreno",
+    rack: recovery === "rack",
+    defaults: { ...DEFAULT_TCP_CONFIG.defaults, congestionControl },
+  };
   const base = { netmask: 0xffffff00, gateway: 0, mtu: 1500, tcp };
   const ipA = parseIpv4("10.0.0.1");
   const a = new Stack(faultA, { ...base, mac: parseMac("02:00:00:00:00:01"), ip: ipA, random: entropySeed }, scheduler);
@@ -189,13 +200,14 @@ export function runLossRow(
     const transferMs = doneAtMs - startMs;
     return {
       lossRate,
-      sack,
+      recovery,
       congestionControl,
       transferMs,
       goodputBitsPerSec: (data.length * 8) / (transferMs / 1000),
       retransmits: sa.txRetransmits + sb.txRetransmits,
       fastRetransmits: sa.fastRetransmits + sb.fastRetransmits,
       rtoFired: sa.rtoFired + sb.rtoFired,
+      tlpProbes: sa.tlpProbes + sb.tlpProbes,
       framesDropped: (faultA.tx?.stats.dropped ?? 0) + (faultB.tx?.stats.dropped ?? 0),
       framesSent: (faultA.tx?.stats.frames ?? 0) + (faultB.tx?.stats.frames ?? 0),
       wallMs: performance.now() - wall0,
@@ -216,11 +228,11 @@ export function measureLossTable(sizeBytes: number, log: ((line: string) => void
   const rows: LossRow[] = [];
   for (const lossRate of LOSS_RATES) {
     for (const congestionControl of CONGESTION_CONTROLS) {
-      for (const sack of [true, false]) {
-        const row = runLossRow(data, dataSha, lossRate, sack, congestionControl, entropySeed);
+      for (const recovery of RECOVERIES) {
+        const row = runLossRow(data, dataSha, lossRate, recovery, congestionControl, entropySeed);
         rows.push(row);
         log?.(
-          `loss ${lossRate} ${congestionControl} sack ${sack ? "on" : "off"}: ${(row.transferMs / 1000).toFixed(3)} s simulated, ` +
+          `loss ${lossRate} ${congestionControl} ${recovery}: ${(row.transferMs / 1000).toFixed(3)} s simulated, ` +
             `${row.retransmits} retransmits, ${row.framesDropped}/${row.framesSent} frames dropped, ${row.wallMs.toFixed(0)} ms wall` +
             `${row.failure !== null ? `; FAILED: ${row.failure}` : ""}`,
         );
@@ -239,16 +251,30 @@ export function formatLossTable(t: LossTable): string {
   const rows = t.rows.map((r) => [
     `${(r.lossRate * 100).toString()} %`,
     r.congestionControl === "cubic" ? "CUBIC" : "NewReno",
-    r.sack ? "on" : "off",
+    r.recovery === "newreno" ? "off" : "on",
+    RECOVERY_LABELS[r.recovery],
     r.failure === null ? `${(r.transferMs / 1000).toFixed(3)} s` : `FAILED at ${(r.transferMs / 1000).toFixed(1)} s`,
     r.failure === null ? `${(r.goodputBitsPerSec / 1e6).toFixed(1)} Mbit/s` : "—",
     String(r.retransmits),
     String(r.fastRetransmits),
     String(r.rtoFired),
+    String(r.tlpProbes),
     `${r.framesDropped} / ${r.framesSent}`,
   ]);
   return formatTable(
-    ["loss", "CC", "SACK", "transfer time", "goodput each way", "retransmitted segments", "fast retransmits", "RTO", "frames dropped / sent"],
+    [
+      "loss",
+      "CC",
+      "SACK",
+      "recovery",
+      "transfer time",
+      "goodput each way",
+      "retransmitted segments",
+      "fast retransmits",
+      "RTO",
+      "TLP",
+      "frames dropped / sent",
+    ],
     rows,
   );
 }
@@ -259,7 +285,7 @@ export function formatLossFailures(t: LossTable): string {
     .filter((r) => r.failure !== null)
     .map(
       (r) =>
-        `- FAILED: loss ${r.lossRate * 100} %, ${r.congestionControl}, SACK ${r.sack ? "on" : "off"}: ${r.failure}. ` +
+        `- FAILED: loss ${r.lossRate * 100} %, ${r.congestionControl}, ${RECOVERY_LABELS[r.recovery]}: ${r.failure}. ` +
         `Replays exactly (seeds above).`,
     )
     .join("\n");

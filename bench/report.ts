@@ -14,6 +14,7 @@ import {
 import type { RunOptions, Section } from "./options.js";
 import type { IcmpRates, EchoSample } from "./icmpRate.js";
 import type { TcpRates, TcpSample } from "./tcpRate.js";
+import type { BoardMemory } from "./boardMemory.js";
 import { MP_CASES, isBulkMode, type MpRates, type MpSample } from "./mpRate.js";
 import type { TapRates } from "./tapRate.js";
 import { goalResults, rowRatios, type GoalResult } from "./verdict.js";
@@ -87,6 +88,8 @@ export interface BenchReport {
     boardTcpStats: Record<string, number>;
     boardUdpStats: Record<string, number>;
     timeWaitBuckets: number;
+    /** The board's RSS per idle connection (bench/boardMemory.ts); null when not measured. */
+    boardMemory: BoardMemory | null;
     /** Why a requested target was not measured, one line each. */
     notes: string[];
   };
@@ -187,6 +190,7 @@ function tcpSection(rates: TcpRates): NonNullable<BenchReport["tcp"]> {
     boardTcpStats: { ...rates.boardTcpStats },
     boardUdpStats: { ...rates.boardUdpStats },
     timeWaitBuckets: rates.timeWaitBuckets,
+    boardMemory: rates.boardMemory === null ? null : { ...rates.boardMemory },
     notes: [...rates.notes],
   };
 }

@@ -21,7 +21,7 @@ import { measureMpRates, type MpRates } from "./mpRate.js";
 import { formatLossFailures, formatLossTable, lossTableHeading, measureLossTable, type LossTable } from "./lossTable.js";
 import { helpText, parseOptions, UsageError, type RunOptions, type Section } from "./options.js";
 import { ProgressLine } from "./progress.js";
-import { echoTable, legend, mpFailures, mpTable, TAP_FRAME_BYTES, tapTable, tcpBoardCounters, tcpCpuTable, tcpFailures, tcpNotes, tcpReferenceTable, tcpTable } from "./tables.js";
+import { echoTable, legend, mpFailures, mpTable, TAP_FRAME_BYTES, tapTable, tcpBoardCounters, tcpBoardMemory, tcpCpuTable, tcpFailures, tcpNotes, tcpReferenceTable, tcpTable } from "./tables.js";
 import { verdictLines } from "./verdict.js";
 import { bulkPlotSvg } from "./plot.js";
 import { buildReport, type Failure, type Machine } from "./report.js";
@@ -156,7 +156,7 @@ async function main(argv: readonly string[]): Promise<number> {
       print(tcpTable(tcp, o));
       print("\nCPU per unit, median [min–max], and median share of one vCPU");
       print(tcpCpuTable(tcp, o));
-      print(`${tcpNotes(tcp)}${tcpBoardCounters(tcp, o)}${tcpFailures(tcp)}`);
+      print(`${tcpNotes(tcp)}${tcpBoardMemory(tcp)}${tcpBoardCounters(tcp, o)}${tcpFailures(tcp)}`);
       print(`\n${verdictLines(tcp.samples).join("\n")}`);
       print("\nFor context (not measured now):");
       print(tcpReferenceTable());
@@ -274,11 +274,15 @@ function lossTableLegend(t: LossTable): string {
     "- transfer time: simulated time from connect() until the client has read the whole echo and the",
     "  server's FIN; both directions run at once. goodput each way = size / transfer time.",
     "- retransmitted segments: both stacks, however triggered. fast retransmits: entries into fast",
-    "  recovery. RTO: retransmission-timer expiries (back-offs included). Frames: both fault injectors.",
+    "  recovery. RTO: retransmission-timer expiries (back-offs included). TLP: tail loss probes sent",
+    "  (RFC 8985 §7). Frames: both fault injectors.",
+    "- recovery: RACK-TLP (RFC 8985, the default with SACK: loss by per-segment send time, reorder timer,",
+    "  tail loss probe), RFC 6675 (SACK with DupThresh, StackConfig tcp.rack = false), NewReno (SACK off).",
     "- Each direction's data segments carry the other direction's ACKs, and RFC 5681 counts only ACKs",
     "  without data as duplicates: with SACK off, losses are mostly recovered by RTO, not fast retransmit.",
     "  With SACK on, data segments shrink to carry SACK blocks, so ACKs riding on data still describe the",
-    "  holes; the RTOs left are mostly lost retransmissions and tail losses (no tail-loss probe yet).",
+    "  holes. RFC 6675's remaining RTOs are mostly lost retransmissions and tail losses, which RACK-TLP",
+    "  detects by time and probes; its few left are lost retransmissions with nothing sent after them.",
     `- Deterministic: loss seeds as in the heading, data seed fixed, stack entropy (ISNs, ports,`,
     `  timestamp offsets, IP IDs) seeded with ${t.entropySeed}: the same code gives the same table.`,
   ].join("\n");

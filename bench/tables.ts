@@ -164,6 +164,17 @@ export function tcpFailures(rates: TcpRates): string {
   return `\nFAILED client runs (${rates.failures.length}; medians above leave them out):\n${lines.join("\n")}`;
 }
 
+/** The board's RSS per idle connection (bench/boardMemory.ts), one line; "" when not measured. */
+export function tcpBoardMemory(rates: TcpRates): string {
+  const m = rates.boardMemory;
+  if (m === null) return "";
+  const mib = (b: number): string => (b / 2 ** 20).toFixed(0);
+  return (
+    `board memory: RSS per idle connection ${(m.rssPerConnectionBytes / 1024).toFixed(1)} KiB (${m.connections} held, ` +
+    `RSS ${mib(m.rssBeforeBytes)} → ${mib(m.rssHeldBytes)} MiB); their ring stores ${(m.ringStoreBytes / Math.max(1, m.connections)).toFixed(0)} B each\n`
+  );
+}
+
 export function tcpNotes(rates: TcpRates): string {
   return rates.notes.map((n) => `note: ${n}\n`).join("");
 }

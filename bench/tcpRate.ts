@@ -16,6 +16,7 @@ import { parseIpv4, randomLocalMac } from "../src/core/addr.js";
 import { configureLink, ipIn, netnsExecPrefix, netnsExists } from "../src/host/iproute.js";
 import { TCP_BULK_METRICS, TCP_METRICS, TCP_TARGETS, isBulkMetric, type TcpMetric, type TcpTarget } from "./cells.js";
 import type { OnStep } from "./progress.js";
+import { measureBoardMemory, type BoardMemory } from "./boardMemory.js";
 import {
   buildCProgram,
   buildIfStale,
@@ -82,6 +83,8 @@ export interface TcpRates {
   boardUdpStats: Readonly<Record<string, number>>;
   /** The limit put on the client namespace's TIME-WAIT table (net.ipv4.tcp_max_tw_buckets). */
   timeWaitBuckets: number;
+  /** The board's RSS per idle connection (bench/boardMemory.ts); null when the board was not measured or it failed. */
+  boardMemory: BoardMemory | null;
   /** Why a requested target was not measured (e.g. no ethtool for the offloads-off veth), one line each. */
   notes: string[];
 }
@@ -310,6 +313,17 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
       }
     }
     log(`measured in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    let boardMemory: BoardMemory | null = null;
+    if (measured.board.some((m) => m !== "udpEcho")) {
+      try {
+        boardMemory = await measureBoardMemory(board, bin.client, nsClient, BOARD_IP);
+        log(`board memory: ${boardMemory.connections} idle connections, RSS +${(boardMemory.rssPerConnectionBytes / 1024).toFixed(1)} KiB each`);
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        failures.push({ target: "board", metric: "connect", repeat: 0, reason: `RSS per idle connection: ${reason}` });
+        log(`FAILED board memory: ${reason}`);
+      }
+    }
     const boardTcpStats = { ...board.stack.tcp.stats };
     const boardUdpStats = { ...board.stack.udp.stats };
     removers.pop()?.(); // stops the board (its TAP goes with it)
@@ -321,7 +335,7 @@ export async function measureTcpRates(o: TcpRateOptions): Promise<TcpRates> {
       !withPerFrame && (o.targets ?? TCP_TARGETS).includes("kernelPerFrame")
         ? ["Linux (veth, offloads off): not measured, ethtool is not installed (it turns the veth's offloads off)"]
         : [];
-    return { samples, failures, measured, boardTcpStats, boardUdpStats, timeWaitBuckets: TIME_WAIT_BUCKETS, notes };
+    return { samples, failures, measured, boardTcpStats, boardUdpStats, timeWaitBuckets: TIME_WAIT_BUCKETS, boardMemory, notes };
   } finally {
     for (const remove of removers.reverse()) remove();
   }

@@ -291,6 +291,28 @@ export class RssSampler {
   }
 }
 
+/** How long a section waits, after its settle, for RSS to come back near its baseline, and what "near" is. */
+export interface RssReturnWait {
+  seconds: number;
+  isNear: (baseline: number, rss: number) => boolean;
+}
+
+/**
+ * Memory freed after a burst comes back to the system when the garbage collector gets to it: V8 collects the
+ * old generation (the connections' PCBs) in its own time, tens of seconds later on an idle process. Reads RSS
+ * once a second until it is near `baseline` or `wait.seconds` have passed: the RSS read last and the seconds
+ * waited (0 when it was near already).
+ */
+export async function waitForRssReturn(baseline: number, wait: RssReturnWait | undefined): Promise<{ bytes: number; seconds: number }> {
+  const t0 = Date.now();
+  let bytes = rssBytes();
+  while (wait !== undefined && !wait.isNear(baseline, bytes) && Date.now() - t0 < wait.seconds * 1000) {
+    await sleep(1000);
+    bytes = rssBytes();
+  }
+  return { bytes, seconds: (Date.now() - t0) / 1000 };
+}
+
 /** Waits `ms` (the board keeps running). */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,8 +2,9 @@
 // on-link kernel-side addresses, as fast as the kernel takes them) while, from the kernel side's own
 // address, a 64 MiB echo transfer runs and 1-byte echoes probe latency (ten connections, one every 100 ms on
 // each) — all on connections established before the flood, their data starting half a second into it — and
-// a new connection (1-byte echo) is attempted every 100 ms. The board's counters give the SYNs it handled per second; the TAP's drop
-// counter shows the flood outran what the board reads.
+// a new connection (1-byte echo) is attempted every 100 ms. The board's counters give the SYNs it handled
+// per second (tcp.synsReceived), answered (from the SYN queue or by cookie) and dropped; the TAP's drop counter
+// shows the flood outran what the board reads.
 
 import { FLOOD_SOURCE_COUNT, runConns, runHeldConns, runHeldProbe, sleep, stressnet, tapDrops, type ConnsResult, type ProbeResult, type StressEnv } from "./env.js";
 
@@ -25,8 +26,12 @@ export interface FloodResult {
   boardReadPerSecond: number;
   /** Frames the kernel dropped on the TAP's full queue during the flood (the flood's and real ones alike). */
   tapDrops: number;
+  /** SYNs that reached a listener per second (`tcp.synsReceived`): answered, by either path, or dropped. */
+  synsHandledPerSecond: number;
   /** SYNs the board answered per second (SYN-ACKs, from a SYN-RECEIVED PCB or a cookie) and dropped per second (full queues, PCB limit). */
   synsAnsweredPerSecond: number;
+  /** Of those answered, the ones answered statelessly with a SYN cookie (no PCB). */
+  synsByCookiePerSecond: number;
   synsDroppedPerSecond: number;
   transfer: ConnsResult;
   probe: ProbeResult;
@@ -97,7 +102,9 @@ export async function runFlood(env: StressEnv, o: FloodOptions): Promise<FloodRe
     queuedPerSecond: floodReport.fps,
     boardReadPerSecond: read / floodS,
     tapDrops: drops,
+    synsHandledPerSecond: grew("synsReceived") / floodS,
     synsAnsweredPerSecond: (grew("passiveOpens") + grew("synCookiesSent")) / floodS,
+    synsByCookiePerSecond: grew("synCookiesSent") / floodS,
     synsDroppedPerSecond: (grew("listenOverflows") + grew("pcbLimit")) / floodS,
     transfer: transferResult,
     probe: probeResult,
@@ -106,7 +113,9 @@ export async function runFlood(env: StressEnv, o: FloodOptions): Promise<FloodRe
   };
   env.log(
     `flood: offered ${Math.round(result.offeredPerSecond)} SYNs/s, board read ${Math.round(result.boardReadPerSecond)} frames/s, ` +
-      `${drops} dropped on the TAP queue; answered ${Math.round(result.synsAnsweredPerSecond)} SYNs/s; ` +
+      `${drops} dropped on the TAP queue; SYNs handled ${Math.round(result.synsHandledPerSecond)}/s, answered ${Math.round(result.synsAnsweredPerSecond)}/s ` +
+      `(by cookie ${Math.round(result.synsByCookiePerSecond)}/s), dropped ${Math.round(result.synsDroppedPerSecond)}/s; ` +
+      `` +
       `transfer ${transferResult.intact}/1 in ${transferResult.seconds.toFixed(1)} s; probe p50 ${probeResult.rttMs.p50} p99 ${probeResult.rttMs.p99} max ${probeResult.rttMs.max} ms` +
       `${probeResult.lost > 0 ? `, ${probeResult.lost} lost` : ""}${probeResult.error !== undefined ? ` (${probeResult.error})` : ""}; connects ${connectsResult.intact}/${connectsResult.count}`,
   );

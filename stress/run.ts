@@ -17,7 +17,7 @@ import { runFuzz, type FuzzResult } from "./fuzz.js";
 import { runFlood, type FloodResult } from "./flood.js";
 import { runScale, type ScaleResult } from "./scale.js";
 import { runSoak, type SoakResult } from "./soak.js";
-import { failedRow, floodRows, fuzzRows, grouped, metText, scaleRows, soakRows, type GoalRow } from "./goals.js";
+import { failedRow, floodRows, fuzzRows, grouped, isNearBaseline, metText, RSS_RETURN_SECONDS, scaleRows, soakRows, type GoalRow } from "./goals.js";
 
 // Node opens its inspector on SIGUSR1 unless a listener handles it: the stress run is root, so one does.
 process.on("SIGUSR1", () => undefined);
@@ -56,6 +56,9 @@ The sections run in this order:
   soak    mixed load (transfers, short connections, bursts, a latency probe, pings) for --soak-seconds
   scale   1 000 concurrent connections × 10 KiB echo; 10 000 idle connections, then a 1-byte echo on each;
           RSS per idle connection
+
+  The soak's and scale's memory rows wait, after their settle, up to 60 s for RSS to come back near where the
+  section started (freed memory returns when V8 collects its old generation, often tens of seconds later).
 
   --quick           100 000 frames, a 5 s flood under a 16 MiB transfer, a 10 s soak (scale keeps its sizes)
   --only LIST       run only these sections (comma-separated)
@@ -157,8 +160,13 @@ async function runSections(env: StressEnv, o: StressOptions, results: Results, r
   results.flood = await attempt("flood", () => runFlood(env, { seconds: o.floodSeconds, transferBytes: o.floodTransferBytes }), (r) => floodRows(r, o.floodTransferBytes));
   // The soak before scale: the 10 000 idle connections' rings stay in the process (issue 11), and the soak's
   // RSS is judged against where it started.
-  results.soak = await attempt("soak", () => runSoak(env, { seconds: o.soakSeconds, settleSeconds: o.settleSeconds }), soakRows);
-  results.scale = await attempt("scale", () => runScale(env, { busy: o.busy, busyBytes: o.busyBytes, idle: o.idle, settleSeconds: o.settleSeconds }), (r) => scaleRows(r, o.busyBytes));
+  const returnWait = { seconds: RSS_RETURN_SECONDS, isNear: isNearBaseline };
+  results.soak = await attempt("soak", () => runSoak(env, { seconds: o.soakSeconds, settleSeconds: o.settleSeconds, returnWait }), soakRows);
+  results.scale = await attempt(
+    "scale",
+    () => runScale(env, { busy: o.busy, busyBytes: o.busyBytes, idle: o.idle, settleSeconds: o.settleSeconds, returnWait }),
+    (r) => scaleRows(r, o.busyBytes),
+  );
   return isComplete;
 }
 

@@ -1,9 +1,10 @@
 // Stress section "scale": many connections from the kernel side to the board's echo service. First `busy`
 // connections at once, each echoing 10 KiB (every byte checked); then `idle` connections opened (at most
 // 500 handshakes at a time) and held, the board's RSS and PCB count read while they are all up, then a
-// 1-byte echo on each. RSS per idle connection is the growth over the RSS just before they opened.
+// 1-byte echo on each. RSS per idle connection is the growth over the RSS just before they opened. After they
+// close, the RSS is read after the settle and then (returnWait) until it is back near the section's start.
 
-import { rssBytes, runConns, runHeldConns, sleep, type ConnsResult, type StressEnv } from "./env.js";
+import { rssBytes, runConns, runHeldConns, sleep, waitForRssReturn, type ConnsResult, type RssReturnWait, type StressEnv } from "./env.js";
 
 export interface ScaleOptions {
   /** Concurrent connections that each echo `busyBytes`. */
@@ -13,6 +14,8 @@ export interface ScaleOptions {
   idle: number;
   /** Seconds to wait after each phase before the RSS that is compared with the baseline. */
   settleSeconds: number;
+  /** Then, at most this long for RSS to come back near the section's start (none: read once). */
+  returnWait?: RssReturnWait;
 }
 
 export interface ScaleResult {
@@ -28,6 +31,9 @@ export interface ScaleResult {
   rssBeforeIdle: number;
   rssIdleHeld: number;
   rssAfter: number;
+  /** RSS once back near rssBefore, or when returnWait ran out; and the seconds waited after rssAfter. */
+  rssReturned: number;
+  returnSeconds: number;
   /** (rssIdleHeld − rssBeforeIdle) / idleHeld. */
   rssPerIdleConnection: number;
   /** The board's TCP counters that grew during the section. */
@@ -59,6 +65,7 @@ export async function runScale(env: StressEnv, o: ScaleOptions): Promise<ScaleRe
   env.log(`scale: ${idle.intact}/${o.idle} echoed ${JSON.stringify(idle.failures)}`);
   await sleep(o.settleSeconds * 1000);
   const rssAfter = rssBytes();
+  const returned = await waitForRssReturn(rssBefore, o.returnWait);
   const tcpCounters: Record<string, number> = {};
   for (const [name, value] of Object.entries(tcp.stats)) {
     const grew = value - (tcpBefore[name as keyof typeof tcpBefore] ?? 0);
@@ -75,6 +82,8 @@ export async function runScale(env: StressEnv, o: ScaleOptions): Promise<ScaleRe
     rssBeforeIdle,
     rssIdleHeld,
     rssAfter,
+    rssReturned: returned.bytes,
+    returnSeconds: returned.seconds,
     rssPerIdleConnection: up.held > 0 ? (rssIdleHeld - rssBeforeIdle) / up.held : NaN,
     tcpCounters,
   };

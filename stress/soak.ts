@@ -3,11 +3,25 @@
 // every 5 s, 1-byte latency probes (four connections, one every 200 ms on each), and a ping a second — with the board's RSS sampled every
 // second. Afterwards the RSS should be back near where it started.
 
-import { Pinger, RssSampler, runConns, runProbe, sleep, type ConnsResult, type PingHealth, type ProbeResult, type StressEnv } from "./env.js";
+import {
+  Pinger,
+  RssSampler,
+  runConns,
+  runProbe,
+  sleep,
+  waitForRssReturn,
+  type ConnsResult,
+  type PingHealth,
+  type ProbeResult,
+  type RssReturnWait,
+  type StressEnv,
+} from "./env.js";
 
 export interface SoakOptions {
   seconds: number;
   settleSeconds: number;
+  /** Then, at most this long for RSS to come back near the start (none: read once). */
+  returnWait?: RssReturnWait;
 }
 
 /** How many of a kind of job ran and how many came back intact. */
@@ -27,6 +41,9 @@ export interface SoakResult {
   rssStart: number;
   rssPeak: number;
   rssEnd: number;
+  /** RSS once back near rssStart, or when returnWait ran out; and the seconds waited after rssEnd. */
+  rssReturned: number;
+  returnSeconds: number;
   /** RSS a second, bytes, from the soak's start. */
   rssSamples: number[];
 }
@@ -75,6 +92,7 @@ export async function runSoak(env: StressEnv, o: SoakOptions): Promise<SoakResul
   const ping = await pinger.stop();
   await sleep(o.settleSeconds * 1000);
   const figures = rss.stop();
+  const returned = await waitForRssReturn(figures.first, o.returnWait);
   const transferTally = tallyOf(transfers);
   const result: SoakResult = {
     seconds,
@@ -86,6 +104,8 @@ export async function runSoak(env: StressEnv, o: SoakOptions): Promise<SoakResul
     rssStart: figures.first,
     rssPeak: figures.peak,
     rssEnd: figures.last,
+    rssReturned: returned.bytes,
+    returnSeconds: returned.seconds,
     rssSamples: rss.samples.map((s) => s.bytes),
   };
   env.log(

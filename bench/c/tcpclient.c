@@ -11,6 +11,10 @@
  *   tcpclient connect IP PORT SECONDS  connect + 1-byte echo + close, sequentially (at most MAX_CONNECTS)
  *   tcpclient udpecho IP PORT SECONDS  UDP round trips of a 16-byte datagram (a counter), one outstanding;
  *                                      a reply that does not come within 1 s is counted lost and the next sent
+ *   tcpclient hold    IP PORT SECONDS  idle connections (TCPCLIENT_HOLD, 1–HOLD_CONNECTIONS, default all)
+ *                                      opened one after another within SECONDS; prints "ready held=N" when they
+ *                                      are up, holds them for the rest of SECONDS, then closes them (the bench's
+ *                                      RSS per idle connection; SIGTERM ends it early)
  *
  * Output: "ok mode=… ops=… bytes=… seconds=… cpu=…" (cpu: this client's user + system seconds). Any error,
  * short read or mismatch prints "error …" on stderr, with the connection's TCP_INFO when one is open, and
@@ -40,6 +44,7 @@
 #define MAX_CONNECTS 1000000L
 #define MAX_ECHOES 100000000L
 #define IO_TIMEOUT_S 5
+#define HOLD_CONNECTIONS 1000
 
 static unsigned char block[BLOCK_BYTES];
 /* TCPCLIENT_INTERVAL_MS in seconds, 0 when unset; the next time (since t0) an interval line is due. */
@@ -131,7 +136,7 @@ static void echo_one(int fd, unsigned char value) {
 
 int main(int argc, char **argv) {
   if (argc != 5) {
-    fprintf(stderr, "usage: tcpclient send|recv|echo|connect|udpecho IP PORT SECONDS\n");
+    fprintf(stderr, "usage: tcpclient send|recv|echo|connect|udpecho|hold IP PORT SECONDS\n");
     return 2;
   }
   const char *mode = argv[1];
@@ -275,6 +280,36 @@ int main(int argc, char **argv) {
     t1 = now_s();
     bytes = ops * (long long)sizeof(out);
     close(fd);
+  } else if (strcmp(mode, "hold") == 0) {
+    static int fds[HOLD_CONNECTIONS];
+    /* One descriptor per connection: lift the soft limit (often 1024) to the hard one. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+      nofile.rlim_cur = nofile.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    long long want = HOLD_CONNECTIONS;
+    const char *hold_env = getenv("TCPCLIENT_HOLD");
+    if (hold_env != NULL) {
+      want = atoll(hold_env);
+      if (want < 1 || want > HOLD_CONNECTIONS) {
+        fprintf(stderr, "tcpclient: TCPCLIENT_HOLD must be 1-%d\n", HOLD_CONNECTIONS);
+        return 2;
+      }
+    }
+    while (ops < want && now_s() < end) {
+      fds[ops] = open_socket(&dst, 1);
+      current_fd = -1;
+      ops++;
+    }
+    printf("ready held=%lld\n", ops);
+    fflush(stdout);
+    for (double t = now_s(); t < end; t = now_s()) {
+      struct timespec pause = {0, 10 * 1000 * 1000};
+      nanosleep(&pause, NULL);
+    }
+    for (long long i = 0; i < ops; i++) close(fds[i]);
+    t1 = now_s();
   } else {
     fprintf(stderr, "tcpclient: unknown mode %s\n", mode);
     return 2;

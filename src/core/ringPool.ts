@@ -1,41 +1,80 @@
-// Reuse of byte rings between connections. A TCP PCB needs two rings (256 KiB each by default); allocating
-// and zero-filling them per connection was a quarter of the CPU a short connection cost. Rings of a PCB
-// the application has released go back here, bounded per size, and the next PCB takes them.
+// Reuse of byte-ring storage between connections and between a ring's growth steps. A TCP ring takes its
+// store when bytes must be stored and gives it back when it grows past it, when the connection has been idle
+// a while, or when the PCB is done (core/ring). Allocating and zero-filling a fresh store each time costs CPU
+// and garbage; holding every store ever given back would keep a burst's memory for ever. So the pool keeps
+// stores by size (powers of two) up to a cap in bytes, and leaves the rest to the garbage collector.
 
-import { ByteRing } from "./ring.js";
+import { ByteRing, type RingStorage } from "./ring.js";
 
 /** A ring of capacity 0: what a released PCB points at, so a stale reference reads and writes nothing. */
 export const EMPTY_RING = new ByteRing(0);
 
-export class RingPool {
-  private readonly bySize = new Map<number, ByteRing[]>();
+/** Bytes of idle stores a pool keeps by default: 16 bulk-sized (256 KiB) stores, or 1 024 of 4 KiB. */
+export const DEFAULT_RING_POOL_BYTES = 4 * 2 ** 20;
+
+export class RingPool implements RingStorage {
+  /** Idle stores by log2 of their size. */
+  private readonly buckets: Uint8Array[][] = [];
+  private held = 0;
+  /** Stores handed out that the pool did not hold (fresh allocations). */
+  allocated = 0;
+  /** Stores handed out from the pool. */
+  reused = 0;
+  /** Stores given back that did not fit under the cap (left to the garbage collector). */
+  dropped = 0;
 
   constructor(
-    /** Rings kept per capacity; more are left to the garbage collector. */
-    private readonly maxPerSize = 32,
+    /** Most bytes of idle stores kept; more are left to the garbage collector. */
+    readonly capBytes = DEFAULT_RING_POOL_BYTES,
   ) {}
 
-  take(capacity: number): ByteRing {
-    const ring = this.bySize.get(capacity)?.pop();
-    return ring ?? new ByteRing(capacity);
+  take(size: number): Uint8Array {
+    const buf = this.buckets[log2(size)]?.pop();
+    if (buf !== undefined) {
+      this.held -= buf.length;
+      this.reused++;
+      return buf;
+    }
+    this.allocated++;
+    return new Uint8Array(size);
   }
 
-  give(ring: ByteRing): void {
-    if (ring === EMPTY_RING) return;
-    let list = this.bySize.get(ring.capacity);
+  give(buf: Uint8Array): void {
+    const size = buf.length;
+    // Only powers of two are taken from here; anything else is not ours to hand out again.
+    if (size === 0 || (size & (size - 1)) !== 0 || this.held + size > this.capBytes) {
+      if (size > 0) this.dropped++;
+      return;
+    }
+    const i = log2(size);
+    let list = this.buckets[i];
     if (list === undefined) {
       list = [];
-      this.bySize.set(ring.capacity, list);
+      this.buckets[i] = list;
     }
-    if (list.length >= this.maxPerSize) return;
-    ring.clear();
-    list.push(ring);
+    list.push(buf);
+    this.held += size;
   }
 
-  /** Rings held, for tests and leak checks. */
+  /** Bytes of idle stores held now (never above capBytes). */
+  get heldBytes(): number {
+    return this.held;
+  }
+
+  /** Idle stores held, for tests and leak checks. */
   get size(): number {
     let n = 0;
-    for (const list of this.bySize.values()) n += list.length;
+    for (const list of this.buckets) if (list !== undefined) n += list.length;
     return n;
   }
+
+  /** Drops every idle store (to the garbage collector). */
+  clear(): void {
+    this.buckets.length = 0;
+    this.held = 0;
+  }
+}
+
+function log2(size: number): number {
+  return 31 - Math.clz32(size);
 }

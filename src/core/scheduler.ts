@@ -94,8 +94,13 @@ export class Scheduler {
    * Fires every deadline due at `nowMs` (including ones armed by the callbacks for `nowMs` or earlier), at
    * most `maxFires` of them: the bound must be checked here, since a callback that keeps re-arming at the
    * same instant never lets this loop end on its own.
+   * Not re-entrant: called from inside a callback (a frame input that runs due timers first, while a timer
+   * is delivering frames) it returns 0, and the outer loop fires what is due in order.
    */
   runDue(nowMs: number, maxFires = Infinity): number {
+    if (this.running) return 0;
+    const first = this.heap[0];
+    if (first === undefined || first.at > nowMs) return 0;
     let fired = 0;
     this.running = true;
     try {

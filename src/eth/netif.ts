@@ -63,6 +63,7 @@ export class Netif implements FrameReceiver {
     "arpTxReplies",
     "arpDropTruncated",
     "arpDropUnsupported",
+    "arpDropBadSender",
     "arpIgnored",
     "arpConflicts",
   ] as const);
@@ -199,8 +200,14 @@ export class Netif implements FrameReceiver {
 
   frame(bytes: Uint8Array, offset: number, length: number, offload: FrameOffload | null = null): void {
     if (!this.inBatch) {
+      // Due timers first: under a flood frames arrive back to back, and a retransmission or delayed ACK of an
+      // established connection must not wait behind them for the host's next timer turn. A batch is at most
+      // the device's batch size (the TAP's: 256 frames), so timers run at least once per that many frames.
+      // (Inside a timer, e.g. a link that delivers frames from one, runDue returns at once: not re-entrant.)
+      const now = this.scheduler.now();
+      this.scheduler.runDue(now);
       this.inBatch = true;
-      this.batchNowMs = this.scheduler.now();
+      this.batchNowMs = now;
     }
     const stats = this.stats;
     stats.rxFrames++;
@@ -261,6 +268,19 @@ export class Netif implements FrameReceiver {
     return key === 1 || this.multicastGroups.has(key);
   }
 
+  /**
+   * Whether an ARP sender could be a neighbour: its hardware address is not a group address (the I/G bit,
+   * IEEE 802 §8.2), and its protocol address is 0.0.0.0 (an RFC 5227 probe) or a unicast address outside
+   * 0/8 and 127/8 (RFC 1122 §3.2.1.3) that is not our subnet's broadcast address.
+   */
+  private isPlausibleSender(senderIp: number, firstMacOctet: number): boolean {
+    if ((firstMacOctet & 1) !== 0) return false;
+    if (senderIp === 0) return true;
+    const first = senderIp >>> 24;
+    if (first === 0 || first === 127 || isMulticastIpv4(senderIp) || senderIp === IPV4_BROADCAST) return false;
+    return this.ip === 0 || senderIp !== this.directedBroadcast;
+  }
+
   private arpInput(bytes: Uint8Array, offset: number, length: number): void {
     const stats = this.stats;
     const arp = this.arp.point(bytes, offset, length);
@@ -278,6 +298,13 @@ export class Netif implements FrameReceiver {
     else stats.arpRxOtherOps++;
     const senderIp = arp.senderIp;
     const targetIp = arp.targetIp;
+    if (!this.isPlausibleSender(senderIp, bytes[arp.senderMacOffset] as number)) {
+      // A mapping no neighbour can have (learning it would poison the cache, answering it would send our
+      // reply to a group address): Linux's arp_process drops such requests too, as their source fails its
+      // route check.
+      stats.arpDropBadSender++;
+      return;
+    }
     if (this.acd.arpInput(senderIp, targetIp, bytes, arp.senderMacOffset, this.ip)) {
       // Someone else uses our address (RFC 5227 §2.4): the Acd decides what to do; we neither learn nor answer.
       stats.arpConflicts++;

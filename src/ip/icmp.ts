@@ -6,8 +6,9 @@ import { checksum } from "../core/checksum.js";
 import { makeCounters } from "../core/stats.js";
 import { Err, type ErrCode } from "../core/errors.js";
 import type { Scheduler } from "../core/scheduler.js";
-import { IpCast, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type IpRx, PAYLOAD_OFFSET } from "./ip.js";
+import { DEFAULT_TTL, IpCast, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type IpRx, PAYLOAD_OFFSET } from "./ip.js";
 import { IPV4, IpProto } from "./ipv4.js";
+import { writeEchoOptions, writeU32 } from "./echoOptions.js";
 
 export const IcmpType = {
   ECHO_REPLY: 0,
@@ -17,6 +18,8 @@ export const IcmpType = {
   ECHO_REQUEST: 8,
   TIME_EXCEEDED: 11,
   PARAMETER_PROBLEM: 12,
+  TIMESTAMP_REQUEST: 13,
+  TIMESTAMP_REPLY: 14,
 } as const;
 
 export const UnreachableCode = {
@@ -36,9 +39,20 @@ export interface IcmpOptions {
   /** Token bucket for generated errors: tokens per second and burst (Linux: 1000/s, burst 50). */
   errorRatePerSec: number;
   errorBurst: number;
+  /**
+   * Milliseconds since 1970-01-01 UT, for timestamp replies (RFC 792); null: this stack has no time of
+   * day, and its replies say so (the high-order bit set, RFC 792 "Timestamp").
+   */
+  utcMs: (() => number) | null;
 }
 
-export const DEFAULT_ICMP_OPTIONS: IcmpOptions = { errorRatePerSec: 1000, errorBurst: 50 };
+export const DEFAULT_ICMP_OPTIONS: IcmpOptions = { errorRatePerSec: 1000, errorBurst: 50, utcMs: null };
+
+/** RFC 792 timestamp message: the 8-byte header, then originate, receive and transmit (32 bits each). */
+const TIMESTAMP = { originate: 8, receive: 12, transmit: 16, length: 20 } as const;
+const MS_PER_DAY = 86_400_000;
+/** An echo reply with options goes out with the defaults otherwise (ip.send's). */
+const ECHO_SEND = { ttl: DEFAULT_TTL, tos: 0, dontFragment: false } as const;
 
 /** An echo reply as seen by a ping client; valid only during the call. */
 export interface EchoReply {
@@ -58,14 +72,17 @@ export class Icmp implements IpProtocolHandler {
     "rxMessages",
     "rxEchoRequests",
     "rxEchoReplies",
+    "rxTimestampRequests",
     "rxErrors",
     "rxIgnored",
     "dropTruncated",
     "dropBadChecksum",
     "dropBroadcastEcho",
+    "dropBroadcastTimestamp",
     "dropBadQuote",
     "txEchoReplies",
     "txEchoRequests",
+    "txTimestampReplies",
     "txUnreachable",
     "txTimeExceeded",
     "txParameterProblem",
@@ -137,6 +154,20 @@ export class Icmp implements IpProtocolHandler {
         }
         if (this.answerEcho) this.answerEchoRequest(rx);
         return;
+      case IcmpType.TIMESTAMP_REQUEST:
+        stats.rxTimestampRequests++;
+        // Linux treats broadcast timestamp requests as it does broadcast echoes (icmp_echo_ignore_broadcasts).
+        if (rx.cast !== IpCast.UNICAST) {
+          stats.dropBroadcastTimestamp++;
+          return;
+        }
+        // The originate timestamp must be there to be returned; Linux asks for no more either.
+        if (len < TIMESTAMP.receive) {
+          stats.dropTruncated++;
+          return;
+        }
+        this.answerTimestampRequest(rx);
+        return;
       case IcmpType.ECHO_REPLY:
         stats.rxEchoReplies++;
         this.deliverEchoReply(rx);
@@ -153,15 +184,49 @@ export class Icmp implements IpProtocolHandler {
     }
   }
 
-  /** RFC 792 echo reply: the request's identifier, sequence and data returned unchanged. */
+  /**
+   * RFC 792 echo reply: the request's identifier, sequence and data returned unchanged, with its Record
+   * Route and Timestamp options updated (echoOptions.ts) when the reply fits one frame with them.
+   */
   private answerEchoRequest(rx: IpRx): void {
     const len = rx.payloadLength;
     const frame = this.ip.txFrame;
-    frame.set(rx.bytes.subarray(rx.payloadOffset, rx.payloadOffset + len), PAYLOAD_OFFSET);
-    frame[PAYLOAD_OFFSET + ICMP.type] = IcmpType.ECHO_REPLY;
-    frame[PAYLOAD_OFFSET + ICMP.code] = 0;
-    this.finish(len);
-    if (this.ip.send(IpProto.ICMP, rx.dst, rx.src, len) === Err.OK) this.stats.txEchoReplies++;
+    let optionsLength = 0;
+    if (rx.headerLength > IPV4.minHeaderLength) {
+      optionsLength = writeEchoOptions(rx.bytes, rx.headerOffset, rx.headerLength, rx.dst, this.timeOfDayStamp(), frame, PAYLOAD_OFFSET);
+      if (IPV4.minHeaderLength + optionsLength + len > this.ip.netif.mtu) optionsLength = 0;
+    }
+    const o = PAYLOAD_OFFSET + optionsLength;
+    frame.set(rx.bytes.subarray(rx.payloadOffset, rx.payloadOffset + len), o);
+    frame[o + ICMP.type] = IcmpType.ECHO_REPLY;
+    frame[o + ICMP.code] = 0;
+    this.finish(len, o);
+    const sendOptions = optionsLength === 0 ? undefined : { ...ECHO_SEND, optionsLength };
+    if (this.ip.send(IpProto.ICMP, rx.dst, rx.src, len, sendOptions) === Err.OK) this.stats.txEchoReplies++;
+  }
+
+  /** RFC 791/792 timestamp: ms since midnight UT, or the high-order bit set without a time of day. */
+  private timeOfDayStamp(): number {
+    const utcMs = this.options.utcMs;
+    return utcMs === null ? 0x80000000 : Math.floor(utcMs()) % MS_PER_DAY;
+  }
+
+  /**
+   * RFC 792 timestamp reply: the request's identifier, sequence and originate timestamp, and our receive
+   * and transmit times (both now: the reply leaves in the same pass), in milliseconds since midnight UT.
+   * RFC 1122 §3.2.2.8 lets a host implement this; Linux does, so the board answers as a Linux host would.
+   */
+  private answerTimestampRequest(rx: IpRx): void {
+    const frame = this.ip.txFrame;
+    const o = PAYLOAD_OFFSET;
+    frame.set(rx.bytes.subarray(rx.payloadOffset, rx.payloadOffset + TIMESTAMP.receive), o);
+    frame[o + ICMP.type] = IcmpType.TIMESTAMP_REPLY;
+    frame[o + ICMP.code] = 0;
+    const stamp = this.timeOfDayStamp();
+    writeU32(frame, o + TIMESTAMP.receive, stamp);
+    writeU32(frame, o + TIMESTAMP.transmit, stamp);
+    this.finish(TIMESTAMP.length);
+    if (this.ip.send(IpProto.ICMP, rx.dst, rx.src, TIMESTAMP.length) === Err.OK) this.stats.txTimestampReplies++;
   }
 
   private deliverEchoReply(rx: IpRx): void {
@@ -322,9 +387,9 @@ export class Icmp implements IpProtocolHandler {
     return true;
   }
 
-  private finish(len: number): void {
+  /** Fills in the checksum of the `len`-byte message at `o` in the transmit frame. */
+  private finish(len: number, o: number = PAYLOAD_OFFSET): void {
     const frame = this.ip.txFrame;
-    const o = PAYLOAD_OFFSET;
     frame[o + ICMP.checksum] = 0;
     frame[o + ICMP.checksum + 1] = 0;
     const sum = checksum(frame, o, len);

@@ -14,7 +14,7 @@ import { IPV4_BROADCAST, isMulticastIpv4 } from "../core/addr.js";
 import { LinkCast, type LinkCastCode, type Netif, type NetifUpper } from "../eth/netif.js";
 import { ETH } from "../eth/ethernet.js";
 import { completeChecksum, NO_OFFLOADS, type DeviceOffloads, type FrameOffload } from "../link/offload.js";
-import { IPV4, IPV4_CHECK_NAMES, IpFlag, Ipv4Check, Ipv4View, ipv4OptionsError, writeIpv4Header } from "./ipv4.js";
+import { IPV4, IPV4_CHECK_NAMES, IpFlag, Ipv4Check, Ipv4View, ipv4OptionsError, writeIpv4Header, type Ipv4HeaderFields } from "./ipv4.js";
 import { Reassembler, type ReassemblyOptions } from "./reassembly.js";
 
 /** How a received datagram was addressed at the IP layer. */
@@ -99,6 +99,11 @@ export interface IpSendOptions {
   ttl: number;
   tos: number;
   dontFragment: boolean;
+  /**
+   * Bytes of IP options (a multiple of 4, at most 40) the caller wrote at PAYLOAD_OFFSET, the payload
+   * following them; such a datagram must fit the MTU (it is never fragmented). Absent: none.
+   */
+  optionsLength?: number;
 }
 
 /** RFC 1122 §3.2.1.7: a host's default TTL; 64 as Linux and lwIP use. */
@@ -171,6 +176,8 @@ export class IpLayer implements NetifUpper {
    */
   private readonly multicastGroups = new Map<number, number>();
   private readonly loopbackQueue: Uint8Array[] = [];
+  /** The header fields of the datagram being sent, refilled per send (no object per datagram). */
+  private readonly txHeader: Ipv4HeaderFields = { tos: 0, totalLength: 0, id: 0, flagsFragment: 0, ttl: 0, protocol: 0, src: 0, dst: 0 };
   private readonly loopbackDeadline = new Deadline((now) => this.deliverLoopback(now), "ip loopback");
 
   /** @param random the stack's entropy; draws the first IP identification. */
@@ -244,8 +251,7 @@ export class IpLayer implements NetifUpper {
     }
     const src = ip.src;
     const dst = ip.dst;
-    // RFC 1122 §3.2.1.3: a source that is broadcast or multicast is discarded.
-    if (src === IPV4_BROADCAST || isMulticastIpv4(src) || (src === this.netif.directedBroadcast && this.netif.ip !== 0)) {
+    if (this.isMartianSource(src, dst)) {
       stats.dropBadSource++;
       return;
     }
@@ -275,6 +281,23 @@ export class IpLayer implements NetifUpper {
       return;
     }
     this.deliver(ip, cast as IpCastCode, false, nowMs, offload);
+  }
+
+  /**
+   * RFC 1122 §3.2.1.3: a host silently discards a datagram whose source address is invalid — broadcast or
+   * multicast, {127, any} (which "MUST NOT appear outside a host"), or {0, any} other than 0.0.0.0 itself,
+   * which only a host still learning its address uses, and then to the limited broadcast (DHCP, RFC 2131
+   * §4.1; Linux accepts it only there too). A datagram from the wire claiming our own address is not from
+   * us either (datagrams to ourselves never come through here: see loopback), and Linux drops it as a
+   * martian as well.
+   */
+  private isMartianSource(src: number, dst: number): boolean {
+    const ourIp = this.netif.ip;
+    if (src === IPV4_BROADCAST || isMulticastIpv4(src)) return true;
+    const first = src >>> 24;
+    if (first === 127) return true;
+    if (first === 0) return src !== 0 || dst !== IPV4_BROADCAST;
+    return ourIp !== 0 && (src === ourIp || src === this.netif.directedBroadcast);
   }
 
   /** -1 if the datagram is not for us, else its IpCast. */
@@ -359,23 +382,24 @@ export class IpLayer implements NetifUpper {
       return Err.MSGSIZE;
     }
     const source = src === 0 ? this.netif.ip : src;
-    const totalLength = IPV4.minHeaderLength + payloadLength;
+    const headerLength = IPV4.minHeaderLength + (options.optionsLength ?? 0);
+    const totalLength = headerLength + payloadLength;
     const id = this.nextId;
     // A super-frame's segments take consecutive identifications from the device (Linux's GSO adds one per
     // segment), so skip past all of them.
     const datagrams = offload !== null && offload.isGso ? Math.ceil((payloadLength - (offload.hdrLen - PAYLOAD_OFFSET)) / offload.gsoSize) : 1;
     this.nextId = (this.nextId + Math.max(1, datagrams)) & 0xffff;
     const frame = this.txFrame;
-    writeIpv4Header(frame, this.txView, ETH.headerLength, {
-      tos: options.tos,
-      totalLength,
-      id,
-      flagsFragment: options.dontFragment ? IpFlag.DF : 0,
-      ttl: options.ttl,
-      protocol,
-      src: source,
-      dst,
-    });
+    const h = this.txHeader;
+    h.tos = options.tos;
+    h.totalLength = totalLength;
+    h.id = id;
+    h.flagsFragment = options.dontFragment ? IpFlag.DF : 0;
+    h.ttl = options.ttl;
+    h.protocol = protocol;
+    h.src = source;
+    h.dst = dst;
+    writeIpv4Header(frame, this.txView, ETH.headerLength, h, headerLength);
     if (this.isLocal(dst)) {
       if (offload !== null && offload.needsCsum) completeChecksum(frame, 0, ETH.headerLength + totalLength, offload);
       return this.loopback(frame, ETH.headerLength, totalLength);
@@ -386,7 +410,7 @@ export class IpLayer implements NetifUpper {
       return Err.RTE;
     }
     const isSuper = offload !== null && offload.isGso;
-    if (totalLength > this.netif.mtu && options.dontFragment && !isSuper) {
+    if (totalLength > this.netif.mtu && (options.dontFragment || headerLength > IPV4.minHeaderLength) && !isSuper) {
       this.stats.txDropTooBig++;
       return Err.MSGSIZE;
     }

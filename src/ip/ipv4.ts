@@ -117,7 +117,8 @@ export const Ipv4Option = { END_OF_LIST: 0, NO_OPERATION: 1 } as const;
  * inside the header. After End of Option List the rest is padding. Returns -1 when the list parses, else the
  * offset from the header's start of the option that does not — its type octet, the pointer Linux puts in
  * ICMP parameter problem (ip_options_compile). Unknown options that parse are not errors (RFC 1122
- * §3.2.1.8: ignored); the contents of known ones are not checked either, since the board acts on none.
+ * §3.2.1.8: ignored); the contents of known ones are not checked here (echoOptions.ts reads Record Route
+ * and Timestamp defensively).
  * Call only after `check()` passed, so `headerLength` lies inside `bytes`.
  */
 export function ipv4OptionsError(bytes: Uint8Array, headerOffset: number, headerLength: number): number {
@@ -149,9 +150,12 @@ export interface Ipv4HeaderFields {
   dst: number;
 }
 
-/** Writes a 20-byte header (no options) at `offset`, checksum included. */
-export function writeIpv4Header(buf: Uint8Array, view: DataView, offset: number, h: Ipv4HeaderFields): void {
-  view.setUint8(offset, 0x45);
+/**
+ * Writes the header at `offset`, checksum included: 20 bytes, or `headerLength` when options (already in
+ * place after the first 20 bytes, a multiple of 4 octets) follow.
+ */
+export function writeIpv4Header(buf: Uint8Array, view: DataView, offset: number, h: Ipv4HeaderFields, headerLength: number = IPV4.minHeaderLength): void {
+  view.setUint8(offset, 0x40 | (headerLength >>> 2));
   view.setUint8(offset + IPV4.tos, h.tos);
   view.setUint16(offset + IPV4.totalLength, h.totalLength);
   view.setUint16(offset + IPV4.id, h.id);
@@ -161,7 +165,7 @@ export function writeIpv4Header(buf: Uint8Array, view: DataView, offset: number,
   view.setUint16(offset + IPV4.checksum, 0);
   view.setUint32(offset + IPV4.src, h.src >>> 0);
   view.setUint32(offset + IPV4.dst, h.dst >>> 0);
-  view.setUint16(offset + IPV4.checksum, checksum(buf, offset, IPV4.minHeaderLength));
+  view.setUint16(offset + IPV4.checksum, checksum(buf, offset, headerLength));
 }
 
 /** Recomputes the header checksum of the header at `offset` in place. */

@@ -43,7 +43,7 @@ export const NO_FAULTS: FaultOptions = {
   directions: "both",
 };
 
-type Sink = (frame: Uint8Array) => void;
+type Sink = (bytes: Uint8Array, offset: number, length: number) => void;
 
 /** One direction's fault pipeline. */
 class FaultLane {
@@ -72,26 +72,52 @@ class FaultLane {
       s.dropped++;
       return;
     }
-    const frame = bytes.slice(offset, offset + length);
+    // The draws happen in one fixed order (loss, corruption, duplication, then per copy reordering and
+    // jitter) so a seed replays exactly; the frame is copied only when it must outlive this call or change.
+    let corruptAt = -1;
+    let corruptMask = 0;
     if (o.corrupt > 0 && this.rng.next() < o.corrupt && length > 0) {
-      const i = this.rng.below(length);
-      frame[i] = (frame[i] as number) ^ (1 << this.rng.below(8));
+      corruptAt = this.rng.below(length);
+      corruptMask = 1 << this.rng.below(8);
       s.corrupted++;
     }
     const copies = o.duplicate > 0 && this.rng.next() < o.duplicate ? 2 : 1;
     if (copies === 2) s.duplicated++;
+    let frame: Uint8Array | null = null;
     for (let c = 0; c < copies; c++) {
-      const f = c === 0 ? frame : frame.slice();
       if (o.reorder > 0 && this.held === null && this.rng.next() < o.reorder) {
         // Hold this frame; it goes out right after the next one (or alone when the timer fires).
+        const f = this.copyOf(frame, bytes, offset, length, corruptAt, corruptMask);
+        frame = f;
         this.held = f;
         s.reordered++;
         this.schedule(f, this.scheduler.now() + o.delayMs + 1, true);
         continue;
       }
-      this.schedule(f, this.departureTime(f.length), false);
+      const atMs = this.departureTime(length);
+      if (copies === 1 && corruptAt < 0 && this.isImmediate(atMs)) {
+        // Nothing waits and nothing changes: pass the caller's bytes straight on, no copy.
+        this.sink(bytes, offset, length);
+        continue;
+      }
+      const f: Uint8Array = c === 0 || frame === null ? this.copyOf(frame, bytes, offset, length, corruptAt, corruptMask) : frame.slice();
+      frame = f;
+      this.schedule(f, atMs, false);
       if (this.held !== null && this.held !== f) this.flushHeld();
     }
+  }
+
+  /** The frame as the lane keeps it: `existing` if already copied, else a copy with the corruption applied. */
+  private copyOf(existing: Uint8Array | null, bytes: Uint8Array, offset: number, length: number, corruptAt: number, corruptMask: number): Uint8Array {
+    if (existing !== null) return existing.slice();
+    const f = bytes.slice(offset, offset + length);
+    if (corruptAt >= 0) f[corruptAt] = (f[corruptAt] as number) ^ corruptMask;
+    return f;
+  }
+
+  /** A frame leaving at `atMs` goes out now: no delay, nothing queued before it, no rate limit. */
+  private isImmediate(atMs: number): boolean {
+    return atMs <= this.scheduler.now() && this.pending.length === 0 && this.o.rateBitsPerSec === 0;
   }
 
   /** Frames still inside the lane (held, delayed or rate-queued). */
@@ -125,7 +151,7 @@ class FaultLane {
       atMs = Math.max(atMs, this.rateFreeAtMs);
     }
     if (!isHeld && atMs <= this.scheduler.now() && this.pending.length === 0) {
-      this.sink(frame);
+      this.sink(frame, 0, frame.length);
       if (o.rateBitsPerSec > 0) this.rateQueuedBytes -= frame.length;
       return;
     }
@@ -152,7 +178,7 @@ class FaultLane {
       const p = this.pending.shift() as { frame: Uint8Array; atMs: number };
       if (p.frame === this.held) this.held = null;
       else if (this.o.rateBitsPerSec > 0) this.rateQueuedBytes -= p.frame.length;
-      this.sink(p.frame);
+      this.sink(p.frame, 0, p.frame.length);
     }
     const first = this.pending[0];
     if (first !== undefined) this.scheduler.set(this.release, first.atMs);
@@ -174,10 +200,10 @@ export class FaultInjector extends DeviceWrapper {
     super(inner);
     const o = { ...NO_FAULTS, ...options };
     const rng = new Prng(o.seed);
-    this.tx = o.directions !== "rx" ? new FaultLane(o, rng, scheduler, (f) => inner.transmit(f, 0, f.length), "tx") : null;
+    this.tx = o.directions !== "rx" ? new FaultLane(o, rng, scheduler, (b, off, len) => inner.transmit(b, off, len), "tx") : null;
     this.rx =
       o.directions !== "tx"
-        ? new FaultLane(o, rng, scheduler, (f) => this.deliverUp(f), "rx")
+        ? new FaultLane(o, rng, scheduler, (b, off, len) => this.deliverUp(b, off, len), "rx")
         : null;
   }
 
@@ -219,8 +245,8 @@ export class FaultInjector extends DeviceWrapper {
     super.close();
   }
 
-  private deliverUp(frame: Uint8Array): void {
-    this.receiver?.frame(frame, 0, frame.length);
+  private deliverUp(bytes: Uint8Array, offset: number, length: number): void {
+    this.receiver?.frame(bytes, offset, length);
     // A frame released by the fault timer (not inside the device's batch) forms its own batch.
     if (!this.rxDelivering) this.receiver?.endBatch();
   }

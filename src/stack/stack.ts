@@ -64,7 +64,8 @@ export class Stack {
     this.random = typeof random === "number" ? new Prng(random) : random;
     this.netif = new Netif(device, config, scheduler, this.random, config.neighbor, config.acd);
     this.ip = new IpLayer(this.netif, scheduler, this.random, config.reassembly);
-    this.icmp = new Icmp(this.ip, scheduler, config.icmp);
+    // The time of day for ICMP timestamp replies is the host's (a board's RTC is set from it); tests pass their own.
+    this.icmp = new Icmp(this.ip, scheduler, { utcMs: () => Date.now(), ...config.icmp });
     this.tcp = new TcpLayer(this.ip, scheduler, this.random, config.tcp);
     this.udp = new UdpLayer(this.ip, this.icmp, this.random);
     this.dns = new DnsResolver(this.udp, scheduler, this.random, config.dns, this.tcp);

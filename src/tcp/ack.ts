@@ -1,17 +1,28 @@
 // ACK processing for a synchronized connection (RFC 9293 §3.10.7.4 fifth step): RFC 5961 §5.2 ACK
 // acceptability, freeing acknowledged send-ring bytes, RTT samples (RFC 7323 §4, RFC 6298 with Karn), the
 // congestion-control upcalls, duplicate ACKs and the recovery point (RFC 5681 §3.2, RFC 6582 §3.2) with the
-// connection's loss recovery (recovery/: NewReno or SACK), window updates, and the FIN-acknowledged state
-// moves. Call order: tcp/input → processAck / ackOfSyn → cc, recovery → (touched PCB) tcp/output.
+// connection's loss recovery (recovery/: NewReno, RFC 6675 SACK or RACK-TLP), window updates, and the
+// FIN-acknowledged state moves. Call order: tcp/input → processAck / ackOfSyn → cc, recovery → (touched PCB) tcp/output.
 
 import { TcpFlag } from "./header.js";
 import type { TcpContext } from "./context.js";
 import { tsNow } from "./output.js";
 import { PcbEvent, type TcpPcb } from "./pcb.js";
-import { lossRecovery } from "./recovery/index.js";
+import { lossRecovery, type AckSummary } from "./recovery/index.js";
 import type { TcpSegment } from "./segment.js";
-import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt, type Seq } from "./seq.js";
+import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt, toSeq, type Seq } from "./seq.js";
 import { TcpState } from "./state.js";
+
+/** What the recovery's onAck hook hears of one ACK; refilled per ACK (nothing allocated). */
+const summary: AckSummary = {
+  unaBefore: toSeq(0),
+  ack: toSeq(0),
+  blocks: new Uint32Array(0),
+  count: 0,
+  dsack: false,
+  tsEcr: 0,
+  carriesData: false,
+};
 
 /** The peer acknowledged our SYN: RTT sample, congestion window, send space. */
 export function ackOfSyn(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment): void {
@@ -45,21 +56,37 @@ export function processAck(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment): boole
     return false;
   }
   const window = seg.window << pcb.sndWndShift;
+  const recovery = lossRecovery(pcb);
+  const dsacksBefore = pcb.scoreboard.dsacks;
+  const unaBefore = pcb.sndUna;
   let sackedNew = false;
   if (seg.options.sackCount > 0) {
     // The blocks are read against this ACK's cumulative point: those at or below it carry nothing new.
-    sackedNew = lossRecovery(pcb).updateSack(pcb, seqGt(ack, pcb.sndUna) ? ack : pcb.sndUna, seg.options.sackBlocks, seg.options.sackCount);
+    sackedNew = recovery.updateSack(pcb, seqGt(ack, pcb.sndUna) ? ack : pcb.sndUna, seg.options.sackBlocks, seg.options.sackCount);
   }
+  let isDup = false;
   if (seqGt(ack, pcb.sndUna)) {
     newAck(tcp, pcb, seg, ack);
   } else if (ack === pcb.sndUna) {
     // RFC 5681 §2 duplicate ACK: data outstanding, no data or SYN/FIN, same window. RFC 6675 §2 also counts
     // an ACK that SACKs new data even if it carries data or a new window — in a bidirectional transfer
     // (echo) nearly every ACK does, and without this only the retransmission timer repairs a loss.
-    const isDup =
+    isDup =
       pcb.sndMax !== pcb.sndUna &&
       (sackedNew || (seg.dataLength === 0 && !seg.has(TcpFlag.FIN) && window === pcb.sndWnd));
     if (isDup) dupAck(tcp, pcb, seg);
+  }
+  if (recovery.onAck !== undefined) {
+    // RACK-TLP (RFC 8985 §6.2): every ACK, not only duplicates, may show a segment lost.
+    const a = summary;
+    a.unaBefore = unaBefore;
+    a.ack = pcb.sndUna;
+    a.blocks = seg.options.sackBlocks;
+    a.count = seg.options.sackCount;
+    a.dsack = pcb.scoreboard.dsacks > dsacksBefore;
+    a.tsEcr = seg.options.hasTimestamps ? seg.options.tsEcr : 0;
+    a.carriesData = seg.dataLength > 0 || seg.has(TcpFlag.FIN);
+    if (recovery.onAck(tcp.output, pcb, a, seg.nowMs) && !pcb.inRecovery) beginRecovery(tcp, pcb, seg.nowMs);
   }
   // Window update (RFC 9293 §3.10.7.4: SND.WL1/SND.WL2 guard against old segments).
   if (seqLt(pcb.sndWl1, seg.seq) || (pcb.sndWl1 === seg.seq && seqLeq(pcb.sndWl2, ack))) {
@@ -142,17 +169,31 @@ function dupAck(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment): void {
   const lost = recovery.isLost(pcb);
   // RFC 6582 §3.2 step 2: no new recovery for duplicate ACKs of data sent before the last one began.
   if (!lost || seqLeq(seg.ack, pcb.recoverSeq) && pcb.recoverSeq !== pcb.iss && seqGt(pcb.recoverSeq, pcb.sndUna)) return;
-  tcp.stats.fastRetransmits++;
-  pcb.inRecovery = true;
-  pcb.recoverSeq = pcb.sndMax;
-  pcb.highRxt = pcb.sndUna;
-  pcb.cc.onEnterRecovery(pcb.flightBytes, mss, seg.nowMs);
-  pcb.rttStartMs = -1;
+  enterRecovery(tcp, pcb, mss, seg.nowMs);
   // RFC 5681 §3.2 step 2; RFC 6675 §5 (4.3): the first segment presumed lost (HighACK+1) goes now, with
   // SACK too — output's RFC 6675 loop sends only while cwnd − pipe ≥ 1 SMSS, and with many segments still
   // counted in the pipe it would leave the loss for later duplicate ACKs, or the timer.
   tcp.output.retransmit(pcb, pcb.sndUna, seg.nowMs);
   recovery.onEnter(tcp.output, pcb, seg.nowMs);
+}
+
+/** Fast recovery begins (RFC 5681 §3.2 step 2, RFC 6582's recovery point); counted as a fast retransmit. */
+function enterRecovery(tcp: TcpContext, pcb: TcpPcb, mss: number, nowMs: number): void {
+  tcp.stats.fastRetransmits++;
+  pcb.inRecovery = true;
+  pcb.recoverSeq = pcb.sndMax;
+  pcb.highRxt = pcb.sndUna;
+  pcb.cc.onEnterRecovery(pcb.flightBytes, mss, nowMs);
+  pcb.rttStartMs = -1;
+}
+
+/**
+ * Recovery begins because the loss recovery's own detection (RACK-TLP, from an ACK or its reorder timer)
+ * found lost segments; its onEnter sends the first of them.
+ */
+export function beginRecovery(tcp: TcpContext, pcb: TcpPcb, nowMs: number): void {
+  enterRecovery(tcp, pcb, pcb.mssBytes, nowMs);
+  lossRecovery(pcb).onEnter(tcp.output, pcb, nowMs);
 }
 
 /** RTT from the timestamp echo (RFC 7323 §4) or the one timed segment (RFC 6298 with Karn). */

@@ -1,6 +1,7 @@
 // TCP's configuration: the knobs a Stack (or a test) sets for its TcpLayer, and their defaults. Read by
 // tcp/tcp when it builds PCBs and by the input, listen and timer modules through the layer's TcpContext.
 
+import { DEFAULT_RING_POOL_BYTES } from "../core/ringPool.js";
 import type { IsnSource } from "./isn.js";
 import type { RtoOptions } from "./rtt.js";
 import type { TcpPcbOptions } from "./pcb.js";
@@ -23,6 +24,13 @@ export interface TcpConfig {
   /** Keep-alive probe interval and count (RFC 1122 §4.2.3.6; Linux: 75 s, 9). */
   keepAliveIntervalMs: number;
   keepAliveProbes: number;
+  /**
+   * Ring storage kept for reuse once connections give it back, in bytes (core/ringPool); beyond it stores go
+   * to the garbage collector, so a burst of connections leaves at most this much behind.
+   */
+  ringPoolBytes: number;
+  /** Idle time after which a connection's ring stores are shrunk to what they hold (tcp/ringTrim); 0: never. */
+  ringIdleMs: number;
   /** Out-of-order ranges held per connection; segments needing more are dropped and counted. */
   maxOooRanges: number;
   /** Challenge ACKs per second (RFC 5961 §7; Linux's default is 1000). */
@@ -31,6 +39,11 @@ export interface TcpConfig {
   windowScaling: boolean;
   timestamps: boolean;
   sack: boolean;
+  /**
+   * With SACK agreed, detect loss with RACK-TLP (RFC 8985: per-segment send times, reorder timer, tail loss
+   * probe); false keeps RFC 6675's DupThresh recovery. Without SACK NewReno (RFC 6582) applies either way.
+   */
+  rack: boolean;
   rto: Partial<RtoOptions>;
   defaults: TcpPcbOptions;
   /**
@@ -52,11 +65,14 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   finWait2TimeoutMs: 60_000,
   keepAliveIntervalMs: 75_000,
   keepAliveProbes: 9,
+  ringPoolBytes: DEFAULT_RING_POOL_BYTES,
+  ringIdleMs: 1000,
   maxOooRanges: 32,
   challengeAckPerSec: 1000,
   windowScaling: true,
   timestamps: true,
   sack: true,
+  rack: true,
   rto: {},
   defaults: {
     sendBufferBytes: 256 * 1024,

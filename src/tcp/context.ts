@@ -39,7 +39,7 @@ export interface TcpContext {
   abort(pcb: TcpPcb): void;
   /** The connection failed: its owner hears `err` after the batch, and the PCB is freed. */
   fail(pcb: TcpPcb, err: ErrCode): void;
-  /** Returns a PCB's rings to the pool (a PCB nobody will read again). */
+  /** Gives a PCB's ring stores back to the pool and points it at empty rings (a PCB nobody will read again). */
   releaseRings(pcb: TcpPcb): void;
   /** The open listener on `port`, or null. */
   listenerOn(port: number): TcpListener | null;

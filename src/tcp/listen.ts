@@ -40,6 +40,8 @@ export function listenInput(tcp: TcpContext, l: TcpListener, seg: TcpSegment): v
     return;
   }
   if (!seg.has(TcpFlag.SYN)) return;
+  // Every SYN a listener handles, whatever becomes of it (SYN-RECEIVED, cookie, or dropped): the flood rate.
+  tcp.stats.synsReceived++;
   if (l.acceptQueue.length >= l.backlog) {
     // Like Linux and lwIP: a full accept queue drops the SYN; the client retries.
     tcp.stats.listenOverflows++;
@@ -89,20 +91,30 @@ function pcbFor(tcp: TcpContext, l: TcpListener, seg: TcpSegment): TcpPcb {
   return pcb;
 }
 
+/**
+ * The window a cookie SYN-ACK offers: the listener's receive buffer, at most what the unscaled field can say
+ * (RFC 7323 §2.2: no scaling applies to a SYN-ACK's window, and cookie connections run without it). The
+ * returning ACK's PCB starts from the same edge (acceptCookie), so it never shrinks this offer (RFC 9293
+ * §3.8.6: the right edge must not move left).
+ */
+export function cookieWindow(l: TcpListener): number {
+  return Math.min(l.options.recvBufferBytes, 0xffff);
+}
+
+/** A SYN beyond the SYN queue: a stateless SYN-ACK whose ISS is the cookie (RFC 4987 §3.6); nothing is kept. */
 function sendCookie(tcp: TcpContext, l: TcpListener, seg: TcpSegment): void {
   const mss = seg.options.mss > 0 ? seg.options.mss : DEFAULT_MSS;
   const cookie = tcp.cookies.encode(seg.dst, seg.dstPort, seg.src, seg.srcPort, seg.seq, mss, seg.nowMs);
-  // A stateless SYN-ACK: a throwaway PCB carries the fields output needs, and is never inserted.
-  const pcb = pcbFor(tcp, l, seg);
-  pcb.iss = cookie;
-  pcb.rcvNxt = seqAdd(seg.seq, 1);
-  pcb.rcvAdv = pcb.rcvNxt; // nothing offered yet (see listenInput)
-  pcb.rcvWndShift = 0;
-  pcb.state = TcpState.SYN_RECEIVED;
-  tcp.output.sendSegment(pcb, cookie, TcpFlag.SYN | TcpFlag.ACK, 0, seg.nowMs);
-  tcp.releaseRings(pcb);
+  tcp.output.sendStatelessSynAck(seg.dst, seg.dstPort, seg.src, seg.srcPort, cookie, seg.seq, cookieWindow(l));
   l.lastCookieMs = seg.nowMs;
   tcp.stats.synCookiesSent++;
+}
+
+/** Whether `seg` (for a SYN-RECEIVED `pcb`, from the same client SYN) acknowledges a valid cookie instead. */
+function isCookieAckFor(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment): boolean {
+  const clientIsn = seqAdd(seg.seq, -1);
+  if (clientIsn !== pcb.irs || seg.has(TcpFlag.SYN) || seg.has(TcpFlag.RST)) return false;
+  return tcp.cookies.decode(seg.dst, seg.dstPort, seg.src, seg.srcPort, clientIsn, seqAdd(seg.ack, -1), seg.nowMs) !== 0;
 }
 
 function acceptCookie(tcp: TcpContext, l: TcpListener, seg: TcpSegment): boolean {
@@ -121,8 +133,9 @@ function acceptCookie(tcp: TcpContext, l: TcpListener, seg: TcpSegment): boolean
   tcp.initSendSpace(pcb);
   pcb.irs = clientIsn;
   pcb.rcvNxt = seg.seq;
-  // The right edge our cookie SYN-ACK offered (unscaled, at most 0xffff), not the peer's window.
-  pcb.rcvAdv = seqAdd(seg.seq, Math.min(pcb.recvRing.free, 0xffff));
+  // The right edge our cookie SYN-ACK offered (cookieWindow), not the peer's window: the ring is at least
+  // that large, so the PCB keeps the offer and opens further only as output's window rules allow.
+  pcb.rcvAdv = seqAdd(seg.seq, cookieWindow(l));
   pcb.rcvWndShift = 0;
   pcb.windowScaleOn = false;
   pcb.peerMssBytes = mss;
@@ -172,6 +185,16 @@ function acceptCookie(tcp: TcpContext, l: TcpListener, seg: TcpSegment): boolean
  */
 export function synReceivedAck(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment, windowUnscaled: boolean): boolean {
   if (seqLeq(seg.ack, pcb.sndUna) || seqGt(seg.ack, pcb.sndMax)) {
+    const l = pcb.listener;
+    if (l !== null && !l.closed && isCookieAckFor(tcp, pcb, seg)) {
+      // The client took an earlier SYN-ACK of ours, a cookie sent while the SYN queue was full, and this
+      // PCB answered its retransmitted SYN once there was room: the client is synchronized on the cookie's
+      // numbers, so the cookie wins. A reset here would kill a connection the client believes in.
+      tcp.stats.synCookiesOverSynReceived++;
+      tcp.free(pcb);
+      listenInput(tcp, l, seg);
+      return false;
+    }
     tcp.output.sendReset(pcb.localIp, pcb.localPort, pcb.remoteIp, pcb.remotePort, seg.ack, toSeq(0), false);
     return false;
   }

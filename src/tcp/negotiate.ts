@@ -6,6 +6,7 @@ import type { TcpContext } from "./context.js";
 import type { TcpPcb } from "./pcb.js";
 import type { TcpSegment } from "./segment.js";
 import { TS_OPTION_BYTES } from "./pmtu.js";
+import { RackState } from "./recovery/rackState.js";
 
 /** RFC 9293 §3.7.1: the MSS assumed when a SYN carries none. */
 export const DEFAULT_MSS = 536;
@@ -23,6 +24,7 @@ export function negotiate(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment, passive
   pcb.timestampsOn = o.hasTimestamps && cfg.timestamps && (passive || pcb.timestampsOn);
   if (pcb.timestampsOn) pcb.tsRecent = o.tsVal;
   pcb.sackOn = o.sackPermitted && cfg.sack && (passive || pcb.sackOn);
+  pcb.rack = pcb.sackOn && cfg.rack ? (pcb.rack ?? new RackState(tcp.stats)) : null;
   const ourMss = tcp.interfaceMssBytes();
   pcb.mssBytes = Math.max(64, Math.min(pcb.peerMssBytes, ourMss) - (pcb.timestampsOn ? TS_OPTION_BYTES : 0));
 }

@@ -25,7 +25,7 @@ import {
 import { seqAdd, seqDiff, seqGt, seqLt, seqMax, toSeq, type Seq } from "./seq.js";
 import { TcpState } from "./state.js";
 import type { TcpPcb } from "./pcb.js";
-import { lossRecovery, type RecoveryTx } from "./recovery/index.js";
+import { lossRecovery, rackOnSend, type RecoveryTx } from "./recovery/index.js";
 
 /** Counters kept by output; shared with the layer's stats object. */
 export interface TcpOutputStats {
@@ -140,6 +140,10 @@ export class TcpOutput implements RecoveryTx {
       finishTcpChecksum(frame, view, PAYLOAD_OFFSET, tcpLength, src, pcb.remoteIp);
     }
     const err = this.ip.send(IpProto.TCP, src, pcb.remoteIp, tcpLength, TCP_SEND_OPTIONS, offload);
+    // RACK-TLP's send log (RFC 8985 §5.2): every segment with data or a FIN, with its time.
+    if (pcb.rack !== null && !isSyn && (dataLength > 0 || (flags & TcpFlag.FIN) !== 0)) {
+      rackOnSend(pcb, seq, seqAdd(seq, dataLength + ((flags & TcpFlag.FIN) !== 0 ? 1 : 0)), gsoSize, nowMs);
+    }
     this.stats.txSegments++;
     pcb.segmentsOut++;
     if (err !== Err.OK) this.stats.txDropLink++;
@@ -166,6 +170,36 @@ export class TcpOutput implements RecoveryTx {
   }
 
   /**
+   * A SYN-ACK answering `seq` (the client's ISN) with a SYN cookie as our ISS (RFC 4987 §3.6), built straight
+   * from the SYN's fields: no PCB, ring or closure exists for it, so a flood of them allocates nothing. It
+   * carries only what a cookie can bring back: our MSS; no window scale, SACK-permitted or timestamps (the
+   * cookie keeps none of them, so offering them would promise what the returning ACK cannot rebuild).
+   * `window` is the unscaled window field (RFC 7323 §2.2: a SYN's window is never scaled).
+   */
+  sendStatelessSynAck(localIp: number, localPort: number, remoteIp: number, remotePort: number, iss: Seq, clientIsn: Seq, window: number): void {
+    const frame = this.ip.txFrame;
+    const view = this.ip.txView;
+    const f = this.fields;
+    const o = this.opts;
+    o.mss = this.announceMss();
+    o.windowScale = -1;
+    o.sackPermitted = false;
+    o.timestamps = false;
+    o.sackCount = 0;
+    f.srcPort = localPort;
+    f.dstPort = remotePort;
+    f.seq = iss;
+    f.ack = seqAdd(clientIsn, 1);
+    f.flags = TcpFlag.SYN | TcpFlag.ACK;
+    f.window = Math.min(window, 0xffff);
+    const headerLength = writeTcpHeader(frame, view, PAYLOAD_OFFSET, f, o);
+    finishTcpChecksum(frame, view, PAYLOAD_OFFSET, headerLength, localIp, remoteIp);
+    const err = this.ip.send(IpProto.TCP, localIp, remoteIp, headerLength, TCP_SEND_OPTIONS);
+    this.stats.txSegments++;
+    if (err !== Err.OK) this.stats.txDropLink++;
+  }
+
+  /**
    * The output pass for one PCB: sends what its state, windows and flags allow. Never throws; a link error
    * is counted and left to retransmission.
    */
@@ -188,6 +222,7 @@ export class TcpOutput implements RecoveryTx {
     const sent = pcb.inRecovery ? lossRecovery(pcb).output(this, pcb, nowMs) : this.sendNewData(pcb, nowMs);
     if (!sent && (pcb.ackNow || pcb.windowUpdatePending)) this.sendAck(pcb, nowMs);
     this.armTimers(pcb, nowMs);
+    lossRecovery(pcb).afterOutput?.(this, pcb, nowMs);
   }
 
   /** Retransmits one segment at `seq` (fast retransmit, RTO, NewReno partial ACK). */
@@ -211,6 +246,14 @@ export class TcpOutput implements RecoveryTx {
 
   restartRetransmitTimer(pcb: TcpPcb, nowMs: number): void {
     this.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);
+  }
+
+  setRecoveryTimer(pcb: TcpPcb, atMs: number): void {
+    this.scheduler.set(pcb.recoveryDeadline, atMs);
+  }
+
+  cancelRecoveryTimer(pcb: TcpPcb): void {
+    this.scheduler.cancel(pcb.recoveryDeadline);
   }
 
   sendAck(pcb: TcpPcb, nowMs: number): void {

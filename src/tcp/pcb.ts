@@ -13,6 +13,7 @@ import type { RttEstimator } from "./rtt.js";
 import type { CongestionControl } from "./cc/cc.js";
 import type { CongestionControlName } from "./cc/index.js";
 import { SackScoreboard } from "./sack.js";
+import type { RackState } from "./recovery/rackState.js";
 
 /** What a connection tells its owner. Called after the input batch, never from inside segment processing. */
 export interface TcpEvents {
@@ -102,7 +103,10 @@ export class TcpPcb {
   sndWl2: Seq = toSeq(0);
   /** Shift applied to the peer's advertised window (RFC 7323 §2.3); 0 without window scaling. */
   sndWndShift = 0;
-  /** Bytes of application data queued from sequence number `sndBufSeq` on; the ring head is that byte. */
+  /**
+   * Bytes of application data queued from sequence number `sndBufSeq` on; the ring head is that byte. Its
+   * capacity is the send buffer size; its store grows as the application writes (core/ring).
+   */
   sendRing: ByteRing;
   /** Sequence number of the first byte in sendRing (iss + 1 + bytes acknowledged). */
   sndBufSeq: Seq = toSeq(0);
@@ -122,7 +126,11 @@ export class TcpPcb {
   rcvAdv: Seq = toSeq(0);
   /** Shift we apply to our advertised window (RFC 7323 §2.2); 0 without window scaling. */
   rcvWndShift = 0;
-  /** In-order received data not yet read; out-of-order data sits beyond its tail. */
+  /**
+   * In-order received data not yet read; out-of-order data sits beyond its tail. Its capacity is the
+   * receive buffer size, which the advertised window is computed against; its store grows as segments
+   * arrive, so the window never depends on (or shrinks with) the store (core/ring, tcp/ringTrim).
+   */
   recvRing: ByteRing;
   /** Which out-of-order ranges beyond rcvNxt are in recvRing. */
   readonly assembler: Assembler;
@@ -145,6 +153,8 @@ export class TcpPcb {
   tsOffset = 0;
   sackOn = false;
   readonly scoreboard = new SackScoreboard();
+  /** RACK-TLP state (RFC 8985): set by tcp/negotiate when SACK is agreed and config.rack asks for it, else null. */
+  rack: RackState | null = null;
 
   // ---- reliability and congestion ----
   rtt: RttEstimator;
@@ -181,6 +191,8 @@ export class TcpPcb {
   keepAliveDeadline!: Deadline;
   /** TIME-WAIT's 2·MSL, and FIN-WAIT-2's orphan timeout. */
   closeDeadline!: Deadline;
+  /** The loss recovery's own timer (RACK's reorder timer and tail loss probe, recovery/rack). */
+  recoveryDeadline!: Deadline;
 
   // ---- ACK policy ----
   /** An ACK must go out in this output pass. */
@@ -206,6 +218,8 @@ export class TcpPcb {
   closeDone: (() => void) | null = null;
   /** Set once the PCB is removed from the layer. */
   freed = false;
+  /** Its rings hold storage and tcp/ringTrim watches it for idleness. */
+  ringsWatched = false;
   noDelay: boolean;
   keepAliveIdleMs: number;
 

@@ -19,8 +19,11 @@ export const TCP_STAT_NAMES = [
   "dropRecvFull",
   "challengeAcks",
   "challengeAcksLimited",
+  /** SYNs that reached a listener (answered from the SYN queue or by a cookie, or dropped). */
+  "synsReceived",
   "synCookiesSent",
   "synCookiesAccepted",
+  "synCookiesOverSynReceived",
   "synCookiesRejected",
   "dropAckAfterCookies",
   "listenOverflows",
@@ -46,6 +49,11 @@ export const TCP_STAT_NAMES = [
   /** RFC 1191: "fragmentation needed" that lowered a connection's MSS, and those that would not have. */
   "pmtuReductions",
   "pmtuIgnored",
+  /** RFC 8985: segments RACK deemed lost, reorder-timer expiries, tail loss probes sent, and probes that repaired a loss. */
+  "rackLost",
+  "rackReorderTimeouts",
+  "tlpProbes",
+  "tlpRepairs",
   ] as const;
 
 export type TcpStatName = (typeof TCP_STAT_NAMES)[number];

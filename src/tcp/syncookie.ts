@@ -3,7 +3,7 @@
 // ACK that completes the handshake. Only the MSS survives: like Linux without timestamps, window scale,
 // SACK-permitted and timestamps offered on the SYN are lost in cookie mode (the connection runs without them).
 
-import { createHmac } from "node:crypto";
+import { SipHash24 } from "../core/siphash.js";
 import { type Seq, toSeq } from "./seq.js";
 
 /**
@@ -22,13 +22,15 @@ const MAC_BITS = 24;
 const MAC_MASK = (1 << MAC_BITS) - 1;
 
 export class SynCookies {
-  private readonly secret: Uint8Array;
+  /** The MAC: SipHash-2-4 (core/siphash) on the secret, a PRF built for short inputs like this one. */
+  private readonly prf: SipHash24;
   /** MAC input, reused: local IP, local port, remote IP, remote port, client ISN, t, MSS index. */
-  private readonly input = Buffer.alloc(21);
+  private readonly input = new Uint8Array(21);
+  private readonly inputView = new DataView(this.input.buffer);
 
   /** @param secret the MAC key: 16 bytes the stack draws from its Random at start-up. */
   constructor(secret: Uint8Array) {
-    this.secret = secret;
+    this.prf = new SipHash24(secret);
   }
 
   /**
@@ -86,16 +88,16 @@ export class SynCookies {
     t: number,
     index: number,
   ): number {
-    const b = this.input;
-    b.writeUInt32BE(localIp >>> 0, 0);
-    b.writeUInt16BE(localPort & 0xffff, 4);
-    b.writeUInt32BE(remoteIp >>> 0, 6);
-    b.writeUInt16BE(remotePort & 0xffff, 10);
-    b.writeUInt32BE(clientIsn >>> 0, 12);
-    b.writeUInt32BE(t >>> 0, 16);
-    b.writeUInt8(index, 20);
-    // One HMAC per cookie: only SYNs that overflow the queue and their ACKs pay for it.
-    return createHmac("sha256", this.secret).update(b).digest().readUIntBE(0, 3) & MAC_MASK;
+    const b = this.inputView;
+    b.setUint32(0, localIp >>> 0);
+    b.setUint16(4, localPort & 0xffff);
+    b.setUint32(6, remoteIp >>> 0);
+    b.setUint16(10, remotePort & 0xffff);
+    b.setUint32(12, clientIsn >>> 0);
+    b.setUint32(16, t >>> 0);
+    b.setUint8(20, index);
+    // One hash per cookie SYN and per returning ACK: under a flood, once per SYN, so it must be cheap.
+    return this.prf.hash(this.input) & MAC_MASK;
   }
 }
 

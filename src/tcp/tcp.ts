@@ -7,6 +7,7 @@
 import type { Scheduler } from "../core/scheduler.js";
 import { formatIpv4 } from "../core/addr.js";
 import { makeCounters } from "../core/stats.js";
+import { ByteRing } from "../core/ring.js";
 import { EMPTY_RING, RingPool } from "../core/ringPool.js";
 import { Err, type ErrCode } from "../core/errors.js";
 import { IpCast, type IcmpErrorInfo, type IpLayer, type IpProtocolHandler, type IpRx } from "../ip/ip.js";
@@ -24,6 +25,7 @@ import { pcbInput, resetForClosed } from "./input.js";
 import { listenInput } from "./listen.js";
 import { TcpSegment } from "./segment.js";
 import { PcbTable } from "./table.js";
+import { RingTrimmer } from "./ringTrim.js";
 import { cancelDeadlines, makeDeadlines, startFinWait2Timeout, startTimeWait } from "./timers.js";
 import { seqAdd, seqDiff, toSeq } from "./seq.js";
 import { TCP_STATE_NAMES, TcpState, canSendData, type TcpStateCode } from "./state.js";
@@ -75,7 +77,9 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
   private readonly segment = new TcpSegment();
   /** Every PCB and listener, by port and addresses. */
   private readonly table = new PcbTable();
-  private readonly rings = new RingPool();
+  /** Ring storage given back by connections, for the next ones (capped: config.ringPoolBytes). */
+  readonly rings: RingPool;
+  private readonly trimmer: RingTrimmer;
   private readonly touchedList: TcpPcb[] = [];
   private readonly touchedListeners: TcpListener[] = [];
   private inBatch = false;
@@ -102,6 +106,8 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
     this.ports = new EphemeralPorts(random);
     this.challengeTokens = this.config.challengeAckPerSec;
     this.output = new TcpOutput(ip, scheduler, this.stats, () => this.interfaceMssBytes());
+    this.rings = new RingPool(this.config.ringPoolBytes);
+    this.trimmer = new RingTrimmer(scheduler, this.config.ringIdleMs);
     ip.register(IpProto.TCP, this);
   }
 
@@ -449,6 +455,15 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
       this.table.removeListener(l);
     }
     for (const pcb of this.allPcbs()) this.free(pcb);
+    this.trimmer.stop();
+  }
+
+  /** Ring memory: stores held by live connections' rings and idle ones in the pool (bytes, not RSS). */
+  ringMemory(): { pcbs: number; storageBytes: number; pooledBytes: number } {
+    let storageBytes = 0;
+    const pcbs = this.table.all();
+    for (const pcb of pcbs) storageBytes += pcb.sendRing.storageBytes + pcb.recvRing.storageBytes;
+    return { pcbs: pcbs.length, storageBytes, pooledBytes: this.rings.heldBytes };
   }
 
   /** PCB options from a caller that may be untyped: the congestion control must be one we have. */
@@ -467,13 +482,14 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
   }
 
   newPcb(options: TcpPcbOptions): TcpPcb {
+    // Rings of the configured sizes with no store yet: a half-open connection holds no buffer memory.
     const pcb = new TcpPcb(
       options,
       new RttEstimator(this.config.rto),
       createCongestionControl(options.congestionControl),
       this.config.maxOooRanges,
-      this.rings.take(options.sendBufferBytes),
-      this.rings.take(options.recvBufferBytes),
+      new ByteRing(options.sendBufferBytes, this.rings),
+      new ByteRing(options.recvBufferBytes, this.rings),
     );
     makeDeadlines(this, pcb);
     // RFC 7323 §7.1: a random offset per connection, so TSvals do not reveal the host's clock.
@@ -524,6 +540,10 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
     cancelDeadlines(this.scheduler, pcb);
     this.table.remove(pcb);
     const l = pcb.listener;
+    // A passive open the application never accepted (SYN-RECEIVED, or still in the accept queue): nobody
+    // else holds it, so whatever store its rings took (data that came with or after the handshake) goes
+    // back to the pool like an orphan's.
+    const neverAccepted = l !== null;
     if (l !== null) {
       if (pcb.inSynQueue) l.synQueueLength--;
       pcb.inSynQueue = false;
@@ -533,8 +553,14 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
     }
     pcb.state = TcpState.CLOSED;
     this.fireCloseDone(pcb);
-    // The application has let go of it: its rings serve the next connection.
-    if (pcb.orphaned) this.releaseRings(pcb);
+    this.trimmer.forget(pcb);
+    // The application has let go of it (or never had it): its rings' stores serve the next connection.
+    // Otherwise nothing can be sent any more, and only unread received bytes are kept for the owner.
+    if (pcb.orphaned || neverAccepted) this.releaseRings(pcb);
+    else {
+      pcb.sendRing.release();
+      pcb.recvRing.compact();
+    }
   }
 
   private fireCloseDone(pcb: TcpPcb): void {
@@ -544,12 +570,13 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
     done();
   }
 
-  /** Returns a PCB's rings to the pool; the PCB keeps empty ones. Only for PCBs nobody will read again. */
+  /** Returns a PCB's ring stores to the pool; the PCB keeps empty rings. Only for PCBs nobody will read again. */
   releaseRings(pcb: TcpPcb): void {
-    this.rings.give(pcb.sendRing);
-    this.rings.give(pcb.recvRing);
+    pcb.sendRing.release();
+    pcb.recvRing.release();
     pcb.sendRing = EMPTY_RING;
     pcb.recvRing = EMPTY_RING;
+    this.trimmer.forget(pcb);
   }
 
   /** The connection failed: the owner hears `err` after the batch, and the PCB is freed. */
@@ -563,7 +590,14 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
 
   setState(pcb: TcpPcb, state: TcpStateCode): void {
     pcb.state = state;
-    if (state === TcpState.FIN_WAIT_2 || state === TcpState.TIME_WAIT) this.fireCloseDone(pcb);
+    if (state === TcpState.FIN_WAIT_2 || state === TcpState.TIME_WAIT) {
+      // Our FIN is acknowledged, so every byte of the send ring is: it will never hold data again. In
+      // TIME-WAIT nothing more arrives either; only bytes the owner has not read yet keep a store.
+      pcb.sendRing.compact();
+      if (state === TcpState.TIME_WAIT) pcb.recvRing.compact();
+      this.trimmer.recheck(pcb);
+      this.fireCloseDone(pcb);
+    }
     if (state === TcpState.TIME_WAIT) startTimeWait(this, pcb);
     else if (state === TcpState.FIN_WAIT_2 && pcb.orphaned) startFinWait2Timeout(this, pcb);
   }
@@ -647,7 +681,10 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
       for (const pcb of list) {
         pcb.touched = false;
         this.fireEvents(pcb);
-        if (!pcb.freed) this.output.output(pcb, nowMs);
+        if (pcb.freed) continue;
+        this.output.output(pcb, nowMs);
+        // Rings take storage only here (segments in, the owner's writes): watch them for idleness.
+        if (!pcb.ringsWatched) this.trimmer.note(pcb);
       }
     }
   }
@@ -665,6 +702,11 @@ export class TcpLayer implements IpProtocolHandler, TcpContext {
   }
 
   private afterRead(pcb: TcpPcb): void {
+    // The peer's FIN is in and everything before it read: no byte will arrive again, so the store goes now.
+    if (pcb.finReceived && pcb.recvRing.length === 0) {
+      pcb.recvRing.compact();
+      this.trimmer.recheck(pcb);
+    }
     // Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): announce the reopened window once it grew by
     // min(half the buffer, one MSS) — also when it had been closed: offering a few bytes is exactly the
     // silly window. Growth counts only up to what the 16-bit field can say (0xffff << shift): beyond that an

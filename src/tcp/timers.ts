@@ -1,12 +1,14 @@
-// TCP's per-PCB timers: four deadlines made with the PCB — retransmission and persist (RFC 6298 §5.4–5.7,
+// TCP's per-PCB timers: five deadlines made with the PCB — retransmission and persist (RFC 6298 §5.4–5.7,
 // RFC 9293 §3.8.6.1), delayed ACK (RFC 9293 §3.8.6.3), keep-alive (RFC 1122 §4.2.3.6), and close (TIME-WAIT's
-// 2·MSL, an orphaned FIN-WAIT-2's timeout) — what each does when it fires, and arming them for the states
+// 2·MSL, an orphaned FIN-WAIT-2's timeout), and the loss recovery's own (RACK-TLP's reorder timer and tail
+// loss probe, RFC 8985) — what each does when it fires, and arming them for the states
 // that need them. Call order: scheduler → a PCB's deadline → timers → the PCB's output pass (TcpContext.kick).
 
 import { Err } from "../core/errors.js";
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import type { TcpContext } from "./context.js";
 import type { TcpPcb } from "./pcb.js";
+import { beginRecovery } from "./ack.js";
 import { lossRecovery } from "./recovery/index.js";
 import { TcpState } from "./state.js";
 
@@ -16,6 +18,7 @@ export function makeDeadlines(tcp: TcpContext, pcb: TcpPcb): void {
   pcb.ackDeadline = new Deadline(() => onDelayedAck(tcp, pcb), "tcp delack");
   pcb.keepAliveDeadline = new Deadline((now) => onKeepAlive(tcp, pcb, now), "tcp keepalive");
   pcb.closeDeadline = new Deadline(() => onCloseTimeout(tcp, pcb), "tcp close");
+  pcb.recoveryDeadline = new Deadline((now) => onRecoveryDeadline(tcp, pcb, now), "tcp recovery");
 }
 
 /** Disarms every deadline of a PCB leaving the layer. */
@@ -24,6 +27,7 @@ export function cancelDeadlines(scheduler: Scheduler, pcb: TcpPcb): void {
   scheduler.cancel(pcb.ackDeadline);
   scheduler.cancel(pcb.keepAliveDeadline);
   scheduler.cancel(pcb.closeDeadline);
+  scheduler.cancel(pcb.recoveryDeadline);
 }
 
 /** Entering TIME-WAIT: nothing is left to retransmit, acknowledge late or keep alive; 2·MSL (RFC 9293 §3.4.2). */
@@ -32,6 +36,7 @@ export function startTimeWait(tcp: TcpContext, pcb: TcpPcb): void {
   s.cancel(pcb.rtxDeadline);
   s.cancel(pcb.ackDeadline);
   s.cancel(pcb.keepAliveDeadline);
+  s.cancel(pcb.recoveryDeadline);
   s.after(pcb.closeDeadline, 2 * tcp.config.mslMs);
 }
 
@@ -47,6 +52,13 @@ export function startKeepAlive(tcp: TcpContext, pcb: TcpPcb, nowMs: number): voi
 
 function onRtxDeadline(tcp: TcpContext, pcb: TcpPcb, nowMs: number): void {
   onRetransmitTimeout(tcp, pcb, nowMs);
+  if (!pcb.freed) tcp.kick(pcb);
+}
+
+/** The loss recovery's deadline (RFC 8985 §6.3 reorder timer, §7.3 probe); lost segments begin recovery. */
+function onRecoveryDeadline(tcp: TcpContext, pcb: TcpPcb, nowMs: number): void {
+  if (!pcb.isSynchronized || pcb.state === TcpState.TIME_WAIT) return;
+  if (lossRecovery(pcb).onTimer?.(tcp.output, pcb, nowMs) === true && !pcb.inRecovery) beginRecovery(tcp, pcb, nowMs);
   if (!pcb.freed) tcp.kick(pcb);
 }
 
@@ -103,6 +115,8 @@ function onRetransmitTimeout(tcp: TcpContext, pcb: TcpPcb, nowMs: number): void 
     tcp.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);
     return;
   }
+  // RFC 8985 §7.2: a tail loss probe due now takes the timeout's place.
+  if (lossRecovery(pcb).preemptRto?.(tcp.output, pcb, nowMs) === true) return;
   tcp.stats.rtoFired++;
   if (pcb.state === TcpState.SYN_SENT || pcb.state === TcpState.SYN_RECEIVED) {
     if (pcb.synCount > cfg.maxSynRetries) {
@@ -148,5 +162,6 @@ function onRetransmitTimeout(tcp: TcpContext, pcb: TcpPcb, nowMs: number): void 
   pcb.sndNxt = pcb.sndUna;
   pcb.highRxt = pcb.sndUna;
   tcp.scheduler.set(pcb.rtxDeadline, nowMs + pcb.rtt.currentRtoMs);
+  lossRecovery(pcb).onRto?.(tcp.output, pcb, nowMs);
   if (isWindowClosed) tcp.output.sendProbe(pcb, nowMs);
 }

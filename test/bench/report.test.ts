@@ -55,6 +55,7 @@ function tcpRates(): TcpRates {
     boardTcpStats: { txRetransmits: 0, resetsReceived: 6 },
     boardUdpStats: { rxDatagrams: 40, txDatagrams: 40 },
     timeWaitBuckets: 1024,
+    boardMemory: { connections: 1000, rssBeforeBytes: 100 << 20, rssHeldBytes: 104 << 20, rssPerConnectionBytes: 4194.304, ringStoreBytes: 0 },
     notes: ["Linux (veth, offloads off): not measured, ethtool is not installed (it turns the veth's offloads off)"],
   };
 }
@@ -124,6 +125,7 @@ describe("the JSON report", () => {
     expect(tcp.boardTcpStats).toEqual({ txRetransmits: 0, resetsReceived: 6 });
     expect(tcp.boardUdpStats).toEqual({ rxDatagrams: 40, txDatagrams: 40 });
     expect(tcp.timeWaitBuckets).toBe(1024);
+    expect(tcp.boardMemory).toEqual({ connections: 1000, rssBeforeBytes: 100 << 20, rssHeldBytes: 104 << 20, rssPerConnectionBytes: 4194.304, ringStoreBytes: 0 });
     expect(tcp.notes).toEqual([expect.stringContaining("ethtool")]);
   });
 

@@ -1,7 +1,8 @@
 // The bench's C helpers on loopback inside a namespace this file creates (and removes): tcpclient keeps its
 // one-line "ok …" output without TCPCLIENT_INTERVAL_MS and prints rising "t=… bytes=…" lines with it (which
 // tcpRate.ts's parser turns into the plot's points); tcpserve answers UDP echo on port 7 (tcpclient udpecho),
-// and counts it on exit. Runs are 0.3 s each.
+// and counts it on exit; tcpclient hold holds idle connections (the bench's RSS per connection).
+// Runs are 0.3 s each (hold: 1 s).
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -87,6 +88,13 @@ describe.runIf(run)("tcpclient and tcpserve (bench/c)", () => {
     const r = await client(["recv", "127.0.0.1", "19", "0.3"], { TCPCLIENT_INTERVAL_MS: "0" });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
+  });
+
+  it("hold opens TCPCLIENT_HOLD idle connections, says ready once all are up, and closes them after the run", async () => {
+    const r = await client(["hold", "127.0.0.1", "7", "1"], { TCPCLIENT_HOLD: "100" });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ready held=100\nok mode=hold ops=100 bytes=0 seconds=[\d.]+ cpu=[\d.]+\n$/);
+    expect((await client(["hold", "127.0.0.1", "7", "1"], { TCPCLIENT_HOLD: "1001" })).code).toBe(2);
   });
 
   it("tcpserve answers UDP echo on port 7 and counts the datagrams on exit", async () => {

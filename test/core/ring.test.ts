@@ -2,11 +2,14 @@
 // check and the wrap at the end of the backing store (which is the capacity rounded up to a power of two, so
 // capacities that are not powers of two wrap before they fill); then the receive pattern — out-of-order bytes
 // parked beyond the tail with writeAt survive reads and become readable with commit; last, random operation
-// sequences against a reference model made of plain arrays.
+// sequences against a reference model made of plain arrays. Then the store apart from the capacity: none
+// until the first byte, doubling as bytes must be stored (readable and parked bytes kept in order across the
+// wrap), never beyond the capacity's power of two, shrunk by compact and given back by release; the model
+// runs again with tiny first stores so that every sequence grows and shrinks the store.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ByteRing } from "../../src/core/ring.js";
+import { ByteRing, HEAP_STORAGE, MIN_RING_STORAGE, type RingStorage } from "../../src/core/ring.js";
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
 const range = (from: number, count: number): Uint8Array => Uint8Array.from({ length: count }, (_, i) => (from + i) & 0xff);
@@ -215,7 +218,9 @@ type Op =
   | { op: "commit"; n: number }
   | { op: "byteAt"; at: number }
   | { op: "indexOf"; value: number; from: number }
-  | { op: "clear" };
+  | { op: "clear" }
+  | { op: "compact" }
+  | { op: "release" };
 
 class RingModel {
   readable: (number | null)[] = [];
@@ -275,6 +280,8 @@ function opArb(capacity: number): fc.Arbitrary<Op> {
     { weight: 1, arbitrary: fc.record({ op: fc.constant("byteAt" as const), at: fc.nat({ max: capacity }) }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant("indexOf" as const), value: fc.nat({ max: 255 }), from: fc.nat({ max: capacity + 1 }) }) },
     { weight: 1, arbitrary: fc.constant({ op: "clear" as const }) },
+    { weight: 2, arbitrary: fc.constant({ op: "compact" as const }) },
+    { weight: 1, arbitrary: fc.constant({ op: "release" as const }) },
   );
 }
 
@@ -332,24 +339,45 @@ function step(ring: ByteRing, model: RingModel, o: Op): void {
       break;
     }
     case "clear":
-      ring.clear();
+    case "release":
+      if (o.op === "clear") ring.clear();
+      else {
+        ring.release();
+        expect(ring.storageBytes).toBe(0);
+      }
       model.readable = [];
       model.parked = new Map();
       break;
+    case "compact":
+      // Changes nothing the ring reports: readable and parked bytes stay (the model checks them later).
+      ring.compact();
+      break;
   }
   expect([ring.length, ring.free]).toEqual([model.readable.length, model.free]);
+  // The store: none or a power of two, no larger than the capacity's, holding at least the readable bytes.
+  const store = ring.storageBytes;
+  expect(store === 0 || (store & (store - 1)) === 0).toBe(true);
+  expect(store).toBeLessThanOrEqual(pow2AtLeast(model.capacity));
+  expect(store).toBeGreaterThanOrEqual(model.readable.length);
+}
+
+function pow2AtLeast(n: number): number {
+  let size = 1;
+  while (size < n) size *= 2;
+  return size;
 }
 
 describe("ByteRing against a model", () => {
   // Powers of two and not, so that the wrap falls at the capacity and before it.
   const capacities = fc.constantFrom(1, 2, 3, 5, 8, 12, 16, 31);
 
-  it("agrees with the model on every operation sequence", () => {
+  it("agrees with the model on every operation sequence, whatever its first store", () => {
     fc.assert(
       fc.property(
         capacities.chain((capacity) => fc.tuple(fc.constant(capacity), fc.array(opArb(capacity), { maxLength: 60 }))),
-        ([capacity, ops]) => {
-          const ring = new ByteRing(capacity);
+        fc.constantFrom(1, 2, 4, MIN_RING_STORAGE),
+        ([capacity, ops], minStorage) => {
+          const ring = new ByteRing(capacity, HEAP_STORAGE, minStorage);
           const model = new RingModel(capacity);
           for (const o of ops) step(ring, model, o);
           sameKnown(contents(ring), model.readable);
@@ -368,8 +396,9 @@ describe("ByteRing against a model", () => {
         fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 12 }),
         fc.infiniteStream(fc.nat({ max: 1000 })),
         fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 40 }),
-        (capacity, sizes, order, reads) => {
-          const ring = new ByteRing(capacity);
+        fc.constantFrom(1, 4, MIN_RING_STORAGE),
+        (capacity, sizes, order, reads, minStorage) => {
+          const ring = new ByteRing(capacity, HEAP_STORAGE, minStorage);
           const total = sizes.reduce((a, b) => a + b, 0);
           const stream = range(0, total);
           const segments = sizes.map((size, i) => ({ start: sizes.slice(0, i).reduce((a, b) => a + b, 0), size }));
@@ -409,5 +438,113 @@ describe("ByteRing against a model", () => {
       ),
       { seed: 0xbead, numRuns: 500 },
     );
+  });
+});
+
+/** A RingStorage that counts what is out, and hands out stores filled with junk (as a pool's reused ones are). */
+class CountingStorage implements RingStorage {
+  out = 0;
+  takes: number[] = [];
+  gives: number[] = [];
+  take(size: number): Uint8Array {
+    this.out += size;
+    this.takes.push(size);
+    return new Uint8Array(size).fill(0xee);
+  }
+  give(buf: Uint8Array): void {
+    this.out -= buf.length;
+    this.gives.push(buf.length);
+  }
+}
+
+describe("ByteRing store, apart from its capacity", () => {
+  it("holds no store until the first byte, then the smallest first store", () => {
+    const storage = new CountingStorage();
+    const ring = new ByteRing(256 * 1024, storage);
+    expect([ring.capacity, ring.free, ring.storageBytes]).toEqual([256 * 1024, 256 * 1024, 0]);
+    expect(ring.read(new Uint8Array(4), 0, 4)).toBe(0);
+    ring.compact();
+    expect(storage.takes).toEqual([]);
+    ring.write(bytes(1), 0, 1);
+    expect(ring.storageBytes).toBe(MIN_RING_STORAGE);
+    expect(storage.takes).toEqual([MIN_RING_STORAGE]);
+  });
+
+  it("doubles as bytes are written, up to the capacity's power of two, every byte in order across the wrap", () => {
+    const storage = new CountingStorage();
+    const ring = new ByteRing(100, storage, 8);
+    emptyAt(ring, 6); // head at 6 of an 8-byte store: the next bytes wrap
+    ring.write(range(0, 5), 0, 5);
+    expect(ring.storageBytes).toBe(8);
+    ring.write(range(5, 10), 0, 10); // 15 bytes: 16
+    expect(ring.storageBytes).toBe(16);
+    ring.write(range(15, 40), 0, 40); // 55 bytes: 64
+    expect(ring.storageBytes).toBe(64);
+    expect(ring.write(range(55, 100), 0, 100)).toBe(45); // the limit is the capacity, the store 128
+    expect([ring.storageBytes, ring.free]).toEqual([128, 0]);
+    expect(contents(ring)).toEqual([...range(0, 100)]);
+    expect(storage.takes).toEqual([8, 16, 64, 128]);
+    expect(storage.gives).toEqual([8, 16, 64]);
+  });
+
+  it("grows for bytes parked beyond the tail and keeps them, readable once the gap fills", () => {
+    const ring = new ByteRing(64, HEAP_STORAGE, 4);
+    emptyAt(ring, 3);
+    ring.write(bytes(1, 2), 0, 2);
+    ring.writeAt(20, range(100, 5), 0, 5); // 27 bytes from the head: a 32-byte store
+    expect(ring.storageBytes).toBe(32);
+    ring.write(range(3, 20), 0, 20);
+    ring.commit(5);
+    expect(contents(ring)).toEqual([1, 2, ...range(3, 20), ...range(100, 5)]);
+  });
+
+  it("compact gives an empty ring's store back, and shrinks a full one to what it keeps", () => {
+    const storage = new CountingStorage();
+    const ring = new ByteRing(1024, storage, 16);
+    ring.write(range(0, 600), 0, 600);
+    expect(ring.storageBytes).toBe(1024);
+    ring.discard(590); // 10 bytes left, the head near the end of the store
+    ring.writeAt(5, bytes(7, 8), 0, 2); // parked: 17 bytes kept from the head
+    ring.compact();
+    expect(ring.storageBytes).toBe(32);
+    ring.write(range(100, 5), 0, 5);
+    ring.commit(2);
+    expect(contents(ring)).toEqual([...range(590, 10), ...range(100, 5), 7, 8]);
+    ring.read(new Uint8Array(17), 0, 17);
+    ring.compact();
+    expect([ring.storageBytes, storage.out]).toEqual([0, 0]);
+    ring.write(bytes(9), 0, 1); // and grows again from the first size
+    expect([ring.storageBytes, ...contents(ring)]).toEqual([16, 9]);
+  });
+
+  it("compact keeps the store that parked bytes need even when nothing is readable", () => {
+    const ring = new ByteRing(64, HEAP_STORAGE, 4);
+    ring.writeAt(10, bytes(5), 0, 1);
+    ring.compact();
+    expect(ring.storageBytes).toBe(16);
+    ring.write(range(0, 10), 0, 10);
+    ring.commit(1);
+    expect(contents(ring)).toEqual([...range(0, 10), 5]);
+  });
+
+  it("release empties the ring and gives its store back; clear keeps the store", () => {
+    const storage = new CountingStorage();
+    const ring = new ByteRing(64, storage, 16);
+    ring.write(range(0, 30), 0, 30);
+    ring.clear();
+    expect([ring.length, ring.storageBytes]).toEqual([0, 32]);
+    ring.write(range(0, 3), 0, 3);
+    ring.release();
+    expect([ring.length, ring.free, ring.storageBytes, storage.out]).toEqual([0, 64, 0, 0]);
+    ring.release(); // twice is harmless
+    expect(storage.gives).toEqual([32]);
+  });
+
+  it("never reads junk a reused store held", () => {
+    const ring = new ByteRing(64, new CountingStorage(), 8); // stores come filled with 0xee
+    ring.write(bytes(1, 2, 3), 0, 3);
+    expect(ring.indexOf(0xee)).toBe(-1);
+    ring.writeAt(40, bytes(4), 0, 1); // grows to 64: the gap is junk, and stays unreadable
+    expect(contents(ring)).toEqual([1, 2, 3]);
   });
 });

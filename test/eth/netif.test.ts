@@ -145,6 +145,28 @@ describe("ARP input (RFC 826)", () => {
     expect(wire.take()).toEqual([]);
   });
 
+  it("neither learns nor answers a sender no neighbour can be: loopback, 0/8, group or broadcast addresses", () => {
+    start();
+    const groupMac = Uint8Array.from([0x01, 0x00, 0x5e, 0x00, 0x00, 0x01]);
+    const senders: [Uint8Array, number][] = [
+      [MAC_A, parseIpv4("127.0.0.1")],
+      [MAC_A, parseIpv4("0.0.0.9")],
+      [MAC_A, parseIpv4("224.0.0.5")],
+      [MAC_A, 0xffffffff],
+      [MAC_A, parseIpv4("10.0.0.255")],
+      [groupMac, IP_A],
+      [MAC_BCAST, IP_A],
+    ];
+    for (const [mac, ip] of senders) wire.inject(arpFrame(MAC_BCAST, MAC_A, ArpOp.REQUEST, mac, ip, MAC_ZERO, IP_B));
+    expect(netif.stats.arpDropBadSender).toBe(senders.length);
+    expect(netif.neighbors.size).toBe(0);
+    expect(wire.take()).toEqual([]);
+    // An ordinary request still gets its answer.
+    wire.inject(arpFrame(MAC_BCAST, MAC_A, ArpOp.REQUEST, MAC_A, IP_A, MAC_ZERO, IP_B));
+    expect(wire.take()).toHaveLength(1);
+    expect(netif.neighbors.size).toBe(1);
+  });
+
   it("counts other opcodes, merging their sender but never answering (RFC 826 merges before the opcode)", () => {
     start();
     netif.neighbors.learn(IP_A, MAC_C, wire.now);

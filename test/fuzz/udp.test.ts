@@ -347,8 +347,10 @@ const datagramStep: fc.Arbitrary<DatagramStep> = fc.record({
 
 /** The datagram's fate by the model: how the IP layer classifies it, or null when UDP never sees it. */
 function modelCast(s: DatagramStep): Cast | null {
-  // RFC 1122 §3.2.1.3: broadcast and multicast sources are discarded by IP.
+  // RFC 1122 §3.2.1.3: broadcast and multicast sources are discarded by IP, and 0.0.0.0 is accepted only
+  // toward the limited broadcast (a host learning its address, DHCP).
   if (s.src === 0xffffffff || s.src === DIRECTED_BCAST || isMulticast(s.src)) return null;
+  if (s.src === 0 && s.dst !== 0xffffffff) return null;
   if (s.dst === STACK_IP) return "unicast";
   if (s.dst === 0xffffffff || s.dst === DIRECTED_BCAST) return "broadcast";
   if (s.dst === GROUP || s.dst === ALL_HOSTS) return "multicast";

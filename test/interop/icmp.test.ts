@@ -42,6 +42,50 @@ describe.runIf(run)("ICMP echo from the Linux kernel", () => {
     expect(b.board.stack.ip.stats.txFragments - txFragmentsBefore).toBeGreaterThanOrEqual(3 * perReply);
   });
 
+  it("returns a Record Route option with its own address (ping -R) and timestamps (ping -T tsonly)", async () => {
+    const b = board();
+    const rr = await runInNetns(b.ns, ["ping", "-R", "-c", "1", "-W", "2", b.boardIp], 10_000);
+    expect(parsePingSummary(rr.stdout)).toEqual({ transmitted: 1, received: 1, lossPercent: 0 });
+    // iputils prints the recorded route under the reply, "RR: \t<kernel side>\n\t<board>\n\t<kernel side>":
+    // the kernel records itself on the way out and back in, the board in between.
+    const kernelIp = b.boardIp.replace(/\.2$/, ".1");
+    expect(rr.stdout).toContain(`RR: \t${kernelIp}\n\t${b.boardIp}\n\t${kernelIp}\n`);
+    const ts = await runInNetns(b.ns, ["ping", "-T", "tsonly", "-c", "1", "-W", "2", b.boardIp], 10_000);
+    expect(parsePingSummary(ts.stdout)).toEqual({ transmitted: 1, received: 1, lossPercent: 0 });
+    // "TS: \t<ms since midnight> absolute": the board's stamp is there.
+    expect(ts.stdout).toMatch(/TS:\s+\d+ absolute/);
+  });
+
+  it("answers an ICMP timestamp request with a timestamp reply (as Linux)", async () => {
+    const b = board();
+    const before = b.board.stack.icmp.stats.txTimestampReplies;
+    const py = [
+      "import socket, struct, time",
+      "s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)",
+      "s.settimeout(2)",
+      "def csum(b):",
+      "    t = sum(struct.unpack('!%dH' % (len(b) // 2), b))",
+      "    t = (t >> 16) + (t & 0xffff); t += t >> 16",
+      "    return ~t & 0xffff",
+      "m = struct.pack('!BBHHHIII', 13, 0, 0, 0x77, 1, 12345, 0, 0)",
+      "m = m[:2] + struct.pack('!H', csum(m)) + m[4:]",
+      `s.sendto(m, ('${b.boardIp}', 0))`,
+      "while True:",
+      "    d, a = s.recvfrom(2048)",
+      "    icmp = d[(d[0] & 15) * 4:]",
+      "    if icmp[0] == 14:",
+      "        print('reply', *struct.unpack('!HHIII', icmp[4:20]))",
+      "        break",
+    ].join("\n");
+    const r = await runInNetns(b.ns, ["python3", "-c", py], 10_000);
+    expect(r.stderr).toBe("");
+    const [, id, seq, originate, receive, transmit] = r.stdout.trim().split(" ").map(Number);
+    expect([id, seq, originate]).toEqual([0x77, 1, 12345]);
+    expect(receive).toBe(transmit);
+    expect(receive).toBeLessThan(86_400_000);
+    expect(b.board.stack.icmp.stats.txTimestampReplies - before).toBe(1);
+  });
+
   it("survives a 2000-packet flood ping with no loss", async () => {
     const b = board();
     const r = await runInNetns(b.ns, ["ping", "-f", "-c", "2000", "-W", "1", b.boardIp], 20_000);

@@ -5,6 +5,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { Err } from "../../src/core/errors.js";
+import { checksum as checksumOf } from "../../src/core/checksum.js";
 import { parseIpv4 } from "../../src/core/addr.js";
 import { EtherType } from "../../src/eth/ethernet.js";
 import { IpCast, IpRx, type IcmpErrorInfo, type IpProtocolHandler } from "../../src/ip/ip.js";
@@ -105,6 +106,125 @@ describe("echo", () => {
   });
 });
 
+describe("echo with Record Route and Timestamp options (RFC 1122 §3.2.2.6)", () => {
+  const dayMs = 37_000_123;
+  const utcMs = (): number => 19_000 * 86_400_000 + dayMs;
+  const request = icmp(IcmpType.ECHO_REQUEST, 0, 0x0042_0001, Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]));
+  /** The reply's IP options and ICMP message. */
+  function reply(): { options: number[]; message: Uint8Array } {
+    const [frame, ...more] = wire.take();
+    expect(more).toEqual([]);
+    const ip = (frame as Uint8Array).subarray(14);
+    const headerLength = ((ip[0] as number) & 0xf) * 4;
+    expect(checksumOf(ip, 0, headerLength)).toBe(0);
+    const message = ip.subarray(headerLength);
+    expect(checksumOf(message, 0, message.length)).toBe(0);
+    return { options: [...ip.subarray(20, headerLength)], message };
+  }
+  const ourIp = [10, 0, 0, 2];
+  const stamp = [(dayMs >>> 24) & 0xff, (dayMs >>> 16) & 0xff, (dayMs >>> 8) & 0xff, dayMs & 0xff];
+
+  it("records our address in a Record Route option (ping -R) and returns it with the data", () => {
+    start({ icmp: { utcMs } });
+    // RR with room for 9 addresses, pointer 4 (empty), then EOL padding: 39 + 1 bytes.
+    const rr = new Uint8Array(40);
+    rr.set([7, 39, 4]);
+    wire.inject(ether(MAC_B, MAC_A, EtherType.IPV4, ipv4({ src: IP_A, dst: IP_B, protocol: IpProto.ICMP, payload: request, options: rr })));
+    const r = reply();
+    const expected = new Array<number>(40).fill(0);
+    expected.splice(0, 7, 7, 39, 8, ...ourIp);
+    expect(r.options).toEqual(expected);
+    expect(r.message[0]).toBe(IcmpType.ECHO_REPLY);
+    expect([...r.message.subarray(8)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it("stamps a Timestamp option: timestamps only, with our address, and beside a prespecified address of ours", () => {
+    start({ icmp: { utcMs } });
+    const ts = Uint8Array.from([
+      68, 12, 5, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, // flag 0, two slots
+      68, 12, 5, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, // flag 1, one (address, time) pair
+      68, 12, 5, 0x03, ...ourIp, 0, 0, 0, 0, // flag 3, our address named
+    ]);
+    wire.inject(ether(MAC_B, MAC_A, EtherType.IPV4, ipv4({ src: IP_A, dst: IP_B, protocol: IpProto.ICMP, payload: request, options: ts })));
+    expect(reply().options).toEqual([
+      68, 12, 9, 0x00, ...stamp, 0, 0, 0, 0,
+      68, 12, 13, 0x01, ...ourIp, ...stamp,
+      68, 12, 13, 0x03, ...ourIp, ...stamp,
+    ]);
+  });
+
+  it("counts an overflow in a full Timestamp option, leaves a full Record Route alone and drops other options", () => {
+    start({ icmp: { utcMs } });
+    const options = Uint8Array.from([
+      1, // NOP (not returned)
+      7, 7, 8, 9, 9, 9, 9, // RR, full
+      68, 8, 9, 0x20, 1, 1, 1, 1, // TS flag 0, full, overflow 2
+      148, 4, 0, 0, // Router Alert (RFC 2113): not returned
+    ]);
+    wire.inject(ether(MAC_B, MAC_A, EtherType.IPV4, ipv4({ src: IP_A, dst: IP_B, protocol: IpProto.ICMP, payload: request, options })));
+    expect(reply().options).toEqual([7, 7, 8, 9, 9, 9, 9, 68, 8, 9, 0x30, 1, 1, 1, 1, 0]);
+  });
+
+  it("answers without options when they would not fit the frame with the data", () => {
+    start({ icmp: { utcMs } });
+    const big = icmp(IcmpType.ECHO_REQUEST, 0, 0x0042_0002, new Uint8Array(1500 - 20 - 8));
+    const rr = new Uint8Array(40);
+    rr.set([7, 39, 4]);
+    // A reassembled 1540-byte request, handed to IP whole.
+    const whole = ipv4({ src: IP_A, dst: IP_B, protocol: IpProto.ICMP, payload: big, options: rr });
+    stack.ip.ipv4Input(whole, 0, whole.length, 0, wire.now);
+    wire.advance(0);
+    const frames = wire.take();
+    expect(frames.length).toBeGreaterThan(0);
+    // Each piece has a plain 20-byte header: the reply (fragmented) carries no options.
+    for (const f of frames) expect((f[14] as number) & 0xf).toBe(5);
+    expect(stack.icmp.stats.txEchoReplies).toBe(1);
+  });
+});
+
+describe("timestamp (RFC 792)", () => {
+  // 10:20:30.456 UT on some day, as the stack's time of day.
+  const dayMs = ((10 * 60 + 20) * 60 + 30) * 1000 + 456;
+  const utcMs = (): number => 20_000 * 86_400_000 + dayMs;
+  const request = (data: Uint8Array): Uint8Array => icmp(IcmpType.TIMESTAMP_REQUEST, 0, 0x1234_0007, data);
+  const originate = Uint8Array.from([0x01, 0x02, 0x03, 0x04]);
+
+  it("answers with the request's id, sequence and originate time, and our receive and transmit time", () => {
+    start({ icmp: { utcMs } });
+    wire.inject(icmpFrame(request(concat(originate, new Uint8Array(8)))));
+    const [frame, ...more] = wire.take();
+    expect(more).toEqual([]);
+    const ip = (frame as Uint8Array).subarray(14);
+    const message = ip.subarray(((ip[0] as number) & 0xf) * 4);
+    const v = new DataView(message.buffer, message.byteOffset, message.byteLength);
+    expect(message.length).toBe(20);
+    expect([message[0], message[1]]).toEqual([IcmpType.TIMESTAMP_REPLY, 0]);
+    expect(v.getUint32(4)).toBe(0x1234_0007);
+    expect([...message.subarray(8, 12)]).toEqual([...originate]);
+    expect([v.getUint32(12), v.getUint32(16)]).toEqual([dayMs, dayMs]);
+    // The ICMP checksum covers the whole message.
+    expect(checksumOf(message, 0, message.length)).toBe(0);
+    expect(stack.icmp.stats).toMatchObject({ rxTimestampRequests: 1, txTimestampReplies: 1 });
+  });
+
+  it("says it has no time of day with the high-order bit (utcMs null)", () => {
+    start({ icmp: { utcMs: null } });
+    wire.inject(icmpFrame(request(concat(originate, new Uint8Array(8)))));
+    const message = (wire.take()[0] as Uint8Array).subarray(14 + 20);
+    expect((message[12] as number) & 0x80).toBe(0x80);
+  });
+
+  it("answers a request that carries only the originate time, as Linux does; drops a shorter one and broadcasts", () => {
+    start({ icmp: { utcMs } });
+    wire.inject(icmpFrame(request(originate)));
+    expect(wire.take().map((f) => f.length)).toEqual([14 + 20 + 20]);
+    wire.inject(icmpFrame(request(Uint8Array.from([1, 2]))));
+    wire.inject(icmpFrame(request(concat(originate, new Uint8Array(8))), parseIpv4("10.0.0.255"), MAC_BCAST));
+    expect(wire.take()).toEqual([]);
+    expect(stack.icmp.stats).toMatchObject({ rxTimestampRequests: 3, txTimestampReplies: 1, dropTruncated: 1, dropBroadcastTimestamp: 1 });
+  });
+});
+
 describe("input drops", () => {
   it("counts a bad checksum", () => {
     start();
@@ -121,9 +241,10 @@ describe("input drops", () => {
     expect(stack.icmp.stats.dropTruncated).toBe(1);
   });
 
-  it("ignores redirects, source quench and unknown types, counting them", () => {
+  it("ignores redirects, source quench, address mask requests and unknown types, counting them", () => {
     start();
-    for (const type of [IcmpType.REDIRECT, IcmpType.SOURCE_QUENCH, 13, 42]) wire.inject(icmpFrame(icmp(type, 0, 0, new Uint8Array(28))));
+    // 17: address mask request (RFC 950), which Linux no longer answers either.
+    for (const type of [IcmpType.REDIRECT, IcmpType.SOURCE_QUENCH, 17, 42]) wire.inject(icmpFrame(icmp(type, 0, 0, new Uint8Array(28))));
     expect(stack.icmp.stats.rxIgnored).toBe(4);
     expect(wire.take()).toEqual([]);
   });

@@ -79,6 +79,11 @@ describe("input drop reasons", () => {
     ["dropBadSource", frameOf({ src: 0xffffffff })],
     ["dropBadSource", frameOf({ src: parseIpv4("224.0.0.1") })],
     ["dropBadSource", frameOf({ src: parseIpv4("10.0.0.255") })],
+    // RFC 1122 §3.2.1.3: loopback, "this network" and our own address never arrive from the wire.
+    ["dropBadSource", frameOf({ src: parseIpv4("127.0.0.1") })],
+    ["dropBadSource", frameOf({ src: parseIpv4("0.1.2.3") })],
+    ["dropBadSource", frameOf({ src: 0 })],
+    ["dropBadSource", frameOf({ src: IP_B })],
     ["dropNotForUs", frameOf({ dst: parseIpv4("10.0.0.7") })],
     ["dropNotForUs", frameOf({ dst: parseIpv4("10.0.1.255") }, MAC_BCAST)],
     ["dropNotForUs", frameOf({ dst: parseIpv4("239.1.2.3") }, MAC_BCAST)],

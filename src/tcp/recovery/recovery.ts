@@ -2,7 +2,9 @@
 // §3.2) with NewReno's partial ACKs (RFC 6582) or SACK's scoreboard (RFC 6675). What they share — counting
 // duplicate ACKs, the recovery point (RFC 6582 §3.2 step 2), leaving on a full ACK or a timeout — stays in
 // tcp/ack and tcp/timers. Call order: tcp/ack → updateSack / isLost / onEnter / onDupAck / onPartialAck /
-// onExit; tcp/output → output() while in recovery. Chosen per connection in ./index.ts.
+// onExit; tcp/output → output() while in recovery. Chosen per connection in ./index.ts. RACK-TLP (RFC 8985)
+// detects loss by time rather than by counting, so it also takes the optional hooks: every ACK (onAck), its
+// own deadline (onTimer), the retransmission timer (preemptRto, onRto) and the end of each output pass.
 
 import type { TcpPcb } from "../pcb.js";
 import type { Seq } from "../seq.js";
@@ -19,9 +21,28 @@ export interface RecoveryTx {
   sendNewSegment(pcb: TcpPcb, nowMs: number): number;
   /** Restarts the retransmission timer at now + RTO (RFC 6298 §5.3). */
   restartRetransmitTimer(pcb: TcpPcb, nowMs: number): void;
+  /** Arms (or moves) the PCB's recovery deadline (RACK's reorder and probe timers); it calls onTimer. */
+  setRecoveryTimer(pcb: TcpPcb, atMs: number): void;
+  cancelRecoveryTimer(pcb: TcpPcb): void;
 }
 
-export type LossRecoveryName = "newreno" | "sack";
+export type LossRecoveryName = "newreno" | "sack" | "rack";
+
+/** One ACK as the optional onAck hook sees it; refilled per ACK by tcp/ack. */
+export interface AckSummary {
+  /** SND.UNA before this ACK, and the cumulative point after it. */
+  unaBefore: Seq;
+  ack: Seq;
+  /** The ACK's SACK blocks ([left, right) pairs in blocks[0..2*count)). */
+  blocks: Uint32Array;
+  count: number;
+  /** Its first block was a D-SACK (RFC 2883). */
+  dsack: boolean;
+  /** Its timestamp echo (RFC 7323), 0 when it carried none. */
+  tsEcr: number;
+  /** It carried data or a FIN. */
+  carriesData: boolean;
+}
 
 /**
  * One algorithm, shared by every connection that uses it: the state lives in the PCB's fields (dupAcks,
@@ -46,4 +67,17 @@ export interface LossRecovery {
   onExit(pcb: TcpPcb): void;
   /** The output pass while in recovery: sends what this algorithm sends next; whether anything went out. */
   output(tx: RecoveryTx, pcb: TcpPcb, nowMs: number): boolean;
+  /**
+   * After an ACK's cumulative and duplicate-ACK processing. True when segments are now deemed lost: outside
+   * recovery the caller then begins it (and calls onEnter).
+   */
+  onAck?(tx: RecoveryTx, pcb: TcpPcb, ack: AckSummary, nowMs: number): boolean;
+  /** The recovery deadline fired; true as for onAck. */
+  onTimer?(tx: RecoveryTx, pcb: TcpPcb, nowMs: number): boolean;
+  /** The retransmission timer fired: true when this algorithm handled it instead (no RTO). */
+  preemptRto?(tx: RecoveryTx, pcb: TcpPcb, nowMs: number): boolean;
+  /** A retransmission timeout happened (after the shared RTO handling). */
+  onRto?(tx: RecoveryTx, pcb: TcpPcb, nowMs: number): void;
+  /** The end of every output pass of a synchronized connection. */
+  afterOutput?(tx: RecoveryTx, pcb: TcpPcb, nowMs: number): void;
 }

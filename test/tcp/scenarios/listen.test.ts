@@ -54,6 +54,32 @@ describe.each(ISN_PAIRS)("listen ($name)", (isns) => {
     expect(s.read().length).toBe(200);
   });
 
+  it("a client synchronized on a cookie whose retransmitted SYN found room keeps its connection: the cookie's ACK wins over the new SYN-RECEIVED PCB", () => {
+    const s = script({ isns, tcp: { synBacklog: 1 } });
+    s.listening();
+    s.inject(0, { flags: "S", seq: 0, srcPort: 50000, options: { mss: 1460 } });
+    s.expectSent(0, { flags: "S.", dstPort: 50000 });
+    // The client's SYN gets a cookie; the SYN-ACK is slow, so the client retransmits its SYN.
+    s.inject(10, { flags: "S", seq: 0, options: { mss: 1460 } });
+    const cookieSynAck = s.next(10);
+    // Meanwhile the first connection completes and leaves the SYN queue.
+    s.inject(15, { flags: ".", seq: 1, ack: 1, srcPort: 50000 });
+    // The retransmitted SYN now finds room: an ordinary SYN-RECEIVED PCB with its own ISN.
+    s.inject(1010, { flags: "S", seq: 0, options: { mss: 1460 } });
+    const secondSynAck = s.next(1010);
+    expect(secondSynAck.flags).toBe("S.");
+    expect(secondSynAck.seqAbs).not.toBe(cookieSynAck.seqAbs);
+    // The client had taken the cookie SYN-ACK: it acknowledges the cookie and sends data.
+    s.rebaseOurIsn(cookieSynAck.seqAbs);
+    s.inject(1020, { flags: "P.", seq: 1, ack: 1, data: pattern(10) });
+    expect(s.stack.tcp.stats).toMatchObject({ synCookiesOverSynReceived: 1, synCookiesAccepted: 1, txResets: 0 });
+    s.accept(); // the first connection
+    const pcb = s.accept()!;
+    expect(pcb.remotePort).toBe(PEER_PORT);
+    expect(s.state(pcb)).toBe("ESTABLISHED");
+    expect(Array.from(s.read(1 << 20, pcb))).toEqual(Array.from(pattern(10)));
+  });
+
   it("RFC 4987 §3.6: an ACK carrying a forged cookie makes no connection: dropped shortly after cookies went out, then refused with a reset", () => {
     const s = script({ isns, tcp: { synBacklog: 1 } });
     s.listening();

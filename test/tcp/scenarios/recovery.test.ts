@@ -1,11 +1,14 @@
 // Scenarios: loss recovery without the timer — fast retransmit on three duplicate ACKs (RFC 5681 §3.2),
 // NewReno partial and full ACKs (RFC 6582 §3.2), and SACK-based recovery (RFC 6675 §5) driven by the
-// peer's SACK blocks. Both ISN pairs. Segments are 1460 bytes; cwnd starts at 10 segments (RFC 6928).
+// peer's SACK blocks (with RACK-TLP off: its scenarios are in rack.test.ts). Both ISN pairs. Segments are
+// 1460 bytes; cwnd starts at 10 segments (RFC 6928).
 
 import { describe, expect, it } from "vitest";
 import { ISN_PAIRS, scriptFixture, type TcpScript } from "../../helpers/tcpScript.js";
 
 const script = scriptFixture();
+/** The RFC 6675 DupThresh path (RACK-TLP, the default with SACK, is test/tcp/scenarios/rack.test.ts's). */
+const RFC6675 = { rack: false };
 const MSS = 1460;
 
 /** Writes `n` full segments at time t and expects them all on the wire (cwnd allows up to 10). */
@@ -114,7 +117,7 @@ describe.each(ISN_PAIRS)("recovery ($name)", (isns) => {
   });
 
   it("RFC 6675 §5: with SACK the hole the blocks point at is retransmitted", () => {
-    const s = script({ isns });
+    const s = script({ isns, tcp: RFC6675 });
     s.established({ peer: { mss: 1460, sackOk: true } });
     sendSegments(s, 5, 100);
     s.inject(200, { flags: ".", seq: 1, ack: at(1) });
@@ -130,7 +133,7 @@ describe.each(ISN_PAIRS)("recovery ($name)", (isns) => {
   });
 
   it("RFC 6675 §5 (4.3): entering recovery retransmits HighACK+1 at once, even when pipe exceeds cwnd", () => {
-    const s = script({ isns });
+    const s = script({ isns, tcp: RFC6675 });
     s.established({ peer: { mss: 1460, sackOk: true } });
     sendSegments(s, 10, 100);
     // Segment 0 is lost; segments 1, 2, 3 arrive. Seven segments still count as in the network (pipe
@@ -143,7 +146,7 @@ describe.each(ISN_PAIRS)("recovery ($name)", (isns) => {
   });
 
   it("RFC 6675 §5: two holes are both retransmitted as SACKs reveal them, lowest first", () => {
-    const s = script({ isns });
+    const s = script({ isns, tcp: RFC6675 });
     s.established({ peer: { mss: 1460, sackOk: true } });
     sendSegments(s, 8, 100);
     // Segments 1 and 3 lost.
