@@ -229,7 +229,8 @@ class socket:
 
     def sendto(self, data, addr):
         data = _buf(data)
-        if addr is self._from and not self._stream and len(data) <= 65507 and _post(_k.OP_SENDTO, self._sid, _uctypes.addressof(data) if data else 0, len(data)) >= 0:
+        # The very tuple recvfrom returned (never None, which is no address): posted, no wait for an answer.
+        if addr is not None and addr is self._from and not self._stream and len(data) <= 65507 and _post(_k.OP_SENDTO, self._sid, _uctypes.addressof(data) if data else 0, len(data)) >= 0:
             return len(data)
         host, port = _addr(addr)
         if len(data) > 65507:
