@@ -99,6 +99,21 @@ describe.runIf(tap)("board programs against CPython peers (walnut run, real TAP)
     expect((await board.finish()).code).toBe(3);
   });
 
+  it("socket calls allocate little in a heap collected only at the top level, and a script at the memory limit exits 1 with the reason", async () => {
+    const l = lab("10.71.30");
+    const { board, peer } = l.pair("memory_board.py", "memory_peer.py");
+    expect(await peer.next()).toBe("peer sent 8388608");
+    expect(await board.next()).toBe("recv got 4194304 allocated per byte at most 1.1: True");
+    expect(await board.next()).toBe("readinto got 4194304 allocated under 64 KiB: True");
+    expect(await peer.next()).toBe("peer got b''");
+    // Then the script allocates 4 KiB at a time until the interpreter's 2 GiB are used up.
+    const r = await board.finish();
+    expect(r.code).toBe(1);
+    const err = board.stderr.join("\n");
+    expect(err).toContain("MemoryError");
+    expect(err).toContain("2 GiB limit");
+  }, 120_000);
+
   it("a package beside the script imports; the traceback names the user's files, not the board's modules", async () => {
     const l = lab("10.71.5");
     const board = l.board(join("withpkg", "main.py"));

@@ -290,6 +290,8 @@ export type WorkerMessage =
   | { kind: "output"; stream: "stdout" | "stderr"; text: string }
   /** REPL: a piped line has been processed; the next may come. */
   | { kind: "ready" }
+  /** The interpreter's memory reached its limit (the script gets MemoryError; the main thread watches it end). */
+  | { kind: "memory-limit" }
   /** The script ended: `exitCode` 0 normally, sys.exit's code, 1 after an uncaught exception (its `traceback`). */
   | { kind: "done"; ok: boolean; traceback: string | null; exitCode: number };
 
@@ -330,3 +332,9 @@ export function watchMsFromEnv(name: string, defaultUs: number): number {
   const us = text === undefined || text === "" ? defaultUs : Number(text);
   return Number.isFinite(us) && us > 0 ? Math.min(us, 100_000) / 1000 : 0;
 }
+
+/** Said after a MemoryError at the interpreter's memory limit (docs/usocket.md, "Memory"). */
+export const HEAP_LIMIT_HINT =
+  "walnut: the interpreter's memory reached its 2 GiB limit. This MicroPython build (WebAssembly) frees garbage only\n" +
+  "  when a script returns to the top level, so a script that runs long keeps all it ever allocated; allocate less\n" +
+  "  per call (readinto into one buffer instead of recv, for example): see docs/usocket.md, \"Memory\".\n";

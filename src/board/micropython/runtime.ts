@@ -26,6 +26,7 @@ import {
   FRAMES,
   frameLayout,
   FrameSlot,
+  HEAP_LIMIT_HINT,
   Op,
   POST_LAYOUT,
   SHARED_BYTES,
@@ -396,6 +397,9 @@ const SENDS: ReadonlySet<number> = new Set([Op.SEND, Op.SENDALL, Op.SENDTO, Op.W
 /** fd 0 in a poll spec is the console (sockets number from 3). */
 const CONSOLE_FD = 0;
 
+/** How long a script at the memory limit has to end with its MemoryError before the worker is stopped. */
+const MEMORY_LIMIT_GRACE_MS = 5_000;
+
 class Bridge implements ScriptRun {
   readonly done: Promise<ScriptResult>;
   private readonly i32: Int32Array;
@@ -450,7 +454,11 @@ class Bridge implements ScriptRun {
         else if (m.kind === "post") this.drainPosts();
         else if (m.kind === "output") (m.stream === "stdout" ? out : err)(m.text);
         else if (m.kind === "ready") onReplReady();
-        else {
+        else if (m.kind === "memory-limit") {
+          // The script is getting its MemoryError; should the interpreter not get out of it (its own C code
+          // can fail too when nothing is left), the board ends as an uncaught MemoryError would end it.
+          setTimeout(() => finish({ ok: false, traceback: `MemoryError: the interpreter stopped at its memory limit\n${HEAP_LIMIT_HINT}`, exitCode: 1 }, false), MEMORY_LIMIT_GRACE_MS).unref();
+        } else {
           // Sends the script posted before it ended go out before its sockets are closed.
           this.drainPosts();
           finish({ ok: m.ok, traceback: m.traceback, exitCode: m.exitCode }, true);

@@ -15,6 +15,7 @@ import {
   frameLayout,
   Op,
   OP_ARGS,
+  HEAP_LIMIT_HINT,
   POST_LAYOUT,
   Slot,
   State,
@@ -46,7 +47,7 @@ interface WasmGlobal {
   };
 }
 interface MicroPython {
-  _module: { _mp_sched_keyboard_interrupt(): void };
+  _module: { _mp_sched_keyboard_interrupt(): void; _malloc(bytes: number): number; _free(ptr: number): void };
   runPython(code: string): unknown;
   registerJsModule(name: string, module: Record<string, unknown>): void;
   replInit(): void;
@@ -384,6 +385,7 @@ function stdinByte(): number | null {
 }
 
 async function main(): Promise<void> {
+  watchMemoryLimit();
   const mod = (await import(input.micropythonUrl)) as MicroPythonModule;
   const mp = await mod.loadMicroPython({
     heapsize: input.heapBytes,
@@ -393,6 +395,7 @@ async function main(): Promise<void> {
     linebuffer: false,
   });
   keyboardInterrupt = () => mp._module._mp_sched_keyboard_interrupt();
+  keepMemoryReserve(mp);
   mp.registerJsModule("_walnut", bridge);
   for (const [path, text] of Object.entries(input.files)) {
     const dir = path.slice(0, path.lastIndexOf("/"));
@@ -415,7 +418,7 @@ async function main(): Promise<void> {
     const target = script === null ? "None, None" : `${JSON.stringify(SCRIPT_PATH)}, ${JSON.stringify(script.path)}`;
     mp.runPython(`_walnutboot.run(${target})\n`);
     const o = outcome ?? { exitCode: 1, traceback: "walnut: the board's runner ended without a status\n" };
-    done = { kind: "done", ok: o.traceback === null, traceback: o.traceback, exitCode: o.exitCode };
+    done = { kind: "done", ok: o.traceback === null, traceback: withHeapHint(o.traceback), exitCode: o.exitCode };
   } catch (e) {
     const err = e as { name?: string; message?: string };
     const text = err.name === "PythonError" ? (err.message ?? String(e)) : `walnut: MicroPython failed: ${e instanceof Error ? e.message : String(e)}\n`;
@@ -423,6 +426,50 @@ async function main(): Promise<void> {
   }
   flushAll();
   port.postMessage(done);
+}
+
+/** C memory set aside at start and given back when the memory cannot grow any more (keepMemoryReserve). */
+const MEMORY_RESERVE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * At the memory limit the interpreter raises MemoryError in the script, but its own C code then needs
+ * memory too (passing values to JavaScript, the exception's way out of the script), and an allocation
+ * failing there has no handler to go to: the interpreter would spin forever. So some C memory is set
+ * aside at start and freed the moment the build reports that the memory cannot grow (its one message,
+ * on console.error), which lets the script end with its MemoryError and the board exit 1.
+ */
+function keepMemoryReserve(mp: MicroPython): void {
+  const reserve = mp._module._malloc(MEMORY_RESERVE_BYTES);
+  if (reserve !== 0) freeMemoryReserve = () => mp._module._free(reserve);
+}
+
+let freeMemoryReserve: (() => void) | null = null;
+const memoryLimit: WorkerMessage = { kind: "memory-limit" };
+
+/** Before the build is loaded (it binds console.error then): its "cannot grow" message frees the reserve. */
+function watchMemoryLimit(): void {
+  const consoleError = console.error.bind(console);
+  console.error = (...args: unknown[]): void => {
+    if (typeof args[0] === "string" && args[0].startsWith("Cannot enlarge memory")) {
+      const free = freeMemoryReserve;
+      freeMemoryReserve = null;
+      if (free !== null) {
+        free();
+        port.postMessage(memoryLimit);
+      }
+      return;
+    }
+    consoleError(...args);
+  };
+}
+
+/** The wasm memory limit of this MicroPython build; a MemoryError near it is the uncollected heap's. */
+const HEAP_LIMIT_BYTES = 2 ** 31;
+
+/** A MemoryError traceback gets the reason when the memory is at the limit (a real board would have collected). */
+function withHeapHint(traceback: string | null): string | null {
+  if (traceback === null || !traceback.includes("MemoryError")) return traceback;
+  return heap().byteLength >= HEAP_LIMIT_BYTES - 256 * 1024 * 1024 ? traceback + HEAP_LIMIT_HINT : traceback;
 }
 
 // ---- REPL (walnut repl) ----

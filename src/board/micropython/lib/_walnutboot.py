@@ -178,6 +178,9 @@ def _exists(p):
         return False
 
 
+_NO_MEMORY_TEXT = "Traceback (most recent call last):\n  (not shown: no memory left to format it)\nMemoryError: memory allocation failed\n"
+
+
 def run(path, name):
     """Runs the file at `path` (tracebacks call it `name`), or with path None boot.py then main.py from the
     board's flash. Tells the worker the exit status and the traceback of an uncaught exception."""
@@ -200,7 +203,12 @@ def run(path, name):
             return
         except BaseException as e:  # noqa: B036 — the board prints every uncaught exception, KeyboardInterrupt too
             status = 1
-            tb = traceback_text(e)
+            try:
+                tb = traceback_text(e)
+            except MemoryError:
+                # The heap is exhausted (this build collects only at the top level): formatting needs memory,
+                # and an exception escaping to the worker would hang the interpreter, so a text made at start.
+                tb = _NO_MEMORY_TEXT
             if shown != "boot.py":
                 break
             # A board prints boot.py's traceback and goes on to main.py.

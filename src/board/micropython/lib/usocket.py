@@ -138,35 +138,58 @@ def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
     return [(AF_INET, SOCK_STREAM, 0, host, (_w.string(), port))]
 
 
+# Read-ahead buffers (bytearray(_MAX) with its memoryview), lent to a socket while it holds bytes read
+# ahead and given back once they are taken: as many exist as sockets ever held read-ahead bytes at once.
+# This MicroPython build collects garbage only when a script returns to the top level (docs/usocket.md,
+# "Memory"), so nothing here allocates what it does not hand to the script.
+_spare = []
+
+
+def _lend():
+    if _spare:
+        return _spare.pop()
+    b = bytearray(_MAX)
+    return (b, memoryview(b))
+
+
 class socket:
     # TCP sockets read ahead: recv(n) asks the stack for up to a bridge call's worth and keeps what is
-    # beyond n here (_rb from offset _ro), so a recv(4096) loop crosses the bridge once per 64 KiB, not per
-    # 4 KiB. Every read method takes these bytes first, select.poll counts them as readable (_ahead), and a
-    # close with some left unread resets the connection, as the stack does for unread data (RFC 1122
-    # §4.2.2.13).
+    # beyond n in a lent buffer (_rb, bytes _ro.._rn), so a recv(4096) loop crosses the bridge once per
+    # 64 KiB, not per 4 KiB, and allocates only the bytes it returns. Every read method takes these bytes
+    # first, select.poll counts them as readable (_ahead), and a close with some left unread resets the
+    # connection, as the stack does for unread data (RFC 1122 §4.2.2.13).
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0, _sid=None):
         self._sid = _c(_k.OP_SOCKET, 0, _int(af), _int(type), _int(proto)) if _sid is None else _sid
         self._stream = _sid is not None or type == SOCK_STREAM
-        self._rb = b""
+        self._rb = None
         self._ro = 0
+        self._rn = 0
         # The last recvfrom's address tuple, kept while datagrams come from there: sendto to that very
         # object is a reply the worker may post (the stack keeps the address).
         self._from = None
 
     def _ahead(self):
-        return len(self._rb) - self._ro
+        return self._rn - self._ro
+
+    def _peek(self, n):
+        # Up to n read-ahead bytes, left in place.
+        ro = self._ro
+        return bytes(self._rb[1][ro : min(ro + n, self._rn)])
 
     def _take(self, n):
-        # Up to n read-ahead bytes (n < 0: all of them).
-        ro = self._ro
-        left = len(self._rb) - ro
-        if n < 0 or n >= left:
-            d = self._rb if ro == 0 else self._rb[ro:]
-            self._rb = b""
-            self._ro = 0
-            return d
-        self._ro = ro + n
-        return self._rb[ro : ro + n]
+        # Up to n read-ahead bytes (n < 0: all of them); the buffer goes back once empty.
+        d = self._peek(self._rn if n < 0 else n)
+        self._ro += len(d)
+        if self._ro == self._rn:
+            self._drop()
+        return d
+
+    def _drop(self):
+        if self._rb is not None:
+            _spare.append(self._rb)
+            self._rb = None
+        self._ro = 0
+        self._rn = 0
 
     def __repr__(self):
         return "<socket>"
@@ -183,8 +206,7 @@ class socket:
     def close(self):
         if self._ahead():
             # Unread data: an abortive close, as the stack would make it had the bytes stayed there.
-            self._rb = b""
-            self._ro = 0
+            self._drop()
             _cd(_k.OP_SETSOCKOPT, self._sid, _LINGER_ABORT, SOL_SOCKET, _k.SO_LINGER)
         if _post(_k.OP_CLOSE, self._sid, 0, 0) < 0:
             _c(_k.OP_CLOSE, self._sid)
@@ -246,16 +268,23 @@ class socket:
             raise ValueError("negative buffer size")
         if self._ahead():
             if f & MSG_PEEK:
-                return self._rb[self._ro : self._ro + n]
+                return self._peek(n)
             return self._take(n)
-        if n == 0 or f & MSG_PEEK:
+        if n == 0 or n >= _MAX or f & MSG_PEEK:
             return _rd(_k.OP_RECV, self._sid, n, f)
-        d = _rd(_k.OP_RECV, self._sid, _MAX, f)
-        if len(d) <= n:
+        k = _c(_k.OP_RECV, self._sid, _MAX, f)
+        if k < 0:
+            return None
+        if k <= n:
+            # All of it fits: straight into the bytes returned, as _rd does.
+            d = bytes(k)
+            if k:
+                _w.take(_uctypes.addressof(d), k)
             return d
-        self._rb = d
-        self._ro = n
-        return d[:n]
+        self._rb = _lend()
+        _w.take(_uctypes.addressof(self._rb[0]), k)
+        self._rn = k
+        return self._take(n)
 
     def recvfrom(self, bufsize, flags=0):
         if self._ahead():
@@ -306,9 +335,13 @@ class socket:
         at = _uctypes.addressof(buf)
         got = 0
         if self._ahead():
-            d = self._take(n)
-            got = len(d)
-            buf[:got] = d
+            # From the read-ahead buffer to the caller's, no bytes object between.
+            ro = self._ro
+            got = min(n, self._rn - ro)
+            buf[:got] = self._rb[1][ro : ro + got]
+            self._ro = ro + got
+            if self._ro == self._rn:
+                self._drop()
         while got < n:
             want = min(n - got, _MAX)
             k = _c(_k.OP_READ, self._sid, want)
@@ -323,7 +356,7 @@ class socket:
 
     def readline(self):
         if self._ahead():
-            i = self._rb.find(b"\n", self._ro)
+            i = self._rb[0].find(b"\n", self._ro, self._rn)
             if i >= 0:
                 return self._take(i + 1 - self._ro)
             head = self._take(-1)
