@@ -100,7 +100,12 @@ export class Scheduler {
   runDue(nowMs: number, maxFires = Infinity): number {
     if (this.running) return 0;
     const first = this.heap[0];
-    if (first === undefined || first.at > nowMs) return 0;
+    if (first === undefined || first.at > nowMs) {
+      // Nothing due — but the host timer may just have fired a little early for this clock (setTimeout
+      // counts whole milliseconds): it must be armed again, or no deadline would ever fire.
+      this.armHost();
+      return 0;
+    }
     let fired = 0;
     this.running = true;
     try {

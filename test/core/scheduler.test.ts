@@ -204,4 +204,19 @@ describe("Scheduler", () => {
       { seed: 42, numRuns: 500 },
     );
   });
+
+  it("a host timer that fires before the clock reaches the deadline arms itself again", async () => {
+    // setTimeout counts whole milliseconds, the clock fractions: the host timer can run while the earliest
+    // deadline is still (just) in the future. Nothing fires then, and the timer must be armed again.
+    const clock = { t: 0, now(): number { return this.t; } };
+    const scheduler = new Scheduler(clock);
+    const fired: number[] = [];
+    scheduler.set(new Deadline((now) => fired.push(now), "early host timer"), 5);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(fired).toEqual([]); // the clock has not moved: not due yet
+    clock.t = 6;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(fired).toEqual([6]);
+    scheduler.stopHostTimer();
+  });
 });
