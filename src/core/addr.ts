@@ -60,6 +60,16 @@ export function isMulticastIpv4(addr: Ipv4Addr): boolean {
   return addr >>> 28 === 0xe;
 }
 
+/**
+ * Whether `addr` can be another host's own address on the wire (RFC 1122 §3.2.1.3): not {0, any}, not
+ * {127, any} (which "MUST NOT appear outside a host"), not multicast, not the limited broadcast. A subnet's
+ * directed broadcast and 0.0.0.0 itself are the callers' to judge (they depend on the netif and the use).
+ */
+export function isUnicastHostIpv4(addr: Ipv4Addr): boolean {
+  const first = addr >>> 24;
+  return first !== 0 && first !== 127 && !isMulticastIpv4(addr) && addr !== IPV4_BROADCAST;
+}
+
 export type MacAddr = Uint8Array;
 
 export const MAC_BROADCAST: MacAddr = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);

@@ -9,7 +9,7 @@ import type { Device, FrameReceiver } from "../link/device.js";
 import { toWireFrames, type DeviceOffloads, type FrameOffload } from "../link/offload.js";
 import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { makeCounters } from "../core/stats.js";
-import { IPV4_BROADCAST, isMulticastIpv4, MAC_BROADCAST, type MacAddr } from "../core/addr.js";
+import { IPV4_BROADCAST, isMulticastIpv4, isUnicastHostIpv4, MAC_BROADCAST, type MacAddr } from "../core/addr.js";
 import type { Random } from "../core/random.js";
 import { ETH, EtherType, EthernetView, writeEthernetHeader, writeMulticastMac } from "./ethernet.js";
 import { ARP, ArpCheck, ArpOp, ArpView, writeArp } from "./arp.js";
@@ -276,9 +276,7 @@ export class Netif implements FrameReceiver {
   private isPlausibleSender(senderIp: number, firstMacOctet: number): boolean {
     if ((firstMacOctet & 1) !== 0) return false;
     if (senderIp === 0) return true;
-    const first = senderIp >>> 24;
-    if (first === 0 || first === 127 || isMulticastIpv4(senderIp) || senderIp === IPV4_BROADCAST) return false;
-    return this.ip === 0 || senderIp !== this.directedBroadcast;
+    return isUnicastHostIpv4(senderIp) && (this.ip === 0 || senderIp !== this.directedBroadcast);
   }
 
   private arpInput(bytes: Uint8Array, offset: number, length: number): void {

@@ -10,7 +10,7 @@ import { Deadline, type Scheduler } from "../core/scheduler.js";
 import { makeCounters } from "../core/stats.js";
 import type { Random } from "../core/random.js";
 import { Err, type ErrCode } from "../core/errors.js";
-import { IPV4_BROADCAST, isMulticastIpv4 } from "../core/addr.js";
+import { IPV4_BROADCAST, isMulticastIpv4, isUnicastHostIpv4 } from "../core/addr.js";
 import { LinkCast, type LinkCastCode, type Netif, type NetifUpper } from "../eth/netif.js";
 import { ETH } from "../eth/ethernet.js";
 import { completeChecksum, NO_OFFLOADS, type DeviceOffloads, type FrameOffload } from "../link/offload.js";
@@ -292,11 +292,9 @@ export class IpLayer implements NetifUpper {
    * martian as well.
    */
   private isMartianSource(src: number, dst: number): boolean {
+    if (src === 0) return dst !== IPV4_BROADCAST;
+    if (!isUnicastHostIpv4(src)) return true;
     const ourIp = this.netif.ip;
-    if (src === IPV4_BROADCAST || isMulticastIpv4(src)) return true;
-    const first = src >>> 24;
-    if (first === 127) return true;
-    if (first === 0) return src !== 0 || dst !== IPV4_BROADCAST;
     return ourIp !== 0 && (src === ourIp || src === this.netif.directedBroadcast);
   }
 
