@@ -87,7 +87,7 @@ class FaultLane {
     for (let c = 0; c < copies; c++) {
       if (o.reorder > 0 && this.held === null && this.rng.next() < o.reorder) {
         // Hold this frame; it goes out right after the next one (or alone when the timer fires).
-        const f = this.copyOf(frame, bytes, offset, length, corruptAt, corruptMask);
+        const f: Uint8Array = frame === null ? this.copyOut(bytes, offset, length, corruptAt, corruptMask) : frame.slice();
         frame = f;
         this.held = f;
         s.reordered++;
@@ -100,16 +100,15 @@ class FaultLane {
         this.sink(bytes, offset, length);
         continue;
       }
-      const f: Uint8Array = c === 0 || frame === null ? this.copyOf(frame, bytes, offset, length, corruptAt, corruptMask) : frame.slice();
+      const f: Uint8Array = frame === null ? this.copyOut(bytes, offset, length, corruptAt, corruptMask) : frame.slice();
       frame = f;
       this.schedule(f, atMs, false);
       if (this.held !== null && this.held !== f) this.flushHeld();
     }
   }
 
-  /** The frame as the lane keeps it: `existing` if already copied, else a copy with the corruption applied. */
-  private copyOf(existing: Uint8Array | null, bytes: Uint8Array, offset: number, length: number, corruptAt: number, corruptMask: number): Uint8Array {
-    if (existing !== null) return existing.slice();
+  /** The lane's own copy of the frame, with the corruption applied (the duplicate is a copy of this one). */
+  private copyOut(bytes: Uint8Array, offset: number, length: number, corruptAt: number, corruptMask: number): Uint8Array {
     const f = bytes.slice(offset, offset + length);
     if (corruptAt >= 0) f[corruptAt] = (f[corruptAt] as number) ^ corruptMask;
     return f;
