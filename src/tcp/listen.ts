@@ -110,17 +110,21 @@ function sendCookie(tcp: TcpContext, l: TcpListener, seg: TcpSegment): void {
   tcp.stats.synCookiesSent++;
 }
 
+/** The MSS the cookie that `seg` acknowledges carries (its ACK is our ISS + 1, its SEQ the client's ISN + 1); 0: no valid cookie. */
+function cookieMss(tcp: TcpContext, seg: TcpSegment): number {
+  return tcp.cookies.decode(seg.dst, seg.dstPort, seg.src, seg.srcPort, seqAdd(seg.seq, -1), seqAdd(seg.ack, -1), seg.nowMs);
+}
+
 /** Whether `seg` (for a SYN-RECEIVED `pcb`, from the same client SYN) acknowledges a valid cookie instead. */
 function isCookieAckFor(tcp: TcpContext, pcb: TcpPcb, seg: TcpSegment): boolean {
-  const clientIsn = seqAdd(seg.seq, -1);
-  if (clientIsn !== pcb.irs || seg.has(TcpFlag.SYN) || seg.has(TcpFlag.RST)) return false;
-  return tcp.cookies.decode(seg.dst, seg.dstPort, seg.src, seg.srcPort, clientIsn, seqAdd(seg.ack, -1), seg.nowMs) !== 0;
+  if (seqAdd(seg.seq, -1) !== pcb.irs || seg.has(TcpFlag.SYN) || seg.has(TcpFlag.RST)) return false;
+  return cookieMss(tcp, seg) !== 0;
 }
 
 function acceptCookie(tcp: TcpContext, l: TcpListener, seg: TcpSegment): boolean {
   const clientIsn = seqAdd(seg.seq, -1);
   const cookie = seqAdd(seg.ack, -1);
-  const mss = tcp.cookies.decode(seg.dst, seg.dstPort, seg.src, seg.srcPort, clientIsn, cookie, seg.nowMs);
+  const mss = cookieMss(tcp, seg);
   if (mss === 0) {
     tcp.stats.synCookiesRejected++;
     return false;

@@ -153,20 +153,26 @@ export class TcpOutput implements RecoveryTx {
 
   /** A reset for a segment that has no PCB (RFC 9293 §3.10.7.1), or to abort a connection. */
   sendReset(localIp: number, localPort: number, remoteIp: number, remotePort: number, seq: Seq, ack: Seq, withAck: boolean): void {
+    this.sendBare(localIp, localPort, remoteIp, remotePort, seq, withAck ? ack : toSeq(0), TcpFlag.RST | (withAck ? TcpFlag.ACK : 0), 0, null);
+    this.stats.txResets++;
+  }
+
+  /** A segment with no PCB behind it and no data (a reset, a cookie SYN-ACK): header, checksum, IP → IP's result. */
+  private sendBare(localIp: number, localPort: number, remoteIp: number, remotePort: number, seq: Seq, ack: Seq, flags: number, window: number, opts: TcpOptionsOut | null): ErrCode {
     const frame = this.ip.txFrame;
     const view = this.ip.txView;
     const f = this.fields;
     f.srcPort = localPort;
     f.dstPort = remotePort;
     f.seq = seq;
-    f.ack = withAck ? ack : toSeq(0);
-    f.flags = TcpFlag.RST | (withAck ? TcpFlag.ACK : 0);
-    f.window = 0;
-    const headerLength = writeTcpHeader(frame, view, PAYLOAD_OFFSET, f, null);
+    f.ack = ack;
+    f.flags = flags;
+    f.window = window;
+    const headerLength = writeTcpHeader(frame, view, PAYLOAD_OFFSET, f, opts);
     finishTcpChecksum(frame, view, PAYLOAD_OFFSET, headerLength, localIp, remoteIp);
-    this.ip.send(IpProto.TCP, localIp, remoteIp, headerLength, TCP_SEND_OPTIONS);
+    const err = this.ip.send(IpProto.TCP, localIp, remoteIp, headerLength, TCP_SEND_OPTIONS);
     this.stats.txSegments++;
-    this.stats.txResets++;
+    return err;
   }
 
   /**
@@ -177,25 +183,14 @@ export class TcpOutput implements RecoveryTx {
    * `window` is the unscaled window field (RFC 7323 §2.2: a SYN's window is never scaled).
    */
   sendStatelessSynAck(localIp: number, localPort: number, remoteIp: number, remotePort: number, iss: Seq, clientIsn: Seq, window: number): void {
-    const frame = this.ip.txFrame;
-    const view = this.ip.txView;
-    const f = this.fields;
     const o = this.opts;
     o.mss = this.announceMss();
     o.windowScale = -1;
     o.sackPermitted = false;
     o.timestamps = false;
     o.sackCount = 0;
-    f.srcPort = localPort;
-    f.dstPort = remotePort;
-    f.seq = iss;
-    f.ack = seqAdd(clientIsn, 1);
-    f.flags = TcpFlag.SYN | TcpFlag.ACK;
-    f.window = Math.min(window, 0xffff);
-    const headerLength = writeTcpHeader(frame, view, PAYLOAD_OFFSET, f, o);
-    finishTcpChecksum(frame, view, PAYLOAD_OFFSET, headerLength, localIp, remoteIp);
-    const err = this.ip.send(IpProto.TCP, localIp, remoteIp, headerLength, TCP_SEND_OPTIONS);
-    this.stats.txSegments++;
+    const flags = TcpFlag.SYN | TcpFlag.ACK;
+    const err = this.sendBare(localIp, localPort, remoteIp, remotePort, iss, seqAdd(clientIsn, 1), flags, Math.min(window, 0xffff), o);
     if (err !== Err.OK) this.stats.txDropLink++;
   }
 
