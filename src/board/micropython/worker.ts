@@ -444,6 +444,8 @@ function keepMemoryReserve(mp: MicroPython): void {
 }
 
 let freeMemoryReserve: (() => void) | null = null;
+/** The build reported that its memory cannot grow: a MemoryError from now on is the limit's. */
+let isMemoryAtLimit = false;
 const memoryLimit: WorkerMessage = { kind: "memory-limit" };
 
 /** Before the build is loaded (it binds console.error then): its "cannot grow" message frees the reserve. */
@@ -451,6 +453,7 @@ function watchMemoryLimit(): void {
   const consoleError = console.error.bind(console);
   console.error = (...args: unknown[]): void => {
     if (typeof args[0] === "string" && args[0].startsWith("Cannot enlarge memory")) {
+      isMemoryAtLimit = true;
       const free = freeMemoryReserve;
       freeMemoryReserve = null;
       if (free !== null) {
@@ -463,13 +466,9 @@ function watchMemoryLimit(): void {
   };
 }
 
-/** The wasm memory limit of this MicroPython build; a MemoryError near it is the uncollected heap's. */
-const HEAP_LIMIT_BYTES = 2 ** 31;
-
 /** A MemoryError traceback gets the reason when the memory is at the limit (a real board would have collected). */
 function withHeapHint(traceback: string | null): string | null {
-  if (traceback === null || !traceback.includes("MemoryError")) return traceback;
-  return heap().byteLength >= HEAP_LIMIT_BYTES - 256 * 1024 * 1024 ? traceback + HEAP_LIMIT_HINT : traceback;
+  return traceback !== null && isMemoryAtLimit && traceback.includes("MemoryError") ? traceback + HEAP_LIMIT_HINT : traceback;
 }
 
 // ---- REPL (walnut repl) ----
