@@ -177,12 +177,16 @@ class socket:
         return bytes(self._rb[1][ro : min(ro + n, self._rn)])
 
     def _take(self, n):
-        # Up to n read-ahead bytes (n < 0: all of them); the buffer goes back once empty.
+        # Up to n read-ahead bytes (n < 0: all of them).
         d = self._peek(self._rn if n < 0 else n)
-        self._ro += len(d)
+        self._skip(len(d))
+        return d
+
+    def _skip(self, n):
+        # n read-ahead bytes are consumed; the buffer goes back once empty.
+        self._ro += n
         if self._ro == self._rn:
             self._drop()
-        return d
 
     def _drop(self):
         if self._rb is not None:
@@ -339,9 +343,7 @@ class socket:
             ro = self._ro
             got = min(n, self._rn - ro)
             buf[:got] = self._rb[1][ro : ro + got]
-            self._ro = ro + got
-            if self._ro == self._rn:
-                self._drop()
+            self._skip(got)
         while got < n:
             want = min(n - got, _MAX)
             k = _c(_k.OP_READ, self._sid, want)
