@@ -49,8 +49,11 @@ export class PacketRing {
   }
 
   /** Queues a copy of bytes[offset, offset+length); false (nothing queued) when full. */
+  /** Datagrams taken out of this ring but not yet read by the application (a board's inbox): they count against maxPackets. */
+  heldElsewhere: () => number = () => 0;
+
   push(bytes: Uint8Array, offset: number, length: number, srcIp: number, srcPort: number, dstIp: number): boolean {
-    if (this.count >= this.maxPackets || length > this.data.free) return false;
+    if (this.count + this.heldElsewhere() >= this.maxPackets || length > this.data.free) return false;
     const slot = (this.head + this.count) % this.maxPackets;
     this.data.write(bytes, offset, length);
     this.lengths[slot] = length;

@@ -41,6 +41,24 @@ export abstract class DatagramPart {
     return [out, src, srcPort];
   }
 
+  /** The next queued datagram's length, or -1 when none. */
+  nextLength(): number {
+    return this.queue.isEmpty ? -1 : this.queue.nextLength;
+  }
+
+  /** Moves the next datagram, whole, into dst[offset…] → its source [ip, port] (one must be queued). */
+  takeInto(dst: Uint8Array, offset: number): [number, number] {
+    const q = this.queue;
+    const source: [number, number] = [q.nextSrcIp, this.nextSrcPort()];
+    q.pop(dst, offset, q.nextLength);
+    return source;
+  }
+
+  /** Datagrams a reader took out of the queue but has not read yet: they count against its limit. */
+  set heldElsewhere(count: () => number) {
+    this.queue.heldElsewhere = count;
+  }
+
   /** Always writable (a datagram is sent or dropped, never queued behind others); readable when one waits. */
   readiness(): number {
     return POLLOUT | (this.queue.isEmpty ? 0 : POLLIN);

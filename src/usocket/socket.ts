@@ -348,6 +348,44 @@ export class Socket {
     return this.type === SOCK_DGRAM ? -1 : 0;
   }
 
+  // ================= for a reader that moves input out as it arrives (the board's inboxes) =================
+
+  /** TCP: received bytes a read could take now (0 for other sockets, closed ones, or before a connection). */
+  receivable(): number {
+    return this.isClosed || this.stream === null ? 0 : this.stream.receivable();
+  }
+
+  /** TCP: moves at most `max` received bytes into dst[offset…] now → how many (never blocks or raises). */
+  takeReceived(dst: Uint8Array, offset: number, max: number): number {
+    return this.isClosed || this.stream === null ? 0 : this.stream.takeReceived(dst, offset, max);
+  }
+
+  /** TCP: nothing more will arrive (end of stream, a failure the next read raises, no connection, closed). */
+  isInputEnded(): boolean {
+    return this.isClosed || this.stream === null || this.stream.isInputEnded();
+  }
+
+  /** UDP/raw: the next queued datagram's length, or -1 when none. */
+  nextDatagramLength(): number {
+    return this.isClosed || this.datagram === null ? -1 : this.datagram.nextLength();
+  }
+
+  /** UDP/raw: moves the next datagram (one is queued), whole, into dst[offset…] → its source [ip, port]. */
+  takeDatagram(dst: Uint8Array, offset: number): [number, number] {
+    return (this.datagram as DatagramPart).takeInto(dst, offset);
+  }
+
+  /** UDP/raw: one datagram to a numeric address (a reply to a source takeDatagram gave) → bytes sent. */
+  sendDatagramTo(bytes: Uint8Array, ip: number, port: number): number {
+    if (this.datagram === null) throw new OSError(Errno.EOPNOTSUPP);
+    return this.sendDatagram(bytes, [ip, port]);
+  }
+
+  /** UDP/raw: datagrams such a reader holds count against the socket's queue limit. */
+  holdDatagramsElsewhere(count: () => number): void {
+    if (this.datagram !== null) this.datagram.heldElsewhere = count;
+  }
+
   /** Calls `fn` on every event of this socket until removed. */
   addWaiter(fn: () => void): void {
     this.waiters.add(fn);

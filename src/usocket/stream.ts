@@ -183,6 +183,26 @@ export class StreamPart {
     else this.ctx.stack.tcp.read(pcb, dst, offset, n);
   }
 
+  /** Received bytes a read could take now (0 before a connection). */
+  receivable(): number {
+    const pcb = this.pcb;
+    return this.phase === Phase.CONNECTED && pcb !== null ? available(pcb) : 0;
+  }
+
+  /** Moves at most `max` received bytes into dst[offset…] now → how many (never blocks or raises). */
+  takeReceived(dst: Uint8Array, offset: number, max: number): number {
+    const n = Math.min(max, this.receivable());
+    if (n > 0) this.ctx.stack.tcp.read(this.pcb as TcpPcb, dst, offset, n);
+    return n;
+  }
+
+  /** Nothing more will arrive: the peer's FIN, a failure (the next read raises it), or no connection to read. */
+  isInputEnded(): boolean {
+    const pcb = this.pcb;
+    if (this.phase === Phase.NEW || this.phase === Phase.LISTENING || pcb === null) return true;
+    return this.failure !== 0 || pcb.finReceived;
+  }
+
   setNoDelay(on: boolean): void {
     this.noDelay = on;
     const pcb = this.pcb;

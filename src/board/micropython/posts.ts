@@ -7,8 +7,9 @@
 // call, as lwIP reports an error that came after a write was queued.
 //
 // Layout, after the call frames: the room table (ROOM_ENTRIES pairs of Int32: the socket id it holds, the
-// bytes a send would queue now), then the post ring (POST_RING_BYTES). Entries are 16 bytes of header (op,
-// socket id, data length, 0) and the data padded to 16; one that would cross the end is preceded by a PAD
+// bytes a send would queue now), then the post ring (POST_RING_BYTES). Entries are 32 bytes of header (op,
+// socket id, data length, a UDP reply's address and port or 0, 0, 0, 0) and the data padded to 32 (so the
+// space left before the end always holds a header); one that would cross the end is preceded by a PAD
 // entry filling the rest. Two Int32 counters in the global slots count bytes written (worker) and consumed
 // (main); they wrap at 2^32, and the ring's size divides 2^32, so position = counter mod size.
 
@@ -17,7 +18,7 @@ export const ROOM_ENTRIES = 256;
 export const ROOM_BYTES = ROOM_ENTRIES * 8;
 /** The post ring: a power of two, holding at least one largest entry (64 KiB of data). */
 export const POST_RING_BYTES = 1 << 18;
-const ENTRY_HEADER = 16;
+const ENTRY_HEADER = 32;
 /** An entry that fills the ring's end, so the next starts at 0. */
 const PAD_OP = -1;
 
@@ -29,7 +30,7 @@ export interface PostLayout {
   readSlot: number;
 }
 
-const align = (n: number): number => (n + 15) & ~15;
+const align = (n: number): number => (n + ENTRY_HEADER - 1) & ~(ENTRY_HEADER - 1);
 
 /** The worker's side: appends entries and reads the room table. */
 export class PostWriter {
@@ -64,7 +65,7 @@ export class PostWriter {
    * Appends (op, sid, data) → "empty" when the ring was empty before (the main thread may be asleep: ring
    * its doorbell), "queued" otherwise, or "full" when it does not fit (nothing written).
    */
-  append(op: number, sid: number, data: Uint8Array): "empty" | "queued" | "full" {
+  append(op: number, sid: number, data: Uint8Array, ip = 0, port = 0): "empty" | "queued" | "full" {
     const size = ENTRY_HEADER + align(data.length);
     const before = this.written;
     const read = Atomics.load(this.i32, this.at.readSlot);
@@ -75,11 +76,11 @@ export class PostWriter {
     if (used + pad + size > POST_RING_BYTES) return "full";
     let w = this.written;
     if (pad > 0) {
-      this.header(pos, PAD_OP, 0, pad - ENTRY_HEADER);
+      this.header(pos, PAD_OP, 0, pad - ENTRY_HEADER, 0, 0);
       w = (w + pad) | 0;
     }
     const p = (w >>> 0) & (POST_RING_BYTES - 1);
-    this.header(p, op, sid, data.length);
+    this.header(p, op, sid, data.length, ip, port);
     this.bytes.set(data, this.at.ringOffset + p + ENTRY_HEADER);
     this.written = (w + size) | 0;
     Atomics.store(this.i32, this.at.writtenSlot, this.written);
@@ -89,12 +90,13 @@ export class PostWriter {
     return Atomics.load(this.i32, this.at.readSlot) === before ? "empty" : "queued";
   }
 
-  private header(pos: number, op: number, sid: number, length: number): void {
+  private header(pos: number, op: number, sid: number, length: number, ip: number, port: number): void {
     const i = (this.at.ringOffset + pos) >> 2;
     this.i32[i] = op;
     this.i32[i + 1] = sid;
     this.i32[i + 2] = length;
-    this.i32[i + 3] = 0;
+    this.i32[i + 3] = ip | 0;
+    this.i32[i + 4] = port;
   }
 }
 
@@ -122,7 +124,7 @@ export class PostReader {
    * Runs every posted entry, oldest first (`run` gets a view of the data, valid only during the call),
    * including those posted while it ran.
    */
-  drain(run: (op: number, sid: number, data: Uint8Array) => void): void {
+  drain(run: (op: number, sid: number, data: Uint8Array, ip: number, port: number) => void): void {
     let read = Atomics.load(this.i32, this.at.readSlot);
     for (;;) {
       const written = Atomics.load(this.i32, this.at.writtenSlot);
@@ -135,7 +137,7 @@ export class PostReader {
         const length = this.i32[i + 2] as number;
         if (op !== PAD_OP) {
           const from = this.at.ringOffset + pos + ENTRY_HEADER;
-          run(op, sid, this.bytes.subarray(from, from + length));
+          run(op, sid, this.bytes.subarray(from, from + length), (this.i32[i + 3] as number) >>> 0, this.i32[i + 4] as number);
         }
         read = (read + ENTRY_HEADER + align(length)) | 0;
       }

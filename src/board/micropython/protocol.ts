@@ -5,6 +5,7 @@
 // (which owns the stack) answers by filling the response slots, the data area and the string area, then
 // sets STATE to DONE and notifies. The Python side's constants (_walnutconst.py) are generated from here.
 
+import { INBOX_REGION_BYTES } from "./inbox.js";
 import { POST_RING_BYTES, ROOM_BYTES, type PostLayout } from "./posts.js";
 
 /** Int32 slots at the start of the shared buffer, for the whole interpreter. */
@@ -64,7 +65,8 @@ const ArgSlotKind = { NONE: 0, NUMBER: 1, STRING: 2 } as const;
 const ARG_NUMBER_AT = 8;
 
 /** How a call ended; the Python wrapper raises the matching exception. */
-export const Status = { OK: 0, OSERROR: 1, VALUE_ERROR: 2, TYPE_ERROR: 3, EOF_ERROR: 4, INTERRUPTED: 5, RUNTIME_ERROR: 6 } as const;
+/** RETRY: a read call was not made because the socket's inbox got bytes meanwhile: take them first. */
+export const Status = { OK: 0, OSERROR: 1, VALUE_ERROR: 2, TYPE_ERROR: 3, EOF_ERROR: 4, INTERRUPTED: 5, RUNTIME_ERROR: 6, RETRY: 7 } as const;
 export type StatusCode = (typeof Status)[keyof typeof Status];
 
 const GLOBAL_BYTES = 64;
@@ -84,7 +86,9 @@ export const POST_LAYOUT: PostLayout = {
   writtenSlot: Slot.POST_WRITTEN,
   readSlot: Slot.POST_READ,
 };
-export const SHARED_BYTES = FRAMES_END + ROOM_BYTES + POST_RING_BYTES;
+/** The sockets' inboxes (inbox.ts), after the post ring. */
+export const INBOX_OFFSET = FRAMES_END + ROOM_BYTES + POST_RING_BYTES;
+export const SHARED_BYTES = INBOX_OFFSET + INBOX_REGION_BYTES;
 
 /** Where frame `frame` keeps its slots, data and string in the shared buffer. */
 export interface FrameLayout {
@@ -133,6 +137,8 @@ export const Op = {
   PIN: 27,
   /** The SSID network.WLAN().scan() finds ('' without --wifi: nothing in range). */
   NET_SCAN: 28,
+  /** Posted only: the worker made room in the socket's inbox, which wants it (inbox.ts). */
+  REFILL: 29,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -176,6 +182,7 @@ export const OP_ARGS = {
   [Op.RESET]: [],
   [Op.PIN]: ["str", "int"],
   [Op.NET_SCAN]: [],
+  [Op.REFILL]: [],
 } as const satisfies Record<OpCode, readonly ArgKind[]>;
 
 type ArgValue<K extends ArgKind> = K extends "int" | "num" ? number : K extends "str" ? string : K extends "int?" | "num?" ? number | null : string | null;

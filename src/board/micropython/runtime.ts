@@ -16,10 +16,12 @@ import { Errno } from "../../core/errors.js";
 import type { Stack } from "../../stack/stack.js";
 import { OSError, POLLIN, ValueError, usocketFor, type Socket, type Usocket } from "../../usocket/index.js";
 import { Poll, type Pollable } from "../../usocket/poll.js";
+import { SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_LINGER } from "../../usocket/constants.js";
 import { boardLibFiles } from "./libfiles.js";
 import { walnutConstSource, WlanStatus } from "./pyconst.js";
 import { LineConsole, type ConsoleInput } from "./console.js";
 import { PostReader } from "./posts.js";
+import { InboxKind, InboxWriter, type InboxSource } from "./inbox.js";
 import {
   DATA_MAX,
   FLASH_DIR,
@@ -27,6 +29,7 @@ import {
   frameLayout,
   FrameSlot,
   HEAP_LIMIT_HINT,
+  INBOX_OFFSET,
   Op,
   POST_LAYOUT,
   SHARED_BYTES,
@@ -113,6 +116,11 @@ export interface ScriptRun {
 }
 
 const encoder = new TextEncoder();
+/** The read calls: served with the socket's inbox held (inbox.ts), which they may attach. */
+const READS: ReadonlySet<number> = new Set([Op.RECV, Op.RECVFROM, Op.READ, Op.READLINE]);
+/** struct.pack('ii', 1, 0): SO_LINGER on with 0 s, the abortive close of a socket whose inbox holds unread bytes. */
+const LINGER_ABORT = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+
 const NO_CONSOLE = new LineConsole();
 NO_CONSOLE.end();
 
@@ -422,7 +430,11 @@ class Bridge implements ScriptRun {
   private readonly pendingErrors = new Map<number, number>();
   /** Per UDP socket, where its last received datagram came from: a posted sendto goes there. */
   private readonly lastFrom = new Map<number, [string, number]>();
-  private readonly runPost = (op: number, sid: number, data: Uint8Array): void => this.servePost(op, sid, data);
+  private readonly runPost = (op: number, sid: number, data: Uint8Array, ip: number, port: number): void => this.servePost(op, sid, data, ip, port);
+  /** What arrives on the sockets the script reads from, moved to it as it comes (inbox.ts). */
+  private readonly inboxes: InboxWriter;
+  /** Per socket with an inbox, how the inbox takes from it. */
+  private readonly inboxSources = new Map<number, InboxSource>();
 
   constructor(
     private readonly net: BoardNetwork,
@@ -435,6 +447,7 @@ class Bridge implements ScriptRun {
     this.bytes = new Uint8Array(shared);
     this.views = sharedViews(shared);
     this.posts = new PostReader(shared, POST_LAYOUT);
+    this.inboxes = new InboxWriter(shared, INBOX_OFFSET);
     this.us = usocketFor(net.stack);
     this.console = options.console ?? NO_CONSOLE;
     this.consolePollable = new ConsolePollable(this.console);
@@ -473,6 +486,7 @@ class Bridge implements ScriptRun {
     Atomics.store(this.i32, Slot.INTERRUPT, 1);
     for (let f = 0; f < FRAMES; f++) Atomics.notify(this.i32, frameLayout(f).slot0 + FrameSlot.STATE);
     Atomics.notify(this.i32, Slot.INTERRUPT);
+    this.inboxes.wakeAll();
   }
 
   /** Stops the worker at once; its sockets are aborted, or closed (FIN) when `closeSockets`. */
@@ -493,9 +507,49 @@ class Bridge implements ScriptRun {
     this.sockets.set(sid, s);
     // The room table follows the socket's events (an ACK makes room, a reset takes it all), so a send the
     // worker posts meets the socket as it is now.
-    s.addWaiter(() => this.publishRoom(sid));
+    s.addWaiter(() => {
+      this.publishRoom(sid);
+      this.fillInbox(sid);
+    });
     this.publishRoom(sid);
     return sid;
+  }
+
+  /** Moves what has arrived on `sid` into its inbox, if it has one. */
+  private fillInbox(sid: number): void {
+    const src = this.inboxSources.get(sid);
+    if (src !== undefined && !this.finished) this.inboxes.fill(sid, src);
+  }
+
+  /**
+   * After a read call on `sid`: gives a TCP connection or a UDP socket an inbox (while one is free), so its
+   * next reads need no call.
+   */
+  private attachInbox(sid: number): void {
+    if (this.inboxSources.has(sid)) return;
+    const s = this.sockets.get(sid);
+    if (s === undefined) return;
+    const isStream = s.type === SOCK_STREAM;
+    if (isStream ? s.isInputEnded() : s.type !== SOCK_DGRAM) return;
+    if (this.inboxes.attach(sid, isStream ? InboxKind.STREAM : InboxKind.DATAGRAM) < 0) return;
+    this.inboxSources.set(sid, {
+      streamAvailable: () => s.receivable(),
+      takeStream: (dst, at, max) => s.takeReceived(dst, at, max),
+      isInputEnded: () => s.isInputEnded(),
+      nextDatagramLength: () => s.nextDatagramLength(),
+      takeDatagram: (dst, at) => s.takeDatagram(dst, at),
+    });
+    if (!isStream) s.holdDatagramsElsewhere(() => this.inboxes.unreadDatagrams(sid));
+  }
+
+  /** Closes `sid`: unread bytes in its inbox make it abortive, as unread data in the stack would (RFC 1122 §4.2.2.13). */
+  private closeSocket(sid: number, s: Socket): void {
+    if (this.inboxSources.has(sid)) {
+      if (s.type === SOCK_STREAM && this.inboxes.unread(sid) > 0) s.setsockopt(SOL_SOCKET, SO_LINGER, LINGER_ABORT);
+      this.inboxSources.delete(sid);
+      this.inboxes.detach(sid);
+    }
+    s.close();
   }
 
   private publishRoom(sid: number): void {
@@ -508,14 +562,27 @@ class Bridge implements ScriptRun {
   }
 
   /** One posted close, or send that the worker saw fit the socket's room; a failure waits for the next call. */
-  private servePost(op: number, sid: number, view: Uint8Array): void {
+  private servePost(op: number, sid: number, view: Uint8Array, ip: number, port: number): void {
     const s = this.sockets.get(sid);
     if (s === undefined) return;
     if (op === Op.CLOSE) {
       this.pendingErrors.delete(sid);
       this.lastFrom.delete(sid);
-      s.close();
+      this.closeSocket(sid, s);
       this.publishRoom(sid);
+      return;
+    }
+    if (op === Op.REFILL) {
+      this.fillInbox(sid);
+      return;
+    }
+    if (op === Op.SENDTO && ip !== 0) {
+      // A reply to a datagram the script took from its inbox: the worker names the address.
+      try {
+        s.sendDatagramTo(view, ip, port);
+      } catch (e) {
+        if (e instanceof OSError && !this.pendingErrors.has(sid)) this.pendingErrors.set(sid, e.errno);
+      }
       return;
     }
     // The view is the post ring's: the stack copies what it queues at once; only a send that no longer
@@ -617,6 +684,12 @@ class Bridge implements ScriptRun {
         answer.text = e instanceof Error ? e.message : String(e);
       }
     }
+    if (READS.has(req.op) && !this.finished) {
+      // What this call took from the stack comes before what the inbox gets now.
+      this.inboxes.reopen(req.sid);
+      this.attachInbox(req.sid);
+      this.fillInbox(req.sid);
+    }
     const i32 = this.i32;
     const at = f.slot0;
     // Not ours to answer any more: a newer call of the frame was claimed, or the worker gave this one up
@@ -645,7 +718,7 @@ class Bridge implements ScriptRun {
   private readonly handlers: { [O in OpCode]: Handler<O> } = {
     [Op.SOCKET]: (_sid, [af, type, proto]) => ({ value: this.add(this.us.socket(af, type, proto)) }),
     [Op.CLOSE]: (sid) => {
-      this.sock(sid).close();
+      this.closeSocket(sid, this.sock(sid));
       return {};
     },
     [Op.BIND]: (sid, [host, port]) => {
@@ -708,6 +781,10 @@ class Bridge implements ScriptRun {
       return { value2: (await this.waitForAddress()) ? WlanStatus.STAT_GOT_IP : WlanStatus.STAT_NO_IP };
     },
     [Op.NET_SCAN]: () => ({ text: this.options.wifi?.ssid ?? "" }),
+    [Op.REFILL]: (sid) => {
+      this.fillInbox(sid);
+      return {};
+    },
     [Op.NET_IFCONFIG]: () => {
       const n = this.net.stack.netif;
       const dns = this.net.stack.dns.servers[0] ?? 0;
@@ -745,6 +822,17 @@ class Bridge implements ScriptRun {
     },
   };
 
+  /** Socket `sid` as poll sees it: readable too while its inbox holds bytes the stack no longer has. */
+  private pollable(sid: number): Pollable | undefined {
+    const s = this.sockets.get(sid);
+    if (s === undefined || !this.inboxSources.has(sid)) return s;
+    return {
+      readiness: () => s.readiness() | (this.inboxes.unread(sid) > 0 ? POLLIN : 0),
+      addWaiter: (fn) => s.addWaiter(fn),
+      removeWaiter: (fn) => s.removeWaiter(fn),
+    };
+  }
+
   /** spec "fd:mask,…" → "fd:events,…" of the ready objects; unknown ids read as closed (POLLNVAL). */
   private async poll(spec: string, timeoutMs: number): Promise<string> {
     const p = new Poll<Pollable>(this.net.stack.scheduler);
@@ -753,7 +841,7 @@ class Bridge implements ScriptRun {
     for (const item of spec.split(",")) {
       if (item.length === 0) continue;
       const [k, m] = item.split(":").map(Number) as [number, number];
-      const s: Pollable | undefined = k === CONSOLE_FD ? this.consolePollable : this.sockets.get(k);
+      const s: Pollable | undefined = k === CONSOLE_FD ? this.consolePollable : this.pollable(k);
       if (s === undefined) unknown.push(`${k}:${0x20}`);
       else {
         ids.set(s, k);
@@ -807,8 +895,9 @@ function micropythonUrl(): string {
 let cachedWorkerUrl: URL | null = null;
 
 /**
- * worker.js next to this file once compiled (dist/); from the TypeScript source (tests) worker.ts and
- * protocol.ts are transpiled once per process into a temporary directory.
+ * worker.js next to this file once compiled (dist/); from the TypeScript source (tests) worker.ts and the
+ * files of this folder it imports (it imports nothing else) are transpiled once per process into a
+ * temporary directory.
  */
 async function workerUrl(): Promise<URL> {
   if (cachedWorkerUrl !== null) return cachedWorkerUrl;
@@ -823,7 +912,7 @@ async function workerUrl(): Promise<URL> {
   // Gone with the process: nothing of the transpiled worker stays in the temporary directory.
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, "package.json"), '{"type":"module"}\n');
-  for (const name of ["worker", "protocol", "hostfs", "posts"]) {
+  for (const name of ["worker", "protocol", "hostfs", "posts", "inbox"]) {
     const src = readFileSync(fileURLToPath(new URL(`./${name}.ts`, import.meta.url)), "utf8");
     const out = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
     writeFileSync(join(dir, `${name}.js`), out.outputText);

@@ -16,6 +16,7 @@ import {
   Op,
   OP_ARGS,
   HEAP_LIMIT_HINT,
+  INBOX_OFFSET,
   POST_LAYOUT,
   Slot,
   State,
@@ -33,6 +34,7 @@ import {
 } from "./protocol.js";
 import { mountHostFolder, type EmscriptenFs } from "./hostfs.js";
 import { PostWriter } from "./posts.js";
+import { InboxFlag, InboxReader } from "./inbox.js";
 
 /** Where the script's text is written in the interpreter (tracebacks name it by its own path). */
 const SCRIPT_PATH = "/.walnut/script.py";
@@ -124,6 +126,8 @@ const SPIN_MS = watchMsFromEnv("WALNUT_BRIDGE_SPIN_US", 0);
 let seq = 0;
 let lastStatus: number = Status.OK;
 let lastString = "";
+/** The last answer's second int (a port): a call's, or the source port of a datagram taken from an inbox. */
+let lastValue2 = 0;
 /** The frame of the call that returned last (take() and value2() read its answer). */
 let lastFrame = 0;
 /** Calls under way: the next call uses frame `depth`. */
@@ -167,6 +171,26 @@ function call(op: unknown, sid: unknown, a?: unknown, b?: unknown, c?: unknown, 
   const frame = depth;
   const f = frames[frame];
   if (f === undefined) return refuse(Status.RUNTIME_ERROR, "bridge calls nested too deep");
+  // A read call on a socket with an inbox is made with the inbox held (inbox.ts); bytes that came into it
+  // meanwhile are the caller's to take first.
+  // (A read of 0 bytes, recvfrom's address of a TCP peer, takes nothing: it needs no hold.)
+  let held = READ_OPS.has(code) && args[0] !== 0 ? inbox.find(sid) : -1;
+  if (held >= 0) {
+    const h = inbox.hold(held);
+    if (h === "retry") return refuse(Status.RETRY, "");
+    if (h === "nested") held = -1;
+  }
+  if (code === Op.RECVFROM) ringFrom.delete(sid);
+  try {
+    return callFrame(code, sid, args, len, ptr, frame, f);
+  } finally {
+    // Not opened again by the main thread (the call was not served): open it, and ask for what it missed.
+    if (held >= 0 && inbox.release(held)) postRefill(sid);
+  }
+}
+
+/** The call itself, in frame `frame` (layout `f`): the request out, the wait, the answer in. */
+function callFrame(code: OpCode, sid: number, args: Arg[], len: number, ptr: unknown, frame: number, f: FrameLayout): number {
   if (len > 0) {
     if (typeof ptr !== "number" || !Number.isInteger(ptr) || ptr < 0) return refuse(Status.TYPE_ERROR, "object with buffer protocol required");
     const h = heap();
@@ -203,8 +227,124 @@ function call(op: unknown, sid: unknown, a?: unknown, b?: unknown, c?: unknown, 
   const sl = Atomics.load(i32, f.slot0 + FrameSlot.STRING_LENGTH);
   lastString = sl > 0 ? decoder.decode(shared.slice(f.stringOffset, f.stringOffset + sl)) : "";
   const value = Atomics.load(i32, f.slot0 + FrameSlot.VALUE);
+  lastValue2 = Atomics.load(i32, f.slot0 + FrameSlot.VALUE2);
   Atomics.store(i32, stateSlot, State.IDLE);
   return value;
+}
+
+// ---- inboxes: reads that need no call (inbox.ts) ----
+const inbox = new InboxReader(input.shared, INBOX_OFFSET);
+const READ_OPS: ReadonlySet<number> = new Set([Op.RECV, Op.RECVFROM, Op.READ, Op.READLINE]);
+// The worker imports nothing outside this folder (it is transpiled alone for tests): the errnos and flags
+// an inbox read needs, as core/errors.ts and usocket/constants.ts have them.
+const EAGAIN = 11;
+const ETIMEDOUT = 110;
+const MSG_DONTWAIT = 0x40;
+/** Per UDP socket, the source of the datagram last taken from its inbox: a posted reply goes there. */
+const ringFrom = new Map<number, [number, number]>();
+/** The text of the last source address taken (a server replying to one client formats it once). */
+let fromIp = -1;
+let fromText = "";
+
+/**
+ * recv/recvfrom from the socket's inbox: waits (a blocking socket: for ever, or `timeoutMs`; non-blocking
+ * or MSG_DONTWAIT: not at all) until it holds something → 1 + the bytes the read takes (at most `max`; a
+ * datagram's, truncated), 0 when the read must be a call instead (no inbox, max 0, end of stream or a
+ * failure to report), or < 0 with the status set: -errno (EAGAIN, ETIMEDOUT) or -1 (interrupted).
+ */
+function rxWait(sid: unknown, max: unknown, flags: unknown, timeoutMs: unknown): number {
+  if (typeof sid !== "number" || typeof max !== "number" || max <= 0) return 0;
+  const i = inbox.find(sid);
+  if (i < 0) return 0;
+  const f = typeof flags === "number" ? flags : 0;
+  const waitMs = (f & MSG_DONTWAIT) !== 0 ? 0 : typeof timeoutMs === "number" && timeoutMs >= 0 ? timeoutMs : -1;
+  const endMs = waitMs > 0 ? performance.now() + waitMs : 0;
+  let flushed = false;
+  for (;;) {
+    const seen = inbox.signalValue(i);
+    if (inbox.sidOf(i) !== sid) return 0;
+    if (inbox.isDatagram(i)) {
+      const d = inbox.nextDatagram(i);
+      if (d !== null) return 1 + Math.min(max, d.length);
+    } else {
+      const n = inbox.unreadBytes(i);
+      if (n > 0) return 1 + Math.min(max, n);
+      if ((inbox.flags(i) & InboxFlag.ASK) !== 0) return 0;
+    }
+    if (Atomics.load(i32, Slot.INTERRUPT) !== 0) {
+      interrupted(-1);
+      return -1;
+    }
+    let left = 1000;
+    if (waitMs === 0) return rxError(EAGAIN);
+    if (waitMs > 0) {
+      left = endMs - performance.now();
+      if (left <= 0) return rxError(ETIMEDOUT);
+    }
+    if (!flushed) {
+      flushAll();
+      flushed = true;
+    }
+    inbox.wait(i, seen, timerWaitMs(Math.min(left, 1000)));
+    runDueTimers();
+  }
+}
+
+function rxError(errno: number): number {
+  lastStatus = Status.OSERROR;
+  return -errno;
+}
+
+/**
+ * Copies the `n` bytes rx_wait promised to wasm memory at `ptr` and, unless `peek`, takes them (a datagram
+ * whole); a datagram's source is then string() and value2(). → n.
+ */
+function rxTake(sid: unknown, ptr: unknown, n: unknown, peek: unknown): number {
+  if (typeof sid !== "number" || typeof ptr !== "number" || typeof n !== "number") return 0;
+  const i = inbox.find(sid);
+  if (i < 0) return 0;
+  const isPeek = peek === true || peek === 1 || (typeof peek === "number" && peek !== 0);
+  const h = heap();
+  let wantsRoom: boolean;
+  const d = inbox.isDatagram(i) ? inbox.nextDatagram(i) : null;
+  if (d !== null) {
+    wantsRoom = inbox.takeDatagram(i, d, h, ptr, n, isPeek);
+    if (d.ip !== fromIp) {
+      fromIp = d.ip;
+      fromText = `${d.ip >>> 24}.${(d.ip >>> 16) & 255}.${(d.ip >>> 8) & 255}.${d.ip & 255}`;
+    }
+    lastString = fromText;
+    lastValue2 = d.port;
+    lastStatus = Status.OK;
+    if (!isPeek) ringFrom.set(sid, [d.ip, d.port]);
+  } else {
+    wantsRoom = inbox.takeStream(i, h, ptr, n, isPeek);
+  }
+  if (wantsRoom) postRefill(sid);
+  return n;
+}
+
+/** Bytes (TCP) or datagrams (UDP, at most 1 counted) the socket's inbox holds now; 0 without one. */
+function rxCount(sid: unknown): number {
+  if (typeof sid !== "number") return 0;
+  const i = inbox.find(sid);
+  if (i < 0) return 0;
+  if (inbox.isDatagram(i)) return inbox.nextDatagram(i) === null ? 0 : 1;
+  return inbox.unreadBytes(i);
+}
+
+/** TCP: the bytes of the inbox through the first `byte` (within `max`), or -1 when it holds none. */
+function rxFind(sid: unknown, byte: unknown, max: unknown): number {
+  if (typeof sid !== "number" || typeof byte !== "number" || typeof max !== "number") return -1;
+  const i = inbox.find(sid);
+  return i < 0 || inbox.isDatagram(i) ? -1 : inbox.spanThrough(i, byte, max);
+}
+
+const NO_BYTES = new Uint8Array(0);
+/** The worker made room in a socket's inbox that the main thread had filled up: it moves the rest now. */
+function postRefill(sid: number): void {
+  const r = posts.append(Op.REFILL, sid, NO_BYTES);
+  if (r === "empty" && Atomics.load(i32, Slot.MAIN_SPINNING) === 0) port.postMessage(postBell);
 }
 
 const posts = new PostWriter(input.shared, POST_LAYOUT);
@@ -224,9 +364,11 @@ function post(op: unknown, sid: unknown, ptr: unknown, n: unknown): number {
   } else if (op === Op.SEND || op === Op.WRITE || op === Op.SENDALL) {
     if (n === 0 || !posts.isDrained() || posts.room(sid) < n) return -1;
   } else if (op === Op.SENDTO) {
-    // A UDP reply to the address the socket's last datagram came from (the main thread keeps it).
+    // A UDP reply to the address the socket's last datagram came from (the main thread keeps it, or the
+    // worker, for one taken from the inbox).
     if (posts.room(sid) !== -1) return -1;
   } else return -1;
+  const to = op === Op.SENDTO ? ringFrom.get(sid) : undefined;
   let data: Uint8Array = NO_DATA;
   if (n > 0) {
     if (typeof ptr !== "number" || !Number.isInteger(ptr) || ptr < 0) return -1;
@@ -236,7 +378,7 @@ function post(op: unknown, sid: unknown, ptr: unknown, n: unknown): number {
   }
   // Output first, as before a call: what the script printed before it sent comes out before.
   flushAll();
-  const r = posts.append(op, sid, data);
+  const r = to === undefined ? posts.append(op, sid, data) : posts.append(op, sid, data, to[0], to[1]);
   if (r === "full") return -1;
   if (r === "empty" && Atomics.load(i32, Slot.MAIN_SPINNING) === 0) port.postMessage(postBell);
   return n;
@@ -350,7 +492,11 @@ const bridge: Record<string, unknown> = {
   sleep_ms: sleepMs,
   status: (): number => lastStatus,
   string: (): string => lastString,
-  value2: (): number => Atomics.load(i32, (frames[lastFrame] as FrameLayout).slot0 + FrameSlot.VALUE2),
+  value2: (): number => lastValue2,
+  rx_wait: rxWait,
+  rx_take: rxTake,
+  rx_count: rxCount,
+  rx_find: rxFind,
   timer_set: timerSet,
   timer_cancel: timerCancel,
   done: (exitCode: unknown, traceback: unknown): void => {

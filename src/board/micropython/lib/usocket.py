@@ -29,17 +29,28 @@ _call = _w.call
 # answer (it would be the length); -1 means it was not, and the call is made.
 _post = _w.post
 _status = _w.status
+# Inboxes (docs/architecture.md "Inboxes"): what arrives on a socket the script reads from is moved next to
+# the interpreter as it comes, so recv takes it, or waits for it, without a call.
+_rxw = _w.rx_wait
+_rxt = _w.rx_take
+_rxc = _w.rx_count
+_rxf = _w.rx_find
 _MAX = _k.DATA_MAX
 _INT_MIN = -0x80000000
 _INT_MAX = 0x7FFFFFFF
-# struct.pack('ii', 1, 0): SO_LINGER on with 0 s, for the abortive close.
-_LINGER_ABORT = b"\x01\x00\x00\x00\x00\x00\x00\x00"
+
+
+class _Retry(Exception):
+    # A read call not made: the socket's inbox got bytes meanwhile, which come first.
+    pass
 
 
 def _check(v):
     st = _status()
     if st == _k.ST_OK:
         return v
+    if st == _k.ST_RETRY:
+        raise _Retry
     if st == _k.ST_OSERROR:
         raise OSError(v)
     if st == _k.ST_VALUE_ERROR:
@@ -138,62 +149,44 @@ def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
     return [(AF_INET, SOCK_STREAM, 0, host, (_w.string(), port))]
 
 
-# Read-ahead buffers (bytearray(_MAX) with its memoryview), lent to a socket while it holds bytes read
-# ahead and given back once they are taken: as many exist as sockets ever held read-ahead bytes at once.
-# This MicroPython build collects garbage only when a script returns to the top level (docs/usocket.md,
-# "Memory"), so nothing here allocates what it does not hand to the script.
-_spare = []
-
-
-def _lend():
-    if _spare:
-        return _spare.pop()
-    b = bytearray(_MAX)
-    return (b, memoryview(b))
-
-
 class socket:
-    # TCP sockets read ahead: recv(n) asks the stack for up to a bridge call's worth and keeps what is
-    # beyond n in a lent buffer (_rb, bytes _ro.._rn), so a recv(4096) loop crosses the bridge once per
-    # 64 KiB, not per 4 KiB, and allocates only the bytes it returns. Every read method takes these bytes
-    # first, select.poll counts them as readable (_ahead), and a close with some left unread resets the
-    # connection, as the stack does for unread data (RFC 1122 §4.2.2.13).
+    # A TCP connection's or UDP socket's reads take from its inbox while one is attached (the stack gives
+    # one after the first read call): _rxw waits there as the call would have waited (the socket's timeout,
+    # _tmo ms, -1 for none, 0 non-blocking) and says when a call must be made after all (end of stream, a
+    # failure to raise, no inbox). Read methods take what the inbox holds before they make a call.
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0, _sid=None):
         self._sid = _c(_k.OP_SOCKET, 0, _int(af), _int(type), _int(proto)) if _sid is None else _sid
         self._stream = _sid is not None or type == SOCK_STREAM
-        self._rb = None
-        self._ro = 0
-        self._rn = 0
+        self._tmo = -1
         # The last recvfrom's address tuple, kept while datagrams come from there: sendto to that very
         # object is a reply the worker may post (the stack keeps the address).
         self._from = None
 
     def _ahead(self):
-        return self._rn - self._ro
-
-    def _peek(self, n):
-        # Up to n read-ahead bytes, left in place.
-        ro = self._ro
-        return bytes(self._rb[1][ro : min(ro + n, self._rn)])
+        # What the inbox holds (bytes; for UDP 1 when a datagram waits): select counts it as readable.
+        return _rxc(self._sid)
 
     def _take(self, n):
-        # Up to n read-ahead bytes (n < 0: all of them).
-        d = self._peek(self._rn if n < 0 else n)
-        self._skip(len(d))
-        return d
+        # n bytes the inbox holds.
+        b = bytes(n)
+        _rxt(self._sid, _uctypes.addressof(b), n, 0)
+        return b
 
-    def _skip(self, n):
-        # n read-ahead bytes are consumed; the buffer goes back once empty.
-        self._ro += n
-        if self._ro == self._rn:
-            self._drop()
-
-    def _drop(self):
-        if self._rb is not None:
-            _spare.append(self._rb)
-            self._rb = None
-        self._ro = 0
-        self._rn = 0
+    def _rx(self, op, n, f):
+        # One recv/recvfrom: from the inbox, or the call.
+        while True:
+            k = _rxw(self._sid, n, f, self._tmo)
+            if k > 0:
+                k -= 1
+                b = bytes(k)
+                _rxt(self._sid, _uctypes.addressof(b) if k else 0, k, f & MSG_PEEK)
+                return b
+            if k < 0:
+                _check(-k)
+            try:
+                return _rd(op, self._sid, n, f)
+            except _Retry:
+                pass
 
     def __repr__(self):
         return "<socket>"
@@ -208,10 +201,7 @@ class socket:
         pass
 
     def close(self):
-        if self._ahead():
-            # Unread data: an abortive close, as the stack would make it had the bytes stayed there.
-            self._drop()
-            _cd(_k.OP_SETSOCKOPT, self._sid, _LINGER_ABORT, SOL_SOCKET, _k.SO_LINGER)
+        # Bytes left unread in the inbox make the close abortive there, as unread data in the stack would.
         if _post(_k.OP_CLOSE, self._sid, 0, 0) < 0:
             _c(_k.OP_CLOSE, self._sid)
 
@@ -227,7 +217,10 @@ class socket:
 
     def accept(self):
         sid = _c(_k.OP_ACCEPT, self._sid)
-        return socket(_sid=sid), (_w.string(), _w.value2())
+        s = socket(_sid=sid)
+        # As the stack's accepted connection, the new socket has the listener's timeout.
+        s._tmo = self._tmo
+        return s, (_w.string(), _w.value2())
 
     def connect(self, addr):
         host, port = _addr(addr)
@@ -264,70 +257,72 @@ class socket:
         return _cd(_k.OP_SENDTO, self._sid, data, host, port)
 
     def recv(self, bufsize, flags=0):
-        if not self._stream:
-            return _rd(_k.OP_RECV, self._sid, bufsize, flags)
         n = _int(bufsize)
         f = _int(flags)
         if n < 0:
             raise ValueError("negative buffer size")
-        if self._ahead():
-            if f & MSG_PEEK:
-                return self._peek(n)
-            return self._take(n)
-        if n == 0 or n >= _MAX or f & MSG_PEEK:
-            return _rd(_k.OP_RECV, self._sid, n, f)
-        k = _c(_k.OP_RECV, self._sid, _MAX, f)
-        if k < 0:
-            return None
-        if k <= n:
-            # All of it fits: straight into the bytes returned, as _rd does.
-            d = bytes(k)
-            if k:
-                _w.take(_uctypes.addressof(d), k)
-            return d
-        self._rb = _lend()
-        _w.take(_uctypes.addressof(self._rb[0]), k)
-        self._rn = k
-        return self._take(n)
+        return self._rx(_k.OP_RECV, n, f)
 
     def recvfrom(self, bufsize, flags=0):
-        if self._ahead():
-            d = self.recv(bufsize, flags)
+        n = _int(bufsize)
+        f = _int(flags)
+        if n < 0:
+            raise ValueError("negative buffer size")
+        if self._stream:
+            d = self._rx(_k.OP_RECV, n, f)
             # The peer's address, from a call that takes nothing.
             _rd(_k.OP_RECVFROM, self._sid, 0, MSG_DONTWAIT)
             return d, (_w.string(), _w.value2())
-        d = _rd(_k.OP_RECVFROM, self._sid, bufsize, flags)
+        d = self._rx(_k.OP_RECVFROM, n, f)
         host = _w.string()
         port = _w.value2()
         f = self._from
         if f is None or f[1] != port or f[0] != host:
             f = (host, port)
             # Never 0.0.0.0 (the stack keeps no such address for a reply).
-            if not self._stream and host != "0.0.0.0":
+            if host != "0.0.0.0":
                 self._from = f
         return d, f
+
+    def _dgram(self, n):
+        # read/readinto/readline on UDP or raw: one datagram as recv takes it; None when non-blocking finds none.
+        try:
+            return self._rx(_k.OP_RECV, n, 0)
+        except OSError as e:
+            if e.errno == 11:
+                return None
+            raise
 
     def read(self, size=None):
         if size is not None:
             size = _int(size)
+        whole = size is None or size < 0
+        if not self._stream:
+            return self._dgram(65535 if whole else size)
         parts = []
         got = 0
-        if self._ahead():
-            d = self._take(-1 if size is None or size < 0 else size)
-            if len(d) == size:
-                return d
-            parts.append(d)
-            got = len(d)
-        while size is None or size < 0 or got < size:
-            want = _MAX if size is None or size < 0 else min(size - got, _MAX)
-            d = _rd(_k.OP_READ, self._sid, want)
+        while whole or got < size:
+            c = _rxc(self._sid)
+            if c:
+                if not whole:
+                    c = min(c, size - got)
+                parts.append(self._take(c))
+                got += c
+                continue
+            if got and self._tmo == 0:
+                break
+            want = _MAX if whole else min(size - got, _MAX)
+            try:
+                d = _rd(_k.OP_READ, self._sid, want)
+            except _Retry:
+                continue
             if d is None:
                 return b"".join(parts) if parts else None
             parts.append(d)
             got += len(d)
             if len(d) < want:
                 break
-        return b"".join(parts)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def readinto(self, buf, nbytes=None):
         if not isinstance(buf, (bytearray, memoryview)):
@@ -335,18 +330,29 @@ class socket:
         n = len(buf) if nbytes is None else min(_int(nbytes), len(buf))
         if n < 0:
             raise ValueError("negative buffer size")
-        # Straight into the caller's buffer, at most one bridge call's worth at a time, until n bytes or EOF.
+        if not self._stream:
+            d = self._dgram(n)
+            if d is None:
+                return None
+            buf[: len(d)] = d
+            return len(d)
+        # Straight into the caller's buffer: what the inbox holds, then calls of at most a bridge call's worth.
         at = _uctypes.addressof(buf)
         got = 0
-        if self._ahead():
-            # From the read-ahead buffer to the caller's, no bytes object between.
-            ro = self._ro
-            got = min(n, self._rn - ro)
-            buf[:got] = self._rb[1][ro : ro + got]
-            self._skip(got)
         while got < n:
+            c = _rxc(self._sid)
+            if c:
+                c = min(c, n - got)
+                _rxt(self._sid, at + got, c, 0)
+                got += c
+                continue
+            if got and self._tmo == 0:
+                break
             want = min(n - got, _MAX)
-            k = _c(_k.OP_READ, self._sid, want)
+            try:
+                k = _c(_k.OP_READ, self._sid, want)
+            except _Retry:
+                continue
             if k < 0:
                 return got if got else None
             if k:
@@ -357,14 +363,30 @@ class socket:
         return got
 
     def readline(self):
-        if self._ahead():
-            i = self._rb[0].find(b"\n", self._ro, self._rn)
-            if i >= 0:
-                return self._take(i + 1 - self._ro)
-            head = self._take(-1)
-            rest = _rd(_k.OP_READLINE, self._sid, _MAX)
-            return head if rest is None else head + rest
-        return _rd(_k.OP_READLINE, self._sid, _MAX)
+        if not self._stream:
+            return self._dgram(65535)
+        parts = []
+        while True:
+            c = _rxc(self._sid)
+            if c:
+                k = _rxf(self._sid, 10, c)
+                parts.append(self._take(c if k < 0 else k))
+                if k > 0:
+                    break
+                continue
+            if parts and self._tmo == 0:
+                break
+            try:
+                rest = _rd(_k.OP_READLINE, self._sid, _MAX)
+            except _Retry:
+                continue
+            if rest is None:
+                break
+            parts.append(rest)
+            break
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def write(self, data):
         data = _buf(data)
@@ -389,9 +411,11 @@ class socket:
             if value < 0:
                 raise ValueError("timeout must be non-negative")
         _c(_k.OP_SETTIMEOUT, self._sid, value)
+        self._tmo = -1 if value is None else value * 1000
 
     def setblocking(self, flag):
         _c(_k.OP_SETBLOCKING, self._sid, 1 if flag else 0)
+        self._tmo = -1 if flag else 0
 
     def setsockopt(self, level, opt, value):
         level = _int(level)

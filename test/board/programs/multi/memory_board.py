@@ -1,5 +1,5 @@
 # Board: what socket calls allocate in a heap that is collected only when the script returns to the top
-# level — recv(4096) about the bytes it returns (the read-ahead buffer is lent, not allocated per fill),
+# level — recv(4096) about the bytes it returns (what arrives waits in the socket's inbox, outside the heap),
 # readinto nothing per byte — and then a script that allocates without end reaches the interpreter's
 # memory limit and ends (exit 1 with the reason on stderr) instead of hanging. Syncs with memory_peer.py.
 import gc, socket, sys
