@@ -65,9 +65,12 @@ export class PcbTable {
 
   /** The TIME-WAIT PCB closest to its end (the first to recycle, as lwIP does), or null. */
   oldestTimeWait(): TcpPcb | null {
+    // Walked in place (no array of every PCB): with the table full, this runs for every new connection.
     let oldest: TcpPcb | null = null;
-    for (const pcb of this.all()) {
-      if (pcb.state === TcpState.TIME_WAIT && (oldest === null || pcb.closeDeadline.at < oldest.closeDeadline.at)) oldest = pcb;
+    for (const m of this.pcbs.values()) {
+      for (const pcb of m.values()) {
+        if (pcb.state === TcpState.TIME_WAIT && (oldest === null || pcb.closeDeadline.at < oldest.closeDeadline.at)) oldest = pcb;
+      }
     }
     return oldest;
   }

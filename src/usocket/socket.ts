@@ -365,6 +365,11 @@ export class Socket {
     return this.isClosed || this.stream === null || this.stream.isInputEnded();
   }
 
+  /** TCP: a read with nothing queued returns b'' now (a FIN, or a failure raised already). */
+  readsEnd(): boolean {
+    return !this.isClosed && this.stream !== null && this.stream.readsEnd();
+  }
+
   /** UDP/raw: the next queued datagram's length, or -1 when none. */
   nextDatagramLength(): number {
     return this.isClosed || this.datagram === null ? -1 : this.datagram.nextLength();

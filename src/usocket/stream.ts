@@ -203,6 +203,13 @@ export class StreamPart {
     return this.failure !== 0 || pcb.finReceived;
   }
 
+  /** A read with nothing queued returns b'' now: the peer's FIN, or a failure raised already (takeable). */
+  readsEnd(): boolean {
+    const pcb = this.pcb;
+    if (this.phase === Phase.NEW || this.phase === Phase.LISTENING || pcb === null || available(pcb) > 0) return false;
+    return this.failure === 0 ? pcb.finReceived : this.isFailureReported;
+  }
+
   setNoDelay(on: boolean): void {
     this.noDelay = on;
     const pcb = this.pcb;

@@ -11,7 +11,8 @@
 // reopens) just before it answers, so what the call returns comes before what the inbox gets after it.
 //
 // FLAGS: ASK — nothing more will arrive (end of stream, a failure): an empty inbox means "make the call",
-// whose answer is the stack's own (b'', the error, raised once); WANT_ROOM — the stack holds data the inbox
+// whose answer is the stack's own (b'', the error, raised once), unless END says that answer is b'' (a FIN,
+// or a failure raised already), which the worker then gives itself; WANT_ROOM — the stack holds data the inbox
 // had no room for: the worker, having made room, posts a REFILL. The main thread sets WANT_ROOM before it
 // looks at the room a last time, and the worker looks at WANT_ROOM after it frees room, so one of them
 // always sees the other (sequentially consistent atomics). SIGNAL counts the main thread's changes; the
@@ -29,7 +30,7 @@ const PAD = -1;
 /** PUT and TAKEN count datagrams (a UDP inbox's entries count against the socket's queue of datagrams). */
 const InboxSlot = { SID: 0, STATE: 1, WRITTEN: 2, READ: 3, FLAGS: 4, KIND: 5, SIGNAL: 6, PUT: 7, TAKEN: 8 } as const;
 const InboxState = { OPEN: 0, FILLING: 1, HELD: 2 } as const;
-export const InboxFlag = { ASK: 1, WANT_ROOM: 2 } as const;
+export const InboxFlag = { ASK: 1, WANT_ROOM: 2, END: 4 } as const;
 export const InboxKind = { STREAM: 0, DATAGRAM: 1 } as const;
 export type InboxKindCode = (typeof InboxKind)[keyof typeof InboxKind];
 
@@ -87,6 +88,8 @@ export interface InboxSource {
   takeStream(dst: Uint8Array, at: number, max: number): number;
   /** TCP: whether nothing more will arrive (end of stream or a failure). */
   isInputEnded(): boolean;
+  /** TCP: whether a read with nothing queued returns b'' now (a FIN, or a failure raised already). */
+  readsEnd(): boolean;
   /** UDP: the next datagram's length, or -1 when none. */
   nextDatagramLength(): number;
   /** UDP: moves the next datagram into dst[at…] → [source ip, source port]. */
@@ -162,7 +165,6 @@ export class InboxWriter extends InboxViews {
     const flags = this.slot(i, InboxSlot.FLAGS);
     let changed = false;
     try {
-      if (Atomics.load(this.i32, flags) & InboxFlag.ASK) return true;
       // Bounded: each round follows room the worker made meanwhile.
       for (let round = 0; round < 4; round++) {
         changed = (this.load(i, InboxSlot.KIND) === InboxKind.STREAM ? this.moveStream(i, src) : this.moveDatagrams(i, src)) || changed;
@@ -175,8 +177,13 @@ export class InboxWriter extends InboxViews {
         if (!this.hasRoomFor(i, src)) break;
       }
       if (this.load(i, InboxSlot.KIND) === InboxKind.STREAM && src.isInputEnded() && !this.hasMore(i, src)) {
-        Atomics.or(this.i32, flags, InboxFlag.ASK);
-        changed = true;
+        // Set again after every event: a reset after the FIN takes END away (the read must raise it).
+        const end = InboxFlag.ASK | (src.readsEnd() ? InboxFlag.END : 0);
+        if ((Atomics.load(this.i32, flags) & (InboxFlag.ASK | InboxFlag.END)) !== end) {
+          Atomics.and(this.i32, flags, ~InboxFlag.END);
+          Atomics.or(this.i32, flags, end);
+          changed = true;
+        }
       }
     } finally {
       Atomics.store(this.i32, state, InboxState.OPEN);

@@ -536,6 +536,7 @@ class Bridge implements ScriptRun {
       streamAvailable: () => s.receivable(),
       takeStream: (dst, at, max) => s.takeReceived(dst, at, max),
       isInputEnded: () => s.isInputEnded(),
+      readsEnd: () => s.readsEnd(),
       nextDatagramLength: () => s.nextDatagramLength(),
       takeDatagram: (dst, at) => s.takeDatagram(dst, at),
     });
@@ -731,7 +732,11 @@ class Bridge implements ScriptRun {
     },
     [Op.ACCEPT]: async (sid) => {
       const [conn, [ip, port]] = await this.sock(sid).accept();
-      return { value: this.add(conn), text: ip, value2: port };
+      const cid = this.add(conn);
+      // A connection is accepted to be read: its inbox from the start saves the first read's call.
+      this.attachInbox(cid);
+      this.fillInbox(cid);
+      return { value: cid, text: ip, value2: port };
     },
     [Op.CONNECT]: async (sid, [host, port]) => {
       await this.sock(sid).connect([host, port]);

@@ -235,11 +235,10 @@ function callFrame(code: OpCode, sid: number, args: Arg[], len: number, ptr: unk
 // ---- inboxes: reads that need no call (inbox.ts) ----
 const inbox = new InboxReader(input.shared, INBOX_OFFSET);
 const READ_OPS: ReadonlySet<number> = new Set([Op.RECV, Op.RECVFROM, Op.READ, Op.READLINE]);
-// The worker imports nothing outside this folder (it is transpiled alone for tests): the errnos and flags
-// an inbox read needs, as core/errors.ts and usocket/constants.ts have them.
+// The worker imports nothing outside this folder (it is transpiled alone for tests): the errnos an inbox
+// read raises, as core/errors.ts has them.
 const EAGAIN = 11;
 const ETIMEDOUT = 110;
-const MSG_DONTWAIT = 0x40;
 /** Per UDP socket, the source of the datagram last taken from its inbox: a posted reply goes there. */
 const ringFrom = new Map<number, [number, number]>();
 /** The text of the last source address taken (a server replying to one client formats it once). */
@@ -247,17 +246,16 @@ let fromIp = -1;
 let fromText = "";
 
 /**
- * recv/recvfrom from the socket's inbox: waits (a blocking socket: for ever, or `timeoutMs`; non-blocking
- * or MSG_DONTWAIT: not at all) until it holds something → 1 + the bytes the read takes (at most `max`; a
+ * recv/recvfrom from the socket's inbox: waits (`timeoutMs`; < 0 for ever; 0, non-blocking or MSG_DONTWAIT,
+ * not at all) until it holds something → 1 + the bytes the read takes (at most `max`; a
  * datagram's, truncated), 0 when the read must be a call instead (no inbox, max 0, end of stream or a
  * failure to report), or < 0 with the status set: -errno (EAGAIN, ETIMEDOUT) or -1 (interrupted).
  */
-function rxWait(sid: unknown, max: unknown, flags: unknown, timeoutMs: unknown): number {
+function rxWait(sid: unknown, max: unknown, timeoutMs: unknown): number {
   if (typeof sid !== "number" || typeof max !== "number" || max <= 0) return 0;
   const i = inbox.find(sid);
   if (i < 0) return 0;
-  const f = typeof flags === "number" ? flags : 0;
-  const waitMs = (f & MSG_DONTWAIT) !== 0 ? 0 : typeof timeoutMs === "number" && timeoutMs >= 0 ? timeoutMs : -1;
+  const waitMs = typeof timeoutMs === "number" && timeoutMs >= 0 ? timeoutMs : -1;
   const endMs = waitMs > 0 ? performance.now() + waitMs : 0;
   let flushed = false;
   for (;;) {
@@ -269,7 +267,9 @@ function rxWait(sid: unknown, max: unknown, flags: unknown, timeoutMs: unknown):
     } else {
       const n = inbox.unreadBytes(i);
       if (n > 0) return 1 + Math.min(max, n);
-      if ((inbox.flags(i) & InboxFlag.ASK) !== 0) return 0;
+      const fl = inbox.flags(i);
+      // Nothing more will come: b'' when that is what the stack would answer, else the call.
+      if ((fl & InboxFlag.ASK) !== 0) return (fl & InboxFlag.END) !== 0 ? 1 : 0;
     }
     if (Atomics.load(i32, Slot.INTERRUPT) !== 0) {
       interrupted(-1);

@@ -175,7 +175,7 @@ class socket:
     def _rx(self, op, n, f):
         # One recv/recvfrom: from the inbox, or the call.
         while True:
-            k = _rxw(self._sid, n, f, self._tmo)
+            k = _rxw(self._sid, n, 0 if f & MSG_DONTWAIT else self._tmo)
             if k > 0:
                 k -= 1
                 b = bytes(k)

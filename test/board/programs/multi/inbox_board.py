@@ -23,6 +23,10 @@ try:
 except OSError as e:
     print('non-blocking', errno.errorcode[e.args[0]])
 conn.setblocking(True)
+try:
+    conn.recv(10, socket.MSG_DONTWAIT)
+except OSError as e:
+    print('dontwait', errno.errorcode[e.args[0]])
 p = select.poll()
 p.register(conn, select.POLLIN)
 print('SYNC poll')
