@@ -115,7 +115,7 @@ describe.runIf(tap)("board programs against CPython peers (walnut run, real TAP)
     expect(err).toContain("2 GiB limit");
   }, 120_000);
 
-  it("reads from the inbox: local timeouts, poll woken by moved bytes, a bulk transfer in order through every read method, unread bytes reset at close, UDP's queue of 4 and replies to each sender", async () => {
+  it("reads from the inbox: local timeouts, poll woken by moved bytes, a bulk transfer in order through every read method, unread bytes reset at close, UDP's queue of 4 and replies to each sender; posted sends in a row keep their order", async () => {
     const l = lab("10.71.31");
     const { board, peer } = l.pair("inbox_board.py", "inbox_peer.py");
     expect(await board.nextLines(5)).toEqual(["first b'hello'", "empty inbox ETIMEDOUT", "non-blocking EAGAIN", "dontwait EAGAIN", "poll readable True b'x'"]);
@@ -124,6 +124,7 @@ describe.runIf(tap)("board programs against CPython peers (walnut run, real TAP)
     expect(await peer.next()).toBe("peer a got b'a0'");
     expect(await board.next()).toBe("burst kept 4 EAGAIN");
     expect(await peer.next()).toBe("peer replies b're:from a' b're:from b'");
+    expect(await peer.next()).toBe("peer out in order True");
     expect((await board.finish()).code).toBe(0);
     expect((await peer.finish()).code).toBe(0);
   }, 60_000);

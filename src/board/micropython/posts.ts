@@ -6,8 +6,11 @@
 // posted send that fails after all (a reset that arrived meanwhile) leaves its error for the socket's next
 // call, as lwIP reports an error that came after a write was queued.
 //
-// Layout, after the call frames: the room table (ROOM_ENTRIES pairs of Int32: the socket id it holds, the
-// bytes a send would queue now), then the post ring (POST_RING_BYTES). Entries are 32 bytes of header (op,
+// Sends may be posted while earlier posts are still waiting: each room entry says up to which ring position
+// the posts it counts go (asOf), and the worker subtracts what it posted for that socket after it.
+//
+// Layout, after the call frames: the room table (ROOM_ENTRIES entries of 4 Int32: the socket id it holds,
+// the bytes a send would queue now, asOf, and a version that is odd while the main thread writes), then the post ring (POST_RING_BYTES). Entries are 32 bytes of header (op,
 // socket id, data length, a UDP reply's address and port or 0, 0, 0, 0) and the data padded to 32 (so the
 // space left before the end always holds a header); one that would cross the end is preceded by a PAD
 // entry filling the rest. Two Int32 counters in the global slots count bytes written (worker) and consumed
@@ -15,10 +18,14 @@
 
 /** Sockets whose room the table keeps at once (a socket id maps to id mod ROOM_ENTRIES; the entry names its id). */
 export const ROOM_ENTRIES = 256;
-export const ROOM_BYTES = ROOM_ENTRIES * 8;
+export const ROOM_BYTES = ROOM_ENTRIES * 16;
 /** The post ring: a power of two, holding at least one largest entry (64 KiB of data). */
 export const POST_RING_BYTES = 1 << 18;
 const ENTRY_HEADER = 32;
+/** The worker's record of its posted sends not yet run: at most one per entry the ring holds. */
+const SENT_RECORDS = POST_RING_BYTES / ENTRY_HEADER;
+/** Int32 slots of a room entry. */
+const RoomSlot = { SID: 0, ROOM: 1, AS_OF: 2, VERSION: 3 } as const;
 /** An entry that fills the ring's end, so the next starts at 0. */
 const PAD_OP = -1;
 
@@ -38,6 +45,12 @@ export class PostWriter {
   private readonly bytes: Uint8Array;
   /** Bytes written so far (mod 2^32), as published in writtenSlot. */
   private written = 0;
+  /** Posted sends not yet known to be run, oldest first (a ring of SENT_RECORDS). */
+  private readonly sentSids = new Int32Array(SENT_RECORDS);
+  private readonly sentLengths = new Int32Array(SENT_RECORDS);
+  private readonly sentEnds = new Int32Array(SENT_RECORDS);
+  private sentHead = 0;
+  private sentTail = 0;
 
   constructor(
     shared: SharedArrayBuffer,
@@ -47,25 +60,49 @@ export class PostWriter {
     this.bytes = new Uint8Array(shared);
   }
 
-  /** Whether every posted entry has been run by the main thread. */
-  isDrained(): boolean {
-    return Atomics.load(this.i32, this.at.readSlot) === this.written;
-  }
-
   /**
-   * The bytes a send on `sid` would queue now, as the main thread last published (0: unknown socket).
-   * Meaningful only while isDrained(): then every posted send is in the figure.
+   * The bytes a send on `sid` may post now: the room the main thread last published for it, less what
+   * the worker posted for it that the figure does not count yet (0: unknown socket, or the entry is being
+   * written; for UDP the main thread publishes -1).
    */
   room(sid: number): number {
-    const e = (this.at.roomOffset >> 2) + (sid % ROOM_ENTRIES) * 2;
-    return Atomics.load(this.i32, e) === sid ? Atomics.load(this.i32, e + 1) : 0;
+    const e = (this.at.roomOffset >> 2) + (sid % ROOM_ENTRIES) * 4;
+    const version = Atomics.load(this.i32, e + RoomSlot.VERSION);
+    if ((version & 1) !== 0 || Atomics.load(this.i32, e + RoomSlot.SID) !== sid) return 0;
+    const room = Atomics.load(this.i32, e + RoomSlot.ROOM);
+    const asOf = Atomics.load(this.i32, e + RoomSlot.AS_OF);
+    if (Atomics.load(this.i32, e + RoomSlot.VERSION) !== version) return 0;
+    if (room < 0) return room;
+    this.forgetRun();
+    let pending = 0;
+    for (let k = this.sentHead; k !== this.sentTail; k = (k + 1) % SENT_RECORDS) {
+      if (this.sentSids[k] === sid && (((this.sentEnds[k] as number) - asOf) | 0) > 0) pending += this.sentLengths[k] as number;
+    }
+    return room - pending;
+  }
+
+  /** Notes a posted send of `length` bytes on `sid` (its entry ends at the current write position). */
+  private recordSend(sid: number, length: number): void {
+    this.forgetRun();
+    const next = (this.sentTail + 1) % SENT_RECORDS;
+    if (next === this.sentHead) return; // cannot happen: one record per entry in the ring
+    this.sentSids[this.sentTail] = sid;
+    this.sentLengths[this.sentTail] = length;
+    this.sentEnds[this.sentTail] = this.written;
+    this.sentTail = next;
+  }
+
+  /** Drops the records of sends the main thread has run: every room it published since counts them. */
+  private forgetRun(): void {
+    const read = Atomics.load(this.i32, this.at.readSlot);
+    while (this.sentHead !== this.sentTail && (((this.sentEnds[this.sentHead] as number) - read) | 0) <= 0) this.sentHead = (this.sentHead + 1) % SENT_RECORDS;
   }
 
   /**
    * Appends (op, sid, data) → "empty" when the ring was empty before (the main thread may be asleep: ring
    * its doorbell), "queued" otherwise, or "full" when it does not fit (nothing written).
    */
-  append(op: number, sid: number, data: Uint8Array, ip = 0, port = 0): "empty" | "queued" | "full" {
+  append(op: number, sid: number, data: Uint8Array, ip = 0, port = 0, isSend = false): "empty" | "queued" | "full" {
     const size = ENTRY_HEADER + align(data.length);
     const before = this.written;
     const read = Atomics.load(this.i32, this.at.readSlot);
@@ -83,6 +120,7 @@ export class PostWriter {
     this.header(p, op, sid, data.length, ip, port);
     this.bytes.set(data, this.at.ringOffset + p + ENTRY_HEADER);
     this.written = (w + size) | 0;
+    if (isSend) this.recordSend(sid, data.length);
     Atomics.store(this.i32, this.at.writtenSlot, this.written);
     // Read after publishing, not before: if the main thread had not yet consumed every older entry, its
     // re-check of writtenSlot after storing readSlot sees this one (all sequentially consistent), so no
@@ -113,18 +151,38 @@ export class PostReader {
     this.bytes = new Uint8Array(shared);
   }
 
-  /** Publishes the room of `sid` (0: a send must take the round trip). */
+  /** The ring position up to which posts have been run (during drain: through the entry being run). */
+  private runThrough = 0;
+
+  /** Publishes the room of `sid` (0: a send must take the round trip), counting every post run so far. */
   publishRoom(sid: number, room: number): void {
-    const e = (this.at.roomOffset >> 2) + (sid % ROOM_ENTRIES) * 2;
-    Atomics.store(this.i32, e + 1, room);
-    Atomics.store(this.i32, e, sid);
+    const e = (this.at.roomOffset >> 2) + (sid % ROOM_ENTRIES) * 4;
+    const asOf = this.draining ? this.runThrough : Atomics.load(this.i32, this.at.readSlot);
+    // A version odd while the entry is written: the worker never uses a half-written entry.
+    Atomics.add(this.i32, e + RoomSlot.VERSION, 1);
+    Atomics.store(this.i32, e + RoomSlot.SID, sid);
+    Atomics.store(this.i32, e + RoomSlot.ROOM, room);
+    Atomics.store(this.i32, e + RoomSlot.AS_OF, asOf);
+    Atomics.add(this.i32, e + RoomSlot.VERSION, 1);
   }
+
+  private draining = false;
 
   /**
    * Runs every posted entry, oldest first (`run` gets a view of the data, valid only during the call),
    * including those posted while it ran.
    */
   drain(run: (op: number, sid: number, data: Uint8Array, ip: number, port: number) => void): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      this.drainAll(run);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private drainAll(run: (op: number, sid: number, data: Uint8Array, ip: number, port: number) => void): void {
     let read = Atomics.load(this.i32, this.at.readSlot);
     for (;;) {
       const written = Atomics.load(this.i32, this.at.writtenSlot);
@@ -135,11 +193,13 @@ export class PostReader {
         const op = this.i32[i] as number;
         const sid = this.i32[i + 1] as number;
         const length = this.i32[i + 2] as number;
+        const end = (read + ENTRY_HEADER + align(length)) | 0;
         if (op !== PAD_OP) {
           const from = this.at.ringOffset + pos + ENTRY_HEADER;
+          this.runThrough = end;
           run(op, sid, this.bytes.subarray(from, from + length), (this.i32[i + 3] as number) >>> 0, this.i32[i + 4] as number);
         }
-        read = (read + ENTRY_HEADER + align(length)) | 0;
+        read = end;
       }
       Atomics.store(this.i32, this.at.readSlot, read);
     }

@@ -353,8 +353,8 @@ const NO_DATA = new Uint8Array(0);
 
 /**
  * A call that needs no answer, appended to the post ring instead of waited for (posts.ts): a close, or a
- * TCP send, write or sendall of `n` bytes at `ptr` that fits the socket's send ring now (with every earlier
- * post run, so the published room counts them) — its answer would be n, so it is n. → n, or -1 when it
+ * TCP send, write or sendall of `n` bytes at `ptr` that fits the socket's send ring now (the room the main
+ * thread published, less the sends posted since that it does not count) — its answer would be n, so it is n. → n, or -1 when it
  * cannot be posted (the Python wrapper then makes the call).
  */
 function post(op: unknown, sid: unknown, ptr: unknown, n: unknown): number {
@@ -362,7 +362,7 @@ function post(op: unknown, sid: unknown, ptr: unknown, n: unknown): number {
   if (op === Op.CLOSE) {
     if (n !== 0) return -1;
   } else if (op === Op.SEND || op === Op.WRITE || op === Op.SENDALL) {
-    if (n === 0 || !posts.isDrained() || posts.room(sid) < n) return -1;
+    if (n === 0 || posts.room(sid) < n) return -1;
   } else if (op === Op.SENDTO) {
     // A UDP reply to the address the socket's last datagram came from (the main thread keeps it, or the
     // worker, for one taken from the inbox).
@@ -378,7 +378,7 @@ function post(op: unknown, sid: unknown, ptr: unknown, n: unknown): number {
   }
   // Output first, as before a call: what the script printed before it sent comes out before.
   flushAll();
-  const r = to === undefined ? posts.append(op, sid, data) : posts.append(op, sid, data, to[0], to[1]);
+  const r = posts.append(op, sid, data, to?.[0] ?? 0, to?.[1] ?? 0, op === Op.SEND || op === Op.WRITE || op === Op.SENDALL);
   if (r === "full") return -1;
   if (r === "empty" && Atomics.load(i32, Slot.MAIN_SPINNING) === 0) port.postMessage(postBell);
   return n;

@@ -90,3 +90,27 @@ for _ in range(2):
     d, a = u.recvfrom(64)
     u.sendto(b're:' + d, a)
 u.close()
+
+# Posted sends in a row, each counted against the room the stack last published: the peer checks the order.
+out = socket.socket()
+out.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+out.bind(('0.0.0.0', 7442))
+out.listen(1)
+print('SYNC out')
+w, _ = out.accept()
+data = b''.join(b'out %07d\n' % i for i in range(200000))
+mv = memoryview(data)
+at = 0
+k = 0
+while at < len(data):
+    piece = mv[at : at + 65536 - 7 * k % 5000]
+    if k % 3 == 0:
+        w.write(piece)
+    elif k % 3 == 1:
+        w.sendall(piece)
+    else:
+        piece = piece[: w.send(piece)]
+    at += len(piece)
+    k += 1
+w.close()
+out.close()

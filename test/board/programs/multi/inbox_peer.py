@@ -42,3 +42,12 @@ a.sendto(b'from a', (board, 7441))
 time.sleep(0.05)
 b.sendto(b'from b', (board, 7441))
 print('peer replies', a.recv(64), b.recv(64))
+sync('out')
+c = socket.create_connection((board, 7442), timeout=10)
+got = []
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    got.append(d)
+print('peer out in order', b''.join(got) == b''.join(b'out %07d\n' % i for i in range(200000)))
