@@ -227,6 +227,11 @@ class socket:
         _c(_k.OP_CONNECT, self._sid, host, port)
 
     def send(self, data):
+        # The hot case without helper calls: bytes that fit one post on a TCP socket.
+        if type(data) is bytes and self._stream:
+            n = len(data)
+            if 0 < n <= _MAX and _post(_k.OP_SEND, self._sid, _uctypes.addressof(data), n) >= 0:
+                return n
         data = _buf(data)
         if len(data) > _MAX:
             data = memoryview(data)[:_MAX]
@@ -247,7 +252,8 @@ class socket:
             _pd(_k.OP_SENDALL, self._sid, mv[i : i + _MAX])
 
     def sendto(self, data, addr):
-        data = _buf(data)
+        if type(data) is not bytes:
+            data = _buf(data)
         # The very tuple recvfrom returned (never None, which is no address): posted, no wait for an answer.
         if addr is not None and addr is self._from and not self._stream and len(data) <= 65507 and _post(_k.OP_SENDTO, self._sid, _uctypes.addressof(data) if data else 0, len(data)) >= 0:
             return len(data)
@@ -257,15 +263,16 @@ class socket:
         return _cd(_k.OP_SENDTO, self._sid, data, host, port)
 
     def recv(self, bufsize, flags=0):
-        n = _int(bufsize)
-        f = _int(flags)
+        # Plain ints skip _int (a call per argument counts at this rate).
+        n = bufsize if type(bufsize) is int and _INT_MIN <= bufsize <= _INT_MAX else _int(bufsize)
+        f = flags if type(flags) is int and 0 <= flags <= _INT_MAX else _int(flags)
         if n < 0:
             raise ValueError("negative buffer size")
         return self._rx(_k.OP_RECV, n, f)
 
     def recvfrom(self, bufsize, flags=0):
-        n = _int(bufsize)
-        f = _int(flags)
+        n = bufsize if type(bufsize) is int and _INT_MIN <= bufsize <= _INT_MAX else _int(bufsize)
+        f = flags if type(flags) is int and 0 <= flags <= _INT_MAX else _int(flags)
         if n < 0:
             raise ValueError("negative buffer size")
         if self._stream:
