@@ -109,7 +109,7 @@ describe.runIf(run)("TCP connections between the Linux kernel and the board", ()
       expect(eof.sha).toBe(eof.sentSha);
       // FIN-WAIT-2 + the board's FIN → TIME-WAIT on the kernel side; the board's LAST-ACK was answered.
       await waitFor(() => !tcp.allPcbs().some((p) => p.remotePort === eof.port), 3000, "board PCB to be freed");
-      const rows = (await ssRows(b.ns)).filter((row) => row.local === `${b.kernelIp}:${eof.port}`);
+      const rows = (await ssRows(b.ns)).filter((row) => row.local === `${b.kernelIp}:${eof.port}` && row.peer === `${b.boardIp}:7`);
       expect(rows.map((row) => row.state)).toEqual(["TIME-WAIT"]);
       peer.resume();
       await peer.next();
@@ -158,7 +158,7 @@ describe.runIf(run)("TCP connections between the Linux kernel and the board", ()
       await waitFor(() => pcb!.state === TcpState.FIN_WAIT_2, 3000, "board FIN-WAIT-2");
       expect(tcp.info(pcb!).state).toBe("FIN-WAIT-2");
       expect(tcp.info(pcb!).remote).toBe(`${b.kernelIp}:${eof.port}`);
-      let rows = (await ssRows(b.ns)).filter((row) => row.local === `${b.kernelIp}:${eof.port}`);
+      let rows = (await ssRows(b.ns)).filter((row) => row.local === `${b.kernelIp}:${eof.port}` && row.peer === `${b.boardIp}:${port}`);
       expect(rows.map((row) => row.state)).toEqual(["CLOSE-WAIT"]);
 
       peer.resume();
@@ -167,7 +167,7 @@ describe.runIf(run)("TCP connections between the Linux kernel and the board", ()
       await waitFor(() => pcb!.state === TcpState.TIME_WAIT, 3000, "board TIME-WAIT");
       expect(tcp.allPcbs().map((p) => tcp.info(p).state)).toEqual(["TIME-WAIT"]);
       for (let i = 0; i < 50; i++) {
-        rows = (await ssRows(b.ns)).filter((row) => row.local === `${b.kernelIp}:${eof.port}`);
+        rows = (await ssRows(b.ns)).filter((row) => row.local === `${b.kernelIp}:${eof.port}` && row.peer === `${b.boardIp}:${port}`);
         if (rows.length === 0) break;
         await new Promise((r) => setTimeout(r, 20));
       }

@@ -5,10 +5,17 @@
 # replies reaching each datagram's own sender. Syncs with inbox_peer.py.
 import socket, select, time, errno
 
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(('0.0.0.0', 7440))
-srv.listen(2)
+
+
+def listener(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('0.0.0.0', port))
+    s.listen(2)
+    return s
+
+
+srv = listener(7440)
 print('SYNC listening')
 conn, _ = srv.accept()
 print('first', conn.recv(5))
@@ -92,10 +99,7 @@ for _ in range(2):
 u.close()
 
 # Posted sends in a row, each counted against the room the stack last published: the peer checks the order.
-out = socket.socket()
-out.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-out.bind(('0.0.0.0', 7442))
-out.listen(1)
+out = listener(7442)
 print('SYNC out')
 w, _ = out.accept()
 data = b''.join(b'out %07d\n' % i for i in range(200000))
