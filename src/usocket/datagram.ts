@@ -46,12 +46,12 @@ export abstract class DatagramPart {
     return this.queue.isEmpty ? -1 : this.queue.nextLength;
   }
 
-  /** Moves the next datagram, whole, into dst[offset…] → its source [ip, port] (one must be queued). */
-  takeInto(dst: Uint8Array, offset: number): [number, number] {
+  /** Moves the next datagram, whole, into dst[offset…] (one must be queued); `source` gets its [ip, port]. */
+  takeInto(dst: Uint8Array, offset: number, source: [number, number]): void {
     const q = this.queue;
-    const source: [number, number] = [q.nextSrcIp, this.nextSrcPort()];
+    source[0] = q.nextSrcIp;
+    source[1] = this.nextSrcPort();
     q.pop(dst, offset, q.nextLength);
-    return source;
   }
 
   /** Datagrams a reader took out of the queue but has not read yet: they count against its limit. */

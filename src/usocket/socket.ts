@@ -375,9 +375,9 @@ export class Socket {
     return this.isClosed || this.datagram === null ? -1 : this.datagram.nextLength();
   }
 
-  /** UDP/raw: moves the next datagram (one is queued), whole, into dst[offset…] → its source [ip, port]. */
-  takeDatagram(dst: Uint8Array, offset: number): [number, number] {
-    return (this.datagram as DatagramPart).takeInto(dst, offset);
+  /** UDP/raw: moves the next datagram (one is queued), whole, into dst[offset…]; `source` gets its [ip, port]. */
+  takeDatagram(dst: Uint8Array, offset: number, source: [number, number]): void {
+    (this.datagram as DatagramPart).takeInto(dst, offset, source);
   }
 
   /** UDP/raw: one datagram to a numeric address (a reply to a source takeDatagram gave) → bytes sent. */

@@ -80,25 +80,27 @@ class InboxViews {
   }
 }
 
-/** Where the main thread's fill puts what it takes from a socket. */
+/** What a fill takes from: a usocket Socket (these are its methods of the same names). */
 export interface InboxSource {
   /** TCP: received bytes a read could take now. */
-  streamAvailable(): number;
+  receivable(): number;
   /** TCP: moves at most `max` received bytes into dst[at…] → how many (0: none now). */
-  takeStream(dst: Uint8Array, at: number, max: number): number;
+  takeReceived(dst: Uint8Array, at: number, max: number): number;
   /** TCP: whether nothing more will arrive (end of stream or a failure). */
   isInputEnded(): boolean;
   /** TCP: whether a read with nothing queued returns b'' now (a FIN, or a failure raised already). */
   readsEnd(): boolean;
   /** UDP: the next datagram's length, or -1 when none. */
   nextDatagramLength(): number;
-  /** UDP: moves the next datagram into dst[at…] → [source ip, source port]. */
-  takeDatagram(dst: Uint8Array, at: number): [number, number];
+  /** UDP: moves the next datagram into dst[at…]; `source` gets its [ip, port]. */
+  takeDatagram(dst: Uint8Array, at: number, source: [number, number]): void;
 }
 
 /** The main thread's side: attaches inboxes to sockets and fills them. */
 export class InboxWriter extends InboxViews {
   private readonly bySid = new Map<number, number>();
+  /** A datagram's source, reused per datagram. */
+  private readonly source: [number, number] = [0, 0];
 
   /** The inbox of `sid`, or -1. */
   find(sid: number): number {
@@ -203,7 +205,7 @@ export class InboxWriter extends InboxViews {
   }
 
   private hasMore(i: number, src: InboxSource): boolean {
-    return this.load(i, InboxSlot.KIND) === InboxKind.DATAGRAM ? src.nextDatagramLength() >= 0 : src.streamAvailable() > 0;
+    return this.load(i, InboxSlot.KIND) === InboxKind.DATAGRAM ? src.nextDatagramLength() >= 0 : src.receivable() > 0;
   }
 
   private hasRoomFor(i: number, src: InboxSource): boolean {
@@ -228,7 +230,7 @@ export class InboxWriter extends InboxViews {
       const room = this.room(i);
       if (room === 0) break;
       const p = w & (INBOX_BYTES - 1);
-      const n = src.takeStream(this.bytes, this.ringAt(i) + p, Math.min(room, INBOX_BYTES - p));
+      const n = src.takeReceived(this.bytes, this.ringAt(i) + p, Math.min(room, INBOX_BYTES - p));
       if (n === 0) break;
       w = (w + n) | 0;
       Atomics.store(this.i32, wSlot, w);
@@ -255,11 +257,12 @@ export class InboxWriter extends InboxViews {
         w = (w + pad) | 0;
       }
       const q = w & (INBOX_BYTES - 1);
-      const [ip, port] = src.takeDatagram(this.bytes, base + q + ENTRY_HEADER);
+      const source = this.source;
+      src.takeDatagram(this.bytes, base + q + ENTRY_HEADER, source);
       const h = (base + q) >> 2;
       this.i32[h] = length;
-      this.i32[h + 1] = ip | 0;
-      this.i32[h + 2] = port;
+      this.i32[h + 1] = source[0] | 0;
+      this.i32[h + 2] = source[1];
       Atomics.store(this.i32, wSlot, (w + size) | 0);
       Atomics.add(this.i32, this.slot(i, InboxSlot.PUT), 1);
       moved = true;
@@ -277,9 +280,20 @@ export interface InboxDatagram {
 
 /** The worker's side: finds a socket's inbox, waits on it, takes from it. */
 export class InboxReader extends InboxViews {
+  /** The inbox found last (a recv looks its socket up two or three times). */
+  private lastFound = 0;
+  /** The next datagram's header, reused (nextDatagram's answer is valid until its next call). */
+  private readonly next: InboxDatagram = { length: 0, ip: 0, port: 0 };
+
   /** The inbox of `sid`, or -1 (looked up by name: the main thread attaches and detaches). */
   find(sid: number): number {
-    for (let i = 0; i < INBOXES; i++) if (this.load(i, InboxSlot.SID) === sid) return i;
+    if (this.load(this.lastFound, InboxSlot.SID) === sid) return this.lastFound;
+    for (let i = 0; i < INBOXES; i++) {
+      if (this.load(i, InboxSlot.SID) === sid) {
+        this.lastFound = i;
+        return i;
+      }
+    }
     return -1;
   }
 
@@ -301,7 +315,7 @@ export class InboxReader extends InboxViews {
     Atomics.wait(this.i32, this.slot(i, InboxSlot.SIGNAL), seen, ms);
   }
 
-  /** The next datagram (skipping a PAD), or null when none. */
+  /** The next datagram (skipping a PAD), or null when none; the object is reused by the next call. */
   nextDatagram(i: number): InboxDatagram | null {
     if (this.unreadBytes(i) === 0) return null;
     const rSlot = this.slot(i, InboxSlot.READ);
@@ -312,7 +326,11 @@ export class InboxReader extends InboxViews {
       Atomics.store(this.i32, rSlot, (r + INBOX_BYTES - p) | 0);
       return this.nextDatagram(i);
     }
-    return { length: this.i32[h] as number, ip: (this.i32[h + 1] as number) >>> 0, port: this.i32[h + 2] as number };
+    const d = this.next;
+    d.length = this.i32[h] as number;
+    d.ip = (this.i32[h + 1] as number) >>> 0;
+    d.port = this.i32[h + 2] as number;
+    return d;
   }
 
   /** Copies up to n stream bytes to dst[at…] and, unless peeking, takes them → whether the main thread wants a REFILL. */

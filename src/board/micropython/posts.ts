@@ -142,6 +142,10 @@ export class PostWriter {
 export class PostReader {
   private readonly i32: Int32Array;
   private readonly bytes: Uint8Array;
+  /** Inside drain (a nested drain returns: the outer one runs what was posted meanwhile). */
+  private draining = false;
+  /** While draining: the ring position through the entry being run, which a room published now counts. */
+  private runThrough = 0;
 
   constructor(
     shared: SharedArrayBuffer,
@@ -150,9 +154,6 @@ export class PostReader {
     this.i32 = new Int32Array(shared);
     this.bytes = new Uint8Array(shared);
   }
-
-  /** The ring position up to which posts have been run (during drain: through the entry being run). */
-  private runThrough = 0;
 
   /** Publishes the room of `sid` (0: a send must take the round trip), counting every post run so far. */
   publishRoom(sid: number, room: number): void {
@@ -166,7 +167,6 @@ export class PostReader {
     Atomics.add(this.i32, e + RoomSlot.VERSION, 1);
   }
 
-  private draining = false;
 
   /**
    * Runs every posted entry, oldest first (`run` gets a view of the data, valid only during the call),

@@ -50,6 +50,8 @@ export const FrameSlot = {
   ARG_KINDS: 9,
   /** Request: UTF-8 bytes of string arguments a, b, c (0 for others); they sit one after another in the string area. */
   ARG_STRING_LENGTH: 10,
+  /** Answer of recvfrom on UDP: the source address as a number (the worker names it in a posted reply). */
+  SOURCE_IP: 11,
 } as const;
 
 /**

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { formatIpv4, formatMac, parseIpv4 } from "../../core/addr.js";
+import { formatIpv4, formatMac, parseIpv4, tryParseIpv4 } from "../../core/addr.js";
 import { Errno } from "../../core/errors.js";
 import type { Stack } from "../../stack/stack.js";
 import { OSError, POLLIN, ValueError, usocketFor, type Socket, type Usocket } from "../../usocket/index.js";
@@ -21,7 +21,7 @@ import { boardLibFiles } from "./libfiles.js";
 import { walnutConstSource, WlanStatus } from "./pyconst.js";
 import { LineConsole, type ConsoleInput } from "./console.js";
 import { PostReader } from "./posts.js";
-import { InboxKind, InboxWriter, type InboxSource } from "./inbox.js";
+import { InboxKind, InboxWriter } from "./inbox.js";
 import {
   DATA_MAX,
   FLASH_DIR,
@@ -376,6 +376,8 @@ class ReplSession implements ReplRun {
 interface Answer {
   value?: number;
   value2?: number;
+  /** A datagram's source address (FrameSlot.SOURCE_IP). */
+  sourceIp?: number;
   data?: Uint8Array;
   text?: string;
 }
@@ -428,13 +430,9 @@ class Bridge implements ScriptRun {
   private readonly posts: PostReader;
   /** A posted send's error, raised by the socket's next call (as lwIP reports an error after a queued write). */
   private readonly pendingErrors = new Map<number, number>();
-  /** Per UDP socket, where its last received datagram came from: a posted sendto goes there. */
-  private readonly lastFrom = new Map<number, [string, number]>();
   private readonly runPost = (op: number, sid: number, data: Uint8Array, ip: number, port: number): void => this.servePost(op, sid, data, ip, port);
   /** What arrives on the sockets the script reads from, moved to it as it comes (inbox.ts). */
   private readonly inboxes: InboxWriter;
-  /** Per socket with an inbox, how the inbox takes from it. */
-  private readonly inboxSources = new Map<number, InboxSource>();
 
   constructor(
     private readonly net: BoardNetwork,
@@ -517,8 +515,8 @@ class Bridge implements ScriptRun {
 
   /** Moves what has arrived on `sid` into its inbox, if it has one. */
   private fillInbox(sid: number): void {
-    const src = this.inboxSources.get(sid);
-    if (src !== undefined && !this.finished) this.inboxes.fill(sid, src);
+    const s = this.sockets.get(sid);
+    if (s !== undefined && !this.finished) this.inboxes.fill(sid, s);
   }
 
   /**
@@ -526,28 +524,18 @@ class Bridge implements ScriptRun {
    * next reads need no call.
    */
   private attachInbox(sid: number): void {
-    if (this.inboxSources.has(sid)) return;
     const s = this.sockets.get(sid);
-    if (s === undefined) return;
+    if (s === undefined || this.inboxes.find(sid) >= 0) return;
     const isStream = s.type === SOCK_STREAM;
     if (isStream ? s.isInputEnded() : s.type !== SOCK_DGRAM) return;
     if (this.inboxes.attach(sid, isStream ? InboxKind.STREAM : InboxKind.DATAGRAM) < 0) return;
-    this.inboxSources.set(sid, {
-      streamAvailable: () => s.receivable(),
-      takeStream: (dst, at, max) => s.takeReceived(dst, at, max),
-      isInputEnded: () => s.isInputEnded(),
-      readsEnd: () => s.readsEnd(),
-      nextDatagramLength: () => s.nextDatagramLength(),
-      takeDatagram: (dst, at) => s.takeDatagram(dst, at),
-    });
     if (!isStream) s.holdDatagramsElsewhere(() => this.inboxes.unreadDatagrams(sid));
   }
 
   /** Closes `sid`: unread bytes in its inbox make it abortive, as unread data in the stack would (RFC 1122 §4.2.2.13). */
   private closeSocket(sid: number, s: Socket): void {
-    if (this.inboxSources.has(sid)) {
+    if (this.inboxes.find(sid) >= 0) {
       if (s.type === SOCK_STREAM && this.inboxes.unread(sid) > 0) s.setsockopt(SOL_SOCKET, SO_LINGER, LINGER_ABORT);
-      this.inboxSources.delete(sid);
       this.inboxes.detach(sid);
     }
     s.close();
@@ -568,7 +556,6 @@ class Bridge implements ScriptRun {
     if (s === undefined) return;
     if (op === Op.CLOSE) {
       this.pendingErrors.delete(sid);
-      this.lastFrom.delete(sid);
       this.closeSocket(sid, s);
       this.publishRoom(sid);
       return;
@@ -577,25 +564,26 @@ class Bridge implements ScriptRun {
       this.fillInbox(sid);
       return;
     }
-    if (op === Op.SENDTO && ip !== 0) {
-      // A reply to a datagram the script took from its inbox: the worker names the address.
+    if (op === Op.SENDTO) {
+      // A reply to the datagram the script took last: the worker names its source.
       try {
         s.sendDatagramTo(view, ip, port);
       } catch (e) {
-        if (e instanceof OSError && !this.pendingErrors.has(sid)) this.pendingErrors.set(sid, e.errno);
+        this.keepError(sid, e);
       }
       return;
     }
     // The view is the post ring's: the stack copies what it queues at once; only a send that no longer
     // fits (which the room table should have prevented) waits, and then with its own copy.
-    const data = s.sendRoom() >= view.length || op === Op.SENDTO ? view : view.slice();
-    const to = this.lastFrom.get(sid);
-    const sent =
-      op === Op.SENDTO ? (to === undefined ? Promise.reject(new OSError(Errno.ENOTCONN)) : s.sendto(data, to)) : op === Op.SEND ? s.send(data) : op === Op.WRITE ? s.write(data) : s.sendall(data);
-    sent.catch((e: unknown) => {
-      if (e instanceof OSError && !this.pendingErrors.has(sid)) this.pendingErrors.set(sid, e.errno);
-    });
+    const data = s.sendRoom() >= view.length ? view : view.slice();
+    const sent = op === Op.SEND ? s.send(data) : op === Op.WRITE ? s.write(data) : s.sendall(data);
+    sent.catch((e: unknown) => this.keepError(sid, e));
     this.publishRoom(sid);
+  }
+
+  /** A posted call's failure, for the socket's next send to raise (the first one only). */
+  private keepError(sid: number, e: unknown): void {
+    if (e instanceof OSError && !this.pendingErrors.has(sid)) this.pendingErrors.set(sid, e.errno);
   }
 
   /**
@@ -705,11 +693,9 @@ class Bridge implements ScriptRun {
     Atomics.store(i32, at + FrameSlot.STATUS, status);
     Atomics.store(i32, at + FrameSlot.VALUE, answer.value ?? 0);
     Atomics.store(i32, at + FrameSlot.VALUE2, answer.value2 ?? 0);
+    Atomics.store(i32, at + FrameSlot.SOURCE_IP, answer.sourceIp ?? 0);
     Atomics.store(i32, at + FrameSlot.SEQ, req.seq);
     if (this.sockets.has(req.sid)) this.publishRoom(req.sid);
-    // Recorded only once the answer is the worker's (an interrupted recvfrom's is not): the Python side
-    // keeps the same address for a posted reply.
-    if (req.op === Op.RECVFROM && status === Status.OK && answer.text !== undefined && answer.text !== "0.0.0.0") this.lastFrom.set(req.sid, [answer.text, answer.value2 ?? 0]);
     if (Atomics.compareExchange(i32, at + FrameSlot.STATE, State.TAKEN, State.DONE) !== State.TAKEN) return;
     Atomics.notify(i32, at + FrameSlot.STATE);
     void this.watch();
@@ -751,8 +737,9 @@ class Bridge implements ScriptRun {
     [Op.WRITE]: async (sid, _args, data) => ({ value: (await this.sock(sid).write(data)) ?? -1 }),
     [Op.RECV]: async (sid, [max, flags]) => stream(await this.sock(sid).recv(bounded(max), flags)),
     [Op.RECVFROM]: async (sid, [max, flags]) => {
-      const [d, [ip, port]] = await this.sock(sid).recvfrom(bounded(max), flags);
-      return { value: d.length, data: d, text: ip, value2: port };
+      const s = this.sock(sid);
+      const [d, [ip, port]] = await s.recvfrom(bounded(max), flags);
+      return { value: d.length, data: d, text: ip, value2: port, sourceIp: s.type === SOCK_DGRAM ? Math.max(0, tryParseIpv4(ip)) : 0 };
     },
     [Op.READ]: async (sid, [max]) => stream(await this.sock(sid).read(bounded(max))),
     [Op.READLINE]: async (sid, [max]) => stream(await this.sock(sid).readline(bounded(max))),
@@ -830,7 +817,7 @@ class Bridge implements ScriptRun {
   /** Socket `sid` as poll sees it: readable too while its inbox holds bytes the stack no longer has. */
   private pollable(sid: number): Pollable | undefined {
     const s = this.sockets.get(sid);
-    if (s === undefined || !this.inboxSources.has(sid)) return s;
+    if (s === undefined || this.inboxes.find(sid) < 0) return s;
     return {
       readiness: () => s.readiness() | (this.inboxes.unread(sid) > 0 ? POLLIN : 0),
       addWaiter: (fn) => s.addWaiter(fn),

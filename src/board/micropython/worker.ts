@@ -180,7 +180,6 @@ function call(op: unknown, sid: unknown, a?: unknown, b?: unknown, c?: unknown, 
     if (h === "retry") return refuse(Status.RETRY, "");
     if (h === "nested") held = -1;
   }
-  if (code === Op.RECVFROM) ringFrom.delete(sid);
   try {
     return callFrame(code, sid, args, len, ptr, frame, f);
   } finally {
@@ -228,6 +227,7 @@ function callFrame(code: OpCode, sid: number, args: Arg[], len: number, ptr: unk
   lastString = sl > 0 ? decoder.decode(shared.slice(f.stringOffset, f.stringOffset + sl)) : "";
   const value = Atomics.load(i32, f.slot0 + FrameSlot.VALUE);
   lastValue2 = Atomics.load(i32, f.slot0 + FrameSlot.VALUE2);
+  if (code === Op.RECVFROM) noteSource(sid, lastStatus === Status.OK ? Atomics.load(i32, f.slot0 + FrameSlot.SOURCE_IP) >>> 0 : 0, lastValue2);
   Atomics.store(i32, stateSlot, State.IDLE);
   return value;
 }
@@ -239,8 +239,23 @@ const READ_OPS: ReadonlySet<number> = new Set([Op.RECV, Op.RECVFROM, Op.READ, Op
 // read raises, as core/errors.ts has them.
 const EAGAIN = 11;
 const ETIMEDOUT = 110;
-/** Per UDP socket, the source of the datagram last taken from its inbox: a posted reply goes there. */
-const ringFrom = new Map<number, [number, number]>();
+/** Per UDP socket, the source of the datagram recvfrom took last (by a call or from the inbox): a posted reply goes there. */
+const replyTo = new Map<number, [ip: number, port: number]>();
+
+/** Records where `sid`'s last datagram came from (ip 0: nowhere a reply can go). */
+function noteSource(sid: number, ip: number, port: number): void {
+  if (ip === 0) {
+    replyTo.delete(sid);
+    return;
+  }
+  // The socket's pair is reused: a server answering datagrams allocates nothing per reply here.
+  const to = replyTo.get(sid);
+  if (to === undefined) replyTo.set(sid, [ip, port]);
+  else {
+    to[0] = ip;
+    to[1] = port;
+  }
+}
 /** The text of the last source address taken (a server replying to one client formats it once). */
 let fromIp = -1;
 let fromText = "";
@@ -316,7 +331,7 @@ function rxTake(sid: unknown, ptr: unknown, n: unknown, peek: unknown): number {
     lastString = fromText;
     lastValue2 = d.port;
     lastStatus = Status.OK;
-    if (!isPeek) ringFrom.set(sid, [d.ip, d.port]);
+    if (!isPeek) noteSource(sid, d.ip, d.port);
   } else {
     wantsRoom = inbox.takeStream(i, h, ptr, n, isPeek);
   }
@@ -361,14 +376,14 @@ function post(op: unknown, sid: unknown, ptr: unknown, n: unknown): number {
   if (typeof sid !== "number" || !Number.isInteger(sid) || typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > DATA_MAX) return -1;
   if (op === Op.CLOSE) {
     if (n !== 0) return -1;
+    replyTo.delete(sid);
   } else if (op === Op.SEND || op === Op.WRITE || op === Op.SENDALL) {
     if (n === 0 || posts.room(sid) < n) return -1;
   } else if (op === Op.SENDTO) {
-    // A UDP reply to the address the socket's last datagram came from (the main thread keeps it, or the
-    // worker, for one taken from the inbox).
-    if (posts.room(sid) !== -1) return -1;
+    // A UDP reply to the address the socket's last datagram came from (posted with it).
+    if (posts.room(sid) !== -1 || !replyTo.has(sid)) return -1;
   } else return -1;
-  const to = op === Op.SENDTO ? ringFrom.get(sid) : undefined;
+  const to = op === Op.SENDTO ? replyTo.get(sid) : undefined;
   let data: Uint8Array = NO_DATA;
   if (n > 0) {
     if (typeof ptr !== "number" || !Number.isInteger(ptr) || ptr < 0) return -1;
