@@ -123,6 +123,7 @@ describe.runIf(tap)("board programs against CPython peers (walnut run, real TAP)
     expect(await peer.next()).toBe("peer reset True");
     expect(await peer.next()).toBe("peer a got b'a0'");
     expect(await board.next()).toBe("burst kept 4 EAGAIN");
+    expect(await board.next()).toBe("udp stream methods on nothing None None None");
     expect(await peer.next()).toBe("peer replies b're:from a' b're:from b'");
     expect(await peer.next()).toBe("peer out in order True");
     expect((await board.finish()).code).toBe(0);

@@ -144,6 +144,9 @@ export const Op = {
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
+/** The read calls: the worker makes them with the socket's inbox held, the main thread refills after (inbox.ts). */
+export const READ_OPS: ReadonlySet<number> = new Set([Op.RECV, Op.RECVFROM, Op.READ, Op.READLINE]);
+
 /**
  * What an argument slot may hold: an int (a 32-bit integer), a number (int or float), a str; `?` also
  * allows None. Slots past an op's list must be None.

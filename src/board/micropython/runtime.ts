@@ -32,6 +32,7 @@ import {
   INBOX_OFFSET,
   Op,
   POST_LAYOUT,
+  READ_OPS,
   SHARED_BYTES,
   Slot,
   State,
@@ -116,8 +117,6 @@ export interface ScriptRun {
 }
 
 const encoder = new TextEncoder();
-/** The read calls: served with the socket's inbox held (inbox.ts), which they may attach. */
-const READS: ReadonlySet<number> = new Set([Op.RECV, Op.RECVFROM, Op.READ, Op.READLINE]);
 /** struct.pack('ii', 1, 0): SO_LINGER on with 0 s, the abortive close of a socket whose inbox holds unread bytes. */
 const LINGER_ABORT = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
@@ -673,7 +672,7 @@ class Bridge implements ScriptRun {
         answer.text = e instanceof Error ? e.message : String(e);
       }
     }
-    if (READS.has(req.op) && !this.finished) {
+    if (READ_OPS.has(req.op) && !this.finished) {
       // What this call took from the stack comes before what the inbox gets now.
       this.inboxes.reopen(req.sid);
       this.attachInbox(req.sid);

@@ -18,6 +18,7 @@ import {
   HEAP_LIMIT_HINT,
   INBOX_OFFSET,
   POST_LAYOUT,
+  READ_OPS,
   Slot,
   State,
   Status,
@@ -234,7 +235,6 @@ function callFrame(code: OpCode, sid: number, args: Arg[], len: number, ptr: unk
 
 // ---- inboxes: reads that need no call (inbox.ts) ----
 const inbox = new InboxReader(input.shared, INBOX_OFFSET);
-const READ_OPS: ReadonlySet<number> = new Set([Op.RECV, Op.RECVFROM, Op.READ, Op.READLINE]);
 // The worker imports nothing outside this folder (it is transpiled alone for tests): the errnos an inbox
 // read raises, as core/errors.ts has them.
 const EAGAIN = 11;

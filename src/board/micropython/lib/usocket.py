@@ -4,6 +4,7 @@
 import _walnut as _w
 import _walnutconst as _k
 import uctypes as _uctypes
+import errno as _errno
 
 AF_INET = _k.AF_INET
 AF_INET6 = _k.AF_INET6
@@ -296,7 +297,7 @@ class socket:
         try:
             return self._rx(_k.OP_RECV, n, 0)
         except OSError as e:
-            if e.errno == 11:
+            if e.errno == _errno.EAGAIN:
                 return None
             raise
 

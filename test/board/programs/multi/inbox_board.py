@@ -91,6 +91,8 @@ try:
         kept += 1
 except OSError as e:
     print('burst kept', kept, errno.errorcode[e.args[0]])
+# The stream methods on UDP read one datagram as recv does, and None where recv raises EAGAIN.
+print('udp stream methods on nothing', u.read(10), u.readinto(bytearray(4)), u.readline())
 u.setblocking(True)
 print('SYNC two')
 for _ in range(2):
